@@ -1,0 +1,87 @@
+"""Liveness and readiness probes (plain Django views: no auth, no throttling, no cache).
+
+/health/live  -> 200 while the process can answer.
+/health/ready -> 200 with each check's status and latency; 503 only when the database is
+                 unreachable. A down cache or broker is reported as `degraded`: the API
+                 keeps serving from the database (cache misses) and enqueues fail soft.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+def _timed(check: Callable[[], str]) -> dict:
+    started = time.perf_counter()
+    try:
+        state = check()
+        result = {"status": state}
+    except Exception as exc:  # any failure of a dependency is a reported state, not a 500
+        result = {"status": "down", "error": exc.__class__.__name__}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return result
+
+
+def check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def check_cache() -> str:
+    backend = settings.CACHES["default"]["BACKEND"]
+    if backend == "django_redis.cache.RedisCache":
+        # The cache itself swallows Redis errors (IGNORE_EXCEPTIONS); ask Redis directly.
+        from django_redis import get_redis_connection
+
+        get_redis_connection("default").ping()
+        return "ok"
+    cache.set("health:probe", "1", 5)
+    if cache.get("health:probe") != "1":
+        raise RuntimeError("cache did not return what was stored")
+    return "ok"
+
+
+def check_broker() -> str:
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        return "eager"
+    from ecommerce.celery import app
+
+    with app.connection_for_write() as conn:
+        conn.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
+@never_cache
+@require_GET
+def live(request):
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def ready(request):
+    checks = {
+        "database": _timed(check_database),
+        "cache": _timed(check_cache),
+        "broker": _timed(check_broker),
+    }
+    if checks["database"]["status"] == "down":
+        overall, code = "down", 503
+    elif any(c["status"] == "down" for c in checks.values()):
+        overall, code = "degraded", 200
+        for c in checks.values():
+            if c["status"] == "down":
+                c["status"] = "degraded"
+    else:
+        overall, code = "ok", 200
+    return JsonResponse({"status": overall, "checks": checks}, status=code)

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from ecommerce import health
+
+api_v1 = [
+    path("", include("accounts.urls")),
+    path("", include("catalog.urls")),
+    path("", include("carts.urls")),
+    path("", include("orders.urls")),
+    path("", include("payments.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("health/live", health.live, name="health-live"),
+    path("health/ready", health.ready, name="health-ready"),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+]
+
+handler400 = "ecommerce.exceptions.handler400"
+handler403 = "ecommerce.exceptions.handler403"
+handler404 = "ecommerce.exceptions.handler404"
+handler500 = "ecommerce.exceptions.handler500"

@@ -1,0 +1,86 @@
+"""Shared fixtures. Per-app factories live in tests/<app>/factories.py."""
+
+import os
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from tests.accounts.factories import UserFactory
+
+POSTGRES_SKIP_REASON = "needs PostgreSQL (set DATABASE_URL=postgres://...)"
+
+
+def pytest_collection_modifyitems(config, items):
+    """`@pytest.mark.postgres` tests are skipped on SQLite with a stated reason."""
+    if os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
+        return
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(pytest.mark.skip(reason=POSTGRES_SKIP_REASON))
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI (REQUIRE_POSTGRES=1) a PostgreSQL-only test that skips is a failure, whether
+    it skipped by marker or by calling pytest.skip at run time."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("REQUIRE_POSTGRES") == "1" and report.skipped and "PostgreSQL" in str(report.longrepr):
+        report.outcome = "failed"
+        report.longrepr = f"REQUIRE_POSTGRES=1 but this PostgreSQL-only test was skipped: {report.longrepr}"
+
+
+@pytest.fixture
+def on_postgres() -> bool:
+    return connection.vendor == "postgresql"
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture
+def api_client() -> APIClient:
+    return APIClient()
+
+
+def auth_client_for(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    return client
+
+
+@pytest.fixture
+def customer(db):
+    return UserFactory(role="customer", is_verified=True)
+
+
+@pytest.fixture
+def manager(db):
+    return UserFactory(role="manager", is_verified=True)
+
+
+@pytest.fixture
+def admin_user(db):
+    return UserFactory(role="admin", is_verified=True)
+
+
+@pytest.fixture
+def customer_client(customer) -> APIClient:
+    return auth_client_for(customer)
+
+
+@pytest.fixture
+def manager_client(manager) -> APIClient:
+    return auth_client_for(manager)
+
+
+@pytest.fixture
+def admin_client_api(admin_user) -> APIClient:
+    return auth_client_for(admin_user)
