@@ -230,7 +230,8 @@ def _redis_errors() -> Iterator[None]:
     try:
         yield
     except RedisError as exc:
-        logger.warning("anonymous cart store unavailable", exc_info=exc)
+        # No traceback: its locals would write cart tokens (the only key to a cart) to the logs.
+        logger.warning("anonymous cart store unavailable: %s", exc.__class__.__name__)
         raise CartStoreUnavailable() from exc
 
 
