@@ -90,10 +90,9 @@ def _store_for_write(user, token: str | None) -> tuple[CartStore, str | None]:
     if store is not None:
         return store, token
     # Never adopt a token the client made up: only tokens this server issued name carts.
+    # The cart comes into being with its first line, so a failed add leaves nothing behind.
     token = new_cart_token()
-    store = anonymous_cart_store(token)
-    store.create()
-    return store, token
+    return anonymous_cart_store(token), token
 
 
 def cart_add_item(*, user=None, token: str | None = None, product_id: UUID, quantity: int) -> CartDetail:

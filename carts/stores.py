@@ -149,11 +149,6 @@ class DatabaseCartStore:
 # --- anonymous: Redis -------------------------------------------------------------------
 
 # Fields: "seq" (a counter, so an empty cart still exists), "p:<id>" quantity, "o:<id>" order.
-_LUA_CREATE = """
-redis.call('HSETNX', KEYS[1], 'seq', 0)
-redis.call('EXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
 _LUA_ADD = """
 local f = 'p:' .. ARGV[1]
 local current = tonumber(redis.call('HGET', KEYS[1], f) or '0')
@@ -256,9 +251,6 @@ class RedisCartStore:
         with _redis_errors():
             return bool(self._conn().exists(self.key))
 
-    def create(self) -> None:
-        self._run(_LUA_CREATE, _ttl())
-
     def lines(self) -> dict[UUID, int]:
         with _redis_errors():
             return _parse_hash(self._conn().hgetall(self.key))
@@ -309,10 +301,6 @@ class LocalCacheCartStore:
 
     def exists(self) -> bool:
         return self._load() is not None
-
-    def create(self) -> None:
-        with _local_lock:
-            self._save(self._load() or {})
 
     def lines(self) -> dict[UUID, int]:
         return {UUID(pid): qty for pid, qty in (self._load() or {}).items()}

@@ -132,3 +132,14 @@ def test_lines_of_a_deleted_product_disappear_from_the_cart(api_client, product,
     add(api_client, other_product, 1, token=token)
     ProductFactory._meta.model.objects.filter(pk=product.pk).delete()
     assert [line["product"]["id"] for line in get_cart(api_client, token).json()["items"]] == [str(other_product.pk)]
+
+
+def test_a_rejected_first_add_leaves_no_cart_behind(api_client, product, monkeypatch):
+    from carts import services
+
+    token = new_cart_token()
+    monkeypatch.setattr(services, "new_cart_token", lambda: token)
+    assert add(api_client, product, 11).status_code == 409  # stock 10
+    assert not anonymous_cart_store(token).exists()
+    assert add(api_client, product, 1)["X-Cart-Token"] == token
+    assert anonymous_cart_store(token).exists()

@@ -82,7 +82,6 @@ def test_concurrent_adds_to_a_redis_cart_are_all_counted():
 @requires_redis
 def test_concurrent_adds_to_a_redis_cart_respect_the_limit():
     store = RedisCartStore(new_cart_token())
-    store.create()
     product_id = ProductFactory.build().pk
 
     def add_one():
