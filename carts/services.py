@@ -161,7 +161,10 @@ def cart_merge(user, token: str | None, *, raise_unavailable: bool = False) -> C
 
     An unknown, expired or malformed token is a no-op, never an error. If the anonymous
     store is down nothing is taken (the cart stays for a later merge): a no-op logged as a
-    warning, or CartStoreUnavailable when `raise_unavailable` (the merge endpoint)."""
+    warning, or CartStoreUnavailable when `raise_unavailable` (the merge endpoint).
+
+    Call it outside any transaction of your own (as login does): inside one, a rollback of
+    yours after this returns would undo the database side while the anonymous cart is gone."""
     result = CartMergeResult()
     if not is_well_formed_token(token):
         return result
