@@ -324,3 +324,15 @@ LOGGING = build_logging(json=LOG_JSON, level=LOG_LEVEL)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# --- carts ---
+# Seconds an anonymous cart lives in Redis after its last write.
+ANONYMOUS_CART_TTL = env.int("ANONYMOUS_CART_TTL", default=7 * 24 * 3600)
+# Most units of one product a cart line may hold (requests above it are 400).
+CART_MAX_QUANTITY = env.int("CART_MAX_QUANTITY", default=10_000)
+# Customers' database carts not written for this many days are deleted by the purge job.
+CART_STALE_DAYS = env.int("CART_STALE_DAYS", default=90)
+CELERY_BEAT_SCHEDULE["carts-purge"] = {
+    "task": "carts.tasks.purge_stale_carts",
+    "schedule": timedelta(hours=24),
+}
