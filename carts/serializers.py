@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
+from drf_standardized_errors.openapi_serializers import ClientErrorEnum
 from rest_framework import serializers
 
 
@@ -72,27 +72,3 @@ class InsufficientStockErrorSerializer(serializers.Serializer):
 class InsufficientStockResponseSerializer(serializers.Serializer):
     type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
     errors = InsufficientStockErrorSerializer(many=True)
-
-
-class ServiceUnavailableErrorSerializer(serializers.Serializer):
-    code = serializers.CharField(help_text="`service_unavailable`")
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class ServiceUnavailableResponseSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ServerErrorEnum.choices)
-    errors = ServiceUnavailableErrorSerializer(many=True)
-
-
-class CartError401Serializer(serializers.Serializer):
-    # The project's handler answers an invalid JWT with `token_not_valid`, which the stock
-    # drf-standardized-errors 401 schema does not list.
-    code = serializers.ChoiceField(choices=["authentication_failed", "not_authenticated", "token_not_valid"])
-    detail = serializers.CharField()
-    attr = serializers.CharField(allow_null=True)
-
-
-class CartErrorResponse401Serializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
-    errors = CartError401Serializer(many=True)

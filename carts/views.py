@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from carts import selectors, services
-from carts.schema import CART_TOKEN_HEADER, CartAutoSchema
+from carts.schema import CART_TOKEN_HEADER
 from carts.selectors import CartDetail
 from carts.serializers import (
     CartItemAddSerializer,
@@ -22,11 +22,11 @@ from carts.serializers import (
     CartMergeSerializer,
     CartSerializer,
     InsufficientStockResponseSerializer,
-    ServiceUnavailableResponseSerializer,
 )
+from ecommerce.openapi import error_responses
 
 TOKEN_HEADER = "X-Cart-Token"  # noqa: S105 (a header name, not a secret)
-UNAVAILABLE = {503: OpenApiResponse(ServiceUnavailableResponseSerializer, description="Cart store unreachable.")}
+UNAVAILABLE = error_responses(503)
 INSUFFICIENT_STOCK = {
     409: OpenApiResponse(InsufficientStockResponseSerializer, description="`insufficient_stock`: not enough stock.")
 }
@@ -45,7 +45,6 @@ def _cart_response(cart: CartDetail, status_code: int = status.HTTP_200_OK) -> R
 
 class CartView(APIView):
     permission_classes = [AllowAny]
-    schema = CartAutoSchema()
 
     @extend_schema(
         operation_id="cart_retrieve",
@@ -69,7 +68,6 @@ class CartView(APIView):
 
 class CartItemsView(APIView):
     permission_classes = [AllowAny]
-    schema = CartAutoSchema()
 
     @extend_schema(
         operation_id="cart_items_add",
@@ -92,7 +90,6 @@ class CartItemsView(APIView):
 
 class CartItemDetailView(APIView):
     permission_classes = [AllowAny]
-    schema = CartAutoSchema()
 
     @extend_schema(
         operation_id="cart_items_update",
@@ -122,7 +119,6 @@ class CartItemDetailView(APIView):
 
 class CartMergeView(APIView):
     permission_classes = [IsAuthenticated]
-    schema = CartAutoSchema()
 
     @extend_schema(
         operation_id="cart_merge",
