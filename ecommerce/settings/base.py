@@ -324,3 +324,22 @@ LOGGING = build_logging(json=LOG_JSON, level=LOG_LEVEL)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# --- accounts ---
+# Sign-in and permissions by role (managers' and admins' Django-admin rights come from
+# the role's group, see accounts/roles.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.RoleModelBackend"]
+# Email-verification links expire after this many seconds (default 48 h).
+EMAIL_VERIFICATION_TOKEN_MAX_AGE = env.int("EMAIL_VERIFICATION_TOKEN_MAX_AGE", default=48 * 3600)
+# Password-reset links expire after this many seconds (Django's setting; default 24 h).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=24 * 3600)
+# Revocation happens in the token families (accounts.RefreshTokenFamily), checked by the
+# refresh service under a row lock; simplejwt's blacklist records the rotated tokens.
+SIMPLE_JWT["UPDATE_LAST_LOGIN"] = True
+# Delete expired refresh tokens and sessions once a day.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
+    "task": "accounts.flush_expired_tokens",
+    "schedule": crontab(hour=3, minute=17),
+}
