@@ -1,10 +1,33 @@
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import Address, RefreshTokenFamily, User
+from accounts.models import Address, RefreshTokenFamily, User, normalize_email
+
+
+class UserCreationAdminForm(AdminUserCreationForm):
+    # Django's forms are bound to auth.User and its `username`; ours logs in by email.
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("email", "role")
+        field_classes: dict = {}
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("A user with this email already exists.", code="unique")
+        return email
+
+
+class UserChangeAdminForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+        field_classes: dict = {}
 
 
 class AddressInline(admin.StackedInline):
@@ -20,6 +43,8 @@ class AddressInline(admin.StackedInline):
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
     ordering = ("-date_joined",)
     list_display = ("email", "first_name", "last_name", "role", "is_verified", "is_active", "last_login")
     list_filter = ("role", "is_verified", "is_active", "is_superuser")
@@ -48,7 +73,12 @@ class UserAdmin(DjangoUserAdmin):
         ),
         ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2", "role")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "role", "usable_password", "password1", "password2")}),
+    )
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # the add form is email, role, password
 
     def save_model(self, request, obj, form, change):
         with transaction.atomic():

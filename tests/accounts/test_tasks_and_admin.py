@@ -151,3 +151,30 @@ def test_address_admin_not_registered_separately_but_inline():
     from django.contrib import admin
 
     assert Address not in admin.site._registry
+
+
+def test_admin_adds_a_user_by_email(admin_web):
+    password = "Tr0ub4dor&3-horse"
+    response = admin_web.post(
+        reverse("admin:accounts_user_add"),
+        {
+            "email": "New@Example.com",
+            "role": "manager",
+            "usable_password": "true",
+            "password1": password,
+            "password2": password,
+        },
+    )
+    assert response.status_code == 302, response.content[:3000]
+    user = User.objects.get(email="new@example.com")
+    assert user.role == "manager" and user.is_staff and user.check_password(password)
+
+
+def test_admin_add_refuses_a_taken_email_in_another_case(admin_web):
+    UserFactory(email="taken@example.com")
+    response = admin_web.post(
+        reverse("admin:accounts_user_add"),
+        {"email": "TAKEN@example.com", "role": "customer", "usable_password": "false"},
+    )
+    assert response.status_code == 200
+    assert User.objects.filter(email__iexact="taken@example.com").count() == 1
