@@ -55,9 +55,10 @@ VerifyResendThrottle = RateLimitThrottle.for_("verify-resend", "RATELIMIT_VERIFY
 
 
 class PublicAuthView(APIView):
-    schema = AccountsAutoSchema()
     """Endpoints that work without being signed in ignore any Authorization header: a
     stale access token must not stop a client from signing in again."""
+
+    schema = AccountsAutoSchema()
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
