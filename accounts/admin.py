@@ -1,23 +1,122 @@
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.db import transaction
+from django.utils import timezone
 
-from accounts.models import User
+from accounts import services
+from accounts.models import Address, RefreshTokenFamily, User, normalize_email
+
+
+class UserCreationAdminForm(AdminUserCreationForm):
+    # Django's forms are bound to auth.User and its `username`; ours logs in by email.
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("email", "role")
+        field_classes: dict = {}
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email__iexact=email).exists():
+            raise forms.ValidationError("A user with this email already exists.", code="unique")
+        return email
+
+
+class UserChangeAdminForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+        field_classes: dict = {}
+
+
+class AddressInline(admin.StackedInline):
+    model = Address
+    extra = 0
+    fields = (
+        ("full_name", "phone"),
+        ("line1", "line2"),
+        ("city", "region", "postal_code", "country"),
+        "is_default",
+    )
 
 
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
+    form = UserChangeAdminForm
+    add_form = UserCreationAdminForm
     ordering = ("-date_joined",)
     list_display = ("email", "first_name", "last_name", "role", "is_verified", "is_active", "last_login")
     list_filter = ("role", "is_verified", "is_active", "is_superuser")
     search_fields = ("email", "first_name", "last_name")
     readonly_fields = ("date_joined", "last_login", "updated_at", "is_staff")
+    inlines = [AddressInline]
+    actions = ["verify_users", "deactivate_users"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("first_name", "last_name")}),
         (
             "Access",
-            {"fields": ("role", "is_verified", "is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+            {
+                "fields": (
+                    "role",
+                    "is_verified",
+                    "is_active",
+                    "is_staff",
+                    "is_superuser",
+                    "groups",
+                    "user_permissions",
+                ),
+                "description": "Managers and admins get the admin rights of their role's group "
+                "(“Managers”, “Admins”); `is_staff` follows the role.",
+            },
         ),
         ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2", "role")}),)
+    add_fieldsets = (
+        (None, {"classes": ("wide",), "fields": ("email", "role", "usable_password", "password1", "password2")}),
+    )
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []  # the add form is email, role, password
+
+    def save_model(self, request, obj, form, change):
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            if change and "is_active" in form.changed_data and not obj.is_active:
+                # Same rule as the API: a deactivated account's sessions end now.
+                services.token_families_revoke(user=obj, reason=services.RevokeReason.DEACTIVATED)
+
+    @admin.action(description="Mark selected users as verified", permissions=["change"])
+    def verify_users(self, request, queryset):
+        users = list(queryset)
+        for user in users:
+            services.user_mark_verified(user=user)
+        self.message_user(request, f"{len(users)} user(s) verified.", messages.SUCCESS)
+
+    @admin.action(description="Deactivate selected users (ends their sessions)", permissions=["change"])
+    def deactivate_users(self, request, queryset):
+        users = [user for user in queryset if user.pk != request.user.pk]
+        for user in users:
+            services.user_deactivate(user=user)
+        self.message_user(request, f"{len(users)} user(s) deactivated.", messages.SUCCESS)
+
+
+@admin.register(RefreshTokenFamily)
+class RefreshTokenFamilyAdmin(admin.ModelAdmin):
+    """Sign-in sessions (refresh-token families), read-only apart from the revoke action."""
+
+    list_display = ("user", "created_at", "last_refreshed_at", "expires_at", "revoked_at", "revoked_reason")
+    list_filter = ("revoked_reason",)
+    search_fields = ("user__email",)
+    list_select_related = ("user",)
+    readonly_fields = ("id", "user", "created_at", "last_refreshed_at", "expires_at", "revoked_at", "revoked_reason")
+    actions = ["revoke_sessions"]
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.action(description="Revoke selected sessions", permissions=["change"])
+    def revoke_sessions(self, request, queryset):
+        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason="admin")
+        self.message_user(request, f"{count} session(s) revoked.", messages.SUCCESS)

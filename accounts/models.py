@@ -122,3 +122,31 @@ class Address(models.Model):
 
     def __str__(self) -> str:
         return f"{self.full_name}, {self.line1}, {self.city} ({self.country})"
+
+
+class RefreshTokenFamily(models.Model):
+    """One login session: every refresh token issued by rotation from one sign-in carries
+    this family's id in its `fam` claim. Revoking the family kills all of them at once
+    (logout, password change, deactivation, and refresh-token reuse, RFC 9700 §4.14.2).
+
+    The row is also the lock that serializes concurrent refreshes of the same session."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="token_families")
+    created_at = models.DateTimeField(default=timezone.now)
+    last_refreshed_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(help_text="When the newest refresh token of the family expires.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["user", "revoked_at"]), models.Index(fields=["expires_at"])]
+        verbose_name_plural = "refresh token families"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} session {self.id}"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

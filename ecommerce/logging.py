@@ -30,7 +30,13 @@ def build_logging(*, json: bool, level: str) -> dict:
         logger_factory=structlog.stdlib.LoggerFactory(),
         cache_logger_on_first_use=True,
     )
-    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    # Plain tracebacks: the default "rich" formatter renders locals and takes seconds per
+    # exception, which stalls every request while e.g. Redis is down and errors are logged.
+    renderer = (
+        structlog.processors.JSONRenderer()
+        if json
+        else structlog.dev.ConsoleRenderer(colors=False, exception_formatter=structlog.dev.plain_traceback)
+    )
     final = [structlog.processors.format_exc_info, renderer] if json else [renderer]
     return {
         "version": 1,

@@ -17,6 +17,8 @@ class ErrorCode401Enum(models.TextChoices):
     AUTHENTICATION_FAILED = "authentication_failed"
     NOT_AUTHENTICATED = "not_authenticated"
     TOKEN_NOT_VALID = "token_not_valid"  # noqa: S105 (an error code, not a secret)
+    USER_INACTIVE = "user_inactive"
+    USER_NOT_FOUND = "user_not_found"
 
 
 class Error401Serializer(serializers.Serializer):

@@ -31,6 +31,17 @@ class IsAdmin(BasePermission):
         return _role(request.user) == "admin"
 
 
+class IsVerified(BasePermission):
+    """Signed in with a verified email address (e.g. to place orders); otherwise
+    403 `email_not_verified` (401 when not signed in)."""
+
+    message = "Verify your email address first."
+    code = "email_not_verified"
+
+    def has_permission(self, request, view) -> bool:
+        return _role(request.user) is not None and bool(request.user.is_verified)
+
+
 class IsManagerOrReadOnly(BasePermission):
     def has_permission(self, request, view) -> bool:
         return request.method in SAFE_METHODS or _role(request.user) in ("manager", "admin")

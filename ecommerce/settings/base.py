@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -121,7 +123,9 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
                 "SOCKET_TIMEOUT": 0.5,
                 "IGNORE_EXCEPTIONS": True,
-                "CONNECTION_POOL_KWARGS": {"max_connections": 100, "retry_on_timeout": False},
+                # redis-py 8 retries failed commands with exponential backoff by default
+                # (seconds per call when Redis is down); a cache miss is the right answer.
+                "CONNECTION_POOL_KWARGS": {"max_connections": 100, "retry": Retry(NoBackoff(), 0)},
             },
         }
     }
@@ -323,4 +327,23 @@ CART_STALE_DAYS = env.int("CART_STALE_DAYS", default=90)
 CELERY_BEAT_SCHEDULE["carts-purge"] = {
     "task": "carts.tasks.purge_stale_carts",
     "schedule": timedelta(hours=24),
+}
+
+# --- accounts ---
+# Sign-in and permissions by role (managers' and admins' Django-admin rights come from
+# the role's group, see accounts/roles.py).
+AUTHENTICATION_BACKENDS = ["accounts.backends.RoleModelBackend"]
+# Email-verification links expire after this many seconds (default 48 h).
+EMAIL_VERIFICATION_TOKEN_MAX_AGE = env.int("EMAIL_VERIFICATION_TOKEN_MAX_AGE", default=48 * 3600)
+# Password-reset links expire after this many seconds (Django's setting; default 24 h).
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=24 * 3600)
+# Revocation happens in the token families (accounts.RefreshTokenFamily), checked by the
+# refresh service under a row lock; simplejwt's blacklist records the rotated tokens.
+SIMPLE_JWT["UPDATE_LAST_LOGIN"] = True
+# Delete expired refresh tokens and sessions once a day.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
+    "task": "accounts.flush_expired_tokens",
+    "schedule": crontab(hour=3, minute=17),
 }

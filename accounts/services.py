@@ -1,0 +1,421 @@
+"""Writes of accounts: registration, sign-in sessions (JWT refresh-token families),
+email verification, password flows, roles, addresses.
+
+Callable alike from the API, the admin, tasks, management commands and tests. Errors are
+the plain exceptions of `accounts.errors`; the API maps them to HTTP in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth import authenticate
+from django.contrib.auth.models import update_last_login
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
+from rest_framework_simplejwt.settings import api_settings as jwt_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+from rest_framework_simplejwt.utils import datetime_from_epoch
+
+from accounts import tasks
+from accounts.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidToken,
+    RefreshTokenInvalid,
+    WeakPassword,
+    WrongPassword,
+)
+from accounts.models import Address, RefreshTokenFamily, Role, User, normalize_email
+from accounts.tokens import (
+    FAMILY_CLAIM,
+    FamilyRefreshToken,
+    check_password_reset_token,
+    decode_uid,
+    read_email_verification_token,
+)
+from ecommerce.errors import Conflict
+from ecommerce.tasks import enqueue
+
+logger = logging.getLogger(__name__)
+
+
+class RevokeReason:
+    LOGOUT = "logout"
+    REUSE = "reuse_detected"
+    PASSWORD_CHANGE = "password_change"  # noqa: S105
+    PASSWORD_RESET = "password_reset"  # noqa: S105
+    DEACTIVATED = "deactivated"
+
+
+@dataclass(frozen=True)
+class TokenPair:
+    access: str
+    refresh: str
+
+
+# --- registration and verification ------------------------------------------------------
+
+
+def _check_password_strength(password: str, user: User, attr: str = "password") -> None:
+    try:
+        validate_password(password, user=user)
+    except DjangoValidationError as exc:
+        problems = [(err.code or "invalid", message) for err in exc.error_list for message in err.messages]
+        raise WeakPassword(problems, attr=attr)
+
+
+def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
+    """Create a customer (never any other role, never verified) and queue the verification
+    email once the transaction commits. Raises EmailTaken (whatever the case of the
+    address) and WeakPassword (Django's validators)."""
+    email = normalize_email(email)
+    user = User(email=email, first_name=first_name, last_name=last_name, role=Role.CUSTOMER, is_verified=False)
+    if User.objects.filter(email__iexact=email).exists():
+        raise EmailTaken()
+    _check_password_strength(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+            enqueue(tasks.send_verification_email, str(user.pk), uuid.uuid4().hex)
+    except IntegrityError:  # a concurrent registration of the same address won the race
+        raise EmailTaken()
+    return user
+
+
+def user_verify_email(*, token: str) -> User:
+    """Mark the token's user verified. The token is single use: it names the address it
+    was sent to and is only accepted while that user is still unverified. Raises
+    InvalidToken for a bad signature, an expired token, a used token or a changed email."""
+    payload = read_email_verification_token(token)
+    if payload is None:
+        raise InvalidToken()
+    with transaction.atomic():
+        try:
+            user = User.objects.select_for_update().filter(pk=payload["u"], is_active=True).first()
+        except DjangoValidationError:
+            user = None
+        if user is None or user.is_verified or user.email != payload["e"]:
+            raise InvalidToken()
+        user.is_verified = True
+        user.save(update_fields=["is_verified", "updated_at"])
+    return user
+
+
+def email_verification_resend(*, user: User) -> bool:
+    """Queue a fresh verification email; a no-op for a verified user. True if queued."""
+    if user.is_verified:
+        return False
+    enqueue(tasks.send_verification_email, str(user.pk), uuid.uuid4().hex)
+    return True
+
+
+def user_mark_verified(*, user: User) -> None:
+    """Staff override (admin action) for a user who proved their address another way."""
+    User.objects.filter(pk=user.pk).update(is_verified=True, updated_at=timezone.now())
+    user.is_verified = True
+
+
+# --- sessions: JWT refresh-token families ---------------------------------------------
+
+
+def _outstand(token: FamilyRefreshToken, user: User) -> OutstandingToken:
+    jti = token[jwt_settings.JTI_CLAIM]
+    return OutstandingToken.objects.get_or_create(
+        jti=jti,
+        defaults={
+            "user": user,
+            "token": str(token),
+            "created_at": token.current_time,
+            "expires_at": datetime_from_epoch(token["exp"]),
+        },
+    )[0]
+
+
+def _pair(token: FamilyRefreshToken) -> TokenPair:
+    return TokenPair(access=str(token.access_token), refresh=str(token))
+
+
+def session_start(*, user: User) -> TokenPair:
+    """A new sign-in: a new token family and its first refresh token (plus an access token
+    carrying the same `fam` claim, so a request knows which session it belongs to)."""
+    with transaction.atomic():
+        family = RefreshTokenFamily(user=user, expires_at=timezone.now())
+        token = FamilyRefreshToken.issue(user, family.id)
+        family.expires_at = datetime_from_epoch(token["exp"])
+        family.save(force_insert=True)
+        _outstand(token, user)
+    return _pair(token)
+
+
+def auth_login(*, email: str, password: str, cart_token: str | None = None) -> tuple[User, TokenPair]:
+    """Check the credentials (Django's backends: inactive users are refused) and start a
+    session. With `cart_token`, that anonymous cart is merged into the user's cart.
+    Raises InvalidCredentials, the same for an unknown email, a wrong password and an
+    inactive account."""
+    user = authenticate(email=normalize_email(email), password=password)
+    if user is None:
+        raise InvalidCredentials()
+    pair = session_start(user=user)
+    if jwt_settings.UPDATE_LAST_LOGIN:
+        update_last_login(None, user)
+    if cart_token:
+        _merge_anonymous_cart(user, cart_token)
+    return user, pair
+
+
+def _merge_anonymous_cart(user: User, cart_token: str) -> None:
+    # The carts app owns carts; signing in must not fail because a cart could not be merged.
+    try:
+        from carts.services import cart_merge
+    except ImportError:
+        logger.warning("carts.services.cart_merge is not available; anonymous cart not merged")
+        return
+    try:
+        cart_merge(user=user, token=cart_token)
+    except Exception:
+        logger.exception("merging the anonymous cart at sign-in failed", extra={"user_id": str(user.pk)})
+
+
+def _revoke_family(family: RefreshTokenFamily, reason: str) -> None:
+    if family.revoked_at is None:
+        family.revoked_at = timezone.now()
+        family.revoked_reason = reason
+        family.save(update_fields=["revoked_at", "revoked_reason"])
+
+
+def token_refresh(*, refresh: str) -> TokenPair:
+    """Rotate a refresh token: the presented one is blacklisted and a new one of the same
+    family is issued.
+
+    The family row is locked (SELECT ... FOR UPDATE) for the whole check-and-rotate, so of
+    two concurrent refreshes with one token exactly one succeeds. Presenting a token that
+    was already rotated away is reuse (RFC 9700 §4.14.2): someone else holds a copy, so
+    the whole family is revoked, including the newest token, and both parties must sign
+    in again. Raises RefreshTokenInvalid (401) in every failure case; a revocation made
+    while detecting reuse is committed before raising."""
+    try:
+        presented = FamilyRefreshToken(refresh)
+    except TokenError:
+        raise RefreshTokenInvalid()
+    family_id = presented.get(FAMILY_CLAIM)
+    jti = presented.get(jwt_settings.JTI_CLAIM)
+    try:
+        family_id = uuid.UUID(str(family_id))
+    except ValueError:
+        raise RefreshTokenInvalid()
+
+    failure: str | None = None
+    pair: TokenPair | None = None
+    with transaction.atomic():
+        family = RefreshTokenFamily.objects.select_for_update(of=("self",)).select_related("user")
+        family = family.filter(pk=family_id).first()
+        if family is None or family.is_revoked or str(family.user_id) != presented.get(jwt_settings.USER_ID_CLAIM):
+            failure = "revoked"
+        elif BlacklistedToken.objects.filter(token__jti=jti).exists():
+            _revoke_family(family, RevokeReason.REUSE)
+            failure = "reuse"
+        elif not family.user.is_active:
+            _revoke_family(family, RevokeReason.DEACTIVATED)
+            failure = "inactive"
+        else:
+            user = family.user
+            BlacklistedToken.objects.get_or_create(token=_outstand(presented, user))
+            token = FamilyRefreshToken.issue(user, family.id)
+            _outstand(token, user)
+            family.last_refreshed_at = timezone.now()
+            family.expires_at = datetime_from_epoch(token["exp"])
+            family.save(update_fields=["last_refreshed_at", "expires_at"])
+            pair = _pair(token)
+    if failure == "reuse":
+        logger.warning(
+            "refresh token reuse detected; session revoked",
+            extra={"user_id": str(family.user_id), "family_id": str(family_id)},
+        )
+    if failure or pair is None:
+        raise RefreshTokenInvalid()
+    return pair
+
+
+def auth_logout(*, user: User, refresh: str) -> None:
+    """End the session `refresh` belongs to: the token is blacklisted and its family
+    revoked. Idempotent (an expired or already revoked token is fine). Raises
+    InvalidToken for a forged token or another user's token."""
+    try:
+        token = FamilyRefreshToken(refresh)
+    except ExpiredTokenError:
+        return
+    except TokenError:
+        raise InvalidToken("This refresh token is not valid.", attr="refresh")
+    if token.get(jwt_settings.USER_ID_CLAIM) != str(user.pk):
+        raise InvalidToken("This refresh token is not valid.", attr="refresh")
+    with transaction.atomic():
+        BlacklistedToken.objects.get_or_create(token=_outstand(token, user))
+        family_id = token.get(FAMILY_CLAIM)
+        if family_id:
+            family = RefreshTokenFamily.objects.select_for_update().filter(pk=family_id, user=user).first()
+            if family is not None:
+                _revoke_family(family, RevokeReason.LOGOUT)
+
+
+def token_families_revoke(*, user: User, reason: str, keep_family_id: Any = None) -> int:
+    """Revoke every live session of `user` (except `keep_family_id`): their refresh tokens
+    stop working at once; access tokens already issued live out their short lifetime."""
+    families = RefreshTokenFamily.objects.filter(user=user, revoked_at__isnull=True)
+    if keep_family_id:
+        families = families.exclude(pk=keep_family_id)
+    return families.update(revoked_at=timezone.now(), revoked_reason=reason)
+
+
+def expired_tokens_flush() -> dict[str, int]:
+    """Delete refresh tokens and session families past their expiry (the daily job)."""
+    now = timezone.now()
+    tokens, _ = OutstandingToken.objects.filter(expires_at__lte=now).delete()
+    families, _ = RefreshTokenFamily.objects.filter(expires_at__lte=now).delete()
+    return {"tokens": tokens, "families": families}
+
+
+# --- passwords --------------------------------------------------------------------------
+
+
+def password_change(*, user: User, old_password: str, new_password: str, keep_family_id: Any = None) -> None:
+    """Change the password after checking the current one; every other session of the
+    user is revoked (the one making the change, `keep_family_id`, stays signed in).
+    Raises WrongPassword, WeakPassword."""
+    if not user.check_password(old_password):
+        raise WrongPassword()
+    _check_password_strength(new_password, user, attr="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.save(update_fields=["password", "updated_at"])
+        token_families_revoke(user=user, reason=RevokeReason.PASSWORD_CHANGE, keep_family_id=keep_family_id)
+
+
+def password_reset_request(*, email: str) -> None:
+    """Queue a reset email. The lookup happens in the task, so this costs the same whether
+    or not the address has an account: the answer reveals nothing."""
+    enqueue(tasks.send_password_reset_email, normalize_email(email), uuid.uuid4().hex)
+
+
+def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
+    """Set a new password from a reset link. The token dies with the password change
+    (single use). Receiving the link proves the address, so the user becomes verified;
+    every session is revoked. Raises InvalidToken, WeakPassword."""
+    user_id = decode_uid(uid)
+    user = None
+    if user_id:
+        try:
+            user = User.objects.filter(pk=user_id, is_active=True).first()
+        except DjangoValidationError:
+            user = None
+    if user is None or not check_password_reset_token(user, token):
+        raise InvalidToken()
+    _check_password_strength(new_password, user, attr="new_password")
+    with transaction.atomic():
+        user.set_password(new_password)
+        user.is_verified = True
+        user.save(update_fields=["password", "is_verified", "updated_at"])
+        token_families_revoke(user=user, reason=RevokeReason.PASSWORD_RESET)
+    return user
+
+
+# --- profile and roles ------------------------------------------------------------------
+
+PROFILE_FIELDS = ("first_name", "last_name")
+
+
+def user_update_profile(*, user: User, data: dict[str, Any]) -> User:
+    """The user's own editable fields only; anything else in `data` is ignored."""
+    fields = [name for name in PROFILE_FIELDS if name in data]
+    for name in fields:
+        setattr(user, name, data[name])
+    if fields:
+        user.save(update_fields=[*fields, "updated_at"])
+    return user
+
+
+def user_update_by_admin(*, user: User, actor: User | None = None, data: dict[str, Any]) -> User:
+    """Change a user's `role` and/or `is_active` (names too). `is_staff` follows the role.
+    Deactivation revokes every session. An admin cannot demote or deactivate themselves
+    (Conflict), so the shop is never left without the admin who was using it."""
+    changes_own_access = data.get("is_active") is False or data.get("role", user.role) != user.role
+    if actor is not None and actor.pk == user.pk and changes_own_access:
+        raise Conflict("You cannot change your own role or deactivate yourself.", code="own_account")
+    fields = [name for name in (*PROFILE_FIELDS, "role", "is_active") if name in data]
+    for name in fields:
+        setattr(user, name, data[name])
+    with transaction.atomic():
+        if fields:
+            user.save(update_fields=[*fields, "updated_at"])
+        if not user.is_active:
+            token_families_revoke(user=user, reason=RevokeReason.DEACTIVATED)
+    return user
+
+
+def user_deactivate(*, user: User) -> None:
+    """Admin action: the account can no longer sign in and its tokens stop working."""
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False, updated_at=timezone.now())
+        user.is_active = False
+        token_families_revoke(user=user, reason=RevokeReason.DEACTIVATED)
+
+
+# --- addresses --------------------------------------------------------------------------
+
+ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+
+
+def _lock_owner(user: User) -> None:
+    # Serializes one user's address writes, so "one default" is kept without racing into
+    # the partial unique constraint.
+    list(User.objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
+def address_create(*, user: User, data: dict[str, Any]) -> Address:
+    """Create an address. The first address becomes the default; `is_default=true` moves
+    the default here."""
+    with transaction.atomic():
+        _lock_owner(user)
+        has_default = Address.objects.filter(user=user, is_default=True).exists()
+        is_default = bool(data.get("is_default")) or not has_default
+        if is_default and has_default:
+            Address.objects.filter(user=user, is_default=True).update(is_default=False)
+        return Address.objects.create(
+            user=user, is_default=is_default, **{k: v for k, v in data.items() if k in ADDRESS_FIELDS}
+        )
+
+
+def address_update(*, address: Address, data: dict[str, Any]) -> Address:
+    with transaction.atomic():
+        _lock_owner(address.user)
+        for name in ADDRESS_FIELDS:
+            if name in data:
+                setattr(address, name, data[name])
+        if data.get("is_default") and not address.is_default:
+            Address.objects.filter(user_id=address.user_id, is_default=True).update(is_default=False)
+            address.is_default = True
+        elif data.get("is_default") is False:
+            address.is_default = False
+        address.save()
+    return address
+
+
+def address_delete(*, address: Address) -> None:
+    """Delete; if it was the default, the most recent remaining address takes over."""
+    with transaction.atomic():
+        _lock_owner(address.user)
+        was_default = address.is_default
+        user_id = address.user_id
+        address.delete()
+        if was_default:
+            successor = Address.objects.filter(user_id=user_id).order_by("-created_at").first()
+            if successor is not None:
+                successor.is_default = True
+                successor.save(update_fields=["is_default", "updated_at"])

@@ -1,0 +1,79 @@
+"""Celery tasks of accounts. They take ids (or an email address), look the user up again,
+and are safe to run twice: a delivery is recorded under its `send_id` once sent, so a
+redelivered task (acks_late) does not mail the user a second time. SMTP and network
+errors are retried with exponential backoff."""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+
+from celery import shared_task
+from django.core.cache import cache
+
+logger = logging.getLogger(__name__)
+
+EMAIL_RETRY = {
+    # SMTPException, ConnectionError and socket timeouts are all OSError.
+    "autoretry_for": (OSError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 30 * 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+SENT_MARK_TTL = 7 * 24 * 3600
+
+
+@contextmanager
+def _send_once(kind: str, send_id: str | None):
+    """Yields False when this send already happened; forgets the mark if sending fails
+    so that the retry sends."""
+    key = f"accounts:sent:{kind}:{send_id}"
+    if send_id and not cache.add(key, 1, timeout=SENT_MARK_TTL):
+        yield False
+        return
+    try:
+        yield True
+    except BaseException:
+        if send_id:
+            cache.delete(key)
+        raise
+
+
+@shared_task(name="accounts.send_verification_email", **EMAIL_RETRY)
+def send_verification_email(user_id: str, send_id: str | None = None) -> bool:
+    from accounts import emails
+    from accounts.models import User
+
+    user = User.objects.filter(pk=user_id, is_active=True, is_verified=False).first()
+    if user is None:  # verified (or gone) since the task was queued
+        return False
+    with _send_once("verify", send_id) as first:
+        if not first:
+            return False
+        emails.send_verification_email(user)
+    return True
+
+
+@shared_task(name="accounts.send_password_reset_email", **EMAIL_RETRY)
+def send_password_reset_email(email: str, send_id: str | None = None) -> bool:
+    from accounts import emails
+    from accounts.models import User
+
+    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    if user is None:  # nobody to tell; the API answered 202 all the same
+        return False
+    with _send_once("reset", send_id) as first:
+        if not first:
+            return False
+        emails.send_password_reset_email(user)
+    return True
+
+
+@shared_task(name="accounts.flush_expired_tokens")
+def flush_expired_tokens() -> dict[str, int]:
+    from accounts.services import expired_tokens_flush
+
+    result = expired_tokens_flush()
+    logger.info("flushed expired refresh tokens", extra=result)
+    return result

@@ -1,0 +1,309 @@
+"""Accounts API (shared/API.md, "Accounts"). Thin: serializers parse, services act."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import mixins, status, viewsets
+from rest_framework.exceptions import Throttled
+from rest_framework.generics import RetrieveUpdateAPIView
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.errors import InvalidCredentials
+from accounts.filters import UserFilter
+from accounts.models import normalize_email
+from accounts.serializers import (
+    AddressSerializer,
+    AdminUserSerializer,
+    DetailSerializer,
+    LoginSerializer,
+    LogoutSerializer,
+    PasswordChangeSerializer,
+    PasswordResetConfirmSerializer,
+    PasswordResetSerializer,
+    RefreshSerializer,
+    RegisterSerializer,
+    TokenPairSerializer,
+    UserSerializer,
+    VerifyEmailResponseSerializer,
+    VerifyEmailSerializer,
+)
+from accounts.tokens import FAMILY_CLAIM
+from ecommerce.openapi import ErrorResponse401Serializer, error_responses
+from ecommerce.permissions import IsAdmin, IsCustomer
+from ecommerce.ratelimit import GlobalRateThrottle, RateLimitThrottle, is_over_limit, rate_limit, user_or_ip
+
+PASSWORD_ERROR_CODES = [
+    "password_too_short",
+    "password_too_common",
+    "password_entirely_numeric",
+    "password_too_similar",
+]
+UNAUTHORIZED = OpenApiResponse(ErrorResponse401Serializer, description="Bad credentials or token.")
+
+LoginIpThrottle = RateLimitThrottle.for_("login-ip", "RATELIMIT_LOGIN_IP")
+RegisterIpThrottle = RateLimitThrottle.for_("register-ip", "RATELIMIT_REGISTER_IP")
+PasswordResetIpThrottle = RateLimitThrottle.for_("password-reset-ip", "RATELIMIT_PASSWORD_RESET")
+VerifyResendThrottle = RateLimitThrottle.for_("verify-resend", "RATELIMIT_VERIFY_RESEND", key=user_or_ip)
+
+
+class PublicAuthView(APIView):
+    """Endpoints that work without being signed in ignore any Authorization header: a
+    stale access token must not stop a client from signing in again."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+
+def _email_key(email: str):
+    return lambda group, request: f"email:{email}"
+
+
+@extend_validation_errors(["unique"], field_name="email")
+@extend_validation_errors(PASSWORD_ERROR_CODES, field_name="password")
+class RegisterView(PublicAuthView):
+    throttle_classes = [GlobalRateThrottle, RegisterIpThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=RegisterSerializer,
+        responses={201: UserSerializer},
+        summary="Create a customer account",
+        description="Always a `customer`, never verified: `role`, `is_verified` and `is_staff` in the body are "
+        "ignored. A verification email is sent once the account is saved.",
+    )
+    def post(self, request):
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = services.user_register(**serializer.validated_data)
+        return Response(UserSerializer(user).data, status=status.HTTP_201_CREATED)
+
+
+@extend_validation_errors(["invalid_token"], field_name="token")
+class VerifyEmailView(PublicAuthView):
+    @extend_schema(
+        tags=["auth"],
+        request=VerifyEmailSerializer,
+        responses={200: VerifyEmailResponseSerializer},
+        summary="Confirm an email address with the token from the verification email",
+    )
+    def post(self, request):
+        serializer = VerifyEmailSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.user_verify_email(token=serializer.validated_data["token"])
+        return Response({"detail": "Your email address is verified.", "is_verified": True})
+
+
+class VerifyEmailResendView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [GlobalRateThrottle, VerifyResendThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=None,
+        responses={202: DetailSerializer},
+        summary="Send the verification email again (no-op once verified)",
+    )
+    def post(self, request):
+        services.email_verification_resend(user=request.user)
+        return Response({"detail": "If your address is not verified yet, an email is on its way."}, status=202)
+
+
+class TokenObtainView(PublicAuthView):
+    throttle_classes = [GlobalRateThrottle, LoginIpThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=LoginSerializer,
+        responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
+        parameters=[
+            OpenApiParameter(
+                "X-Cart-Token",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=False,
+                description="Token of an anonymous cart to merge into the user's cart.",
+            )
+        ],
+        summary="Sign in: email and password for an access and a refresh token",
+        description="Failed attempts are limited per email (RATELIMIT_LOGIN_EMAIL), all attempts per client IP "
+        "(RATELIMIT_LOGIN_IP); over the limit → 429 with `Retry-After`.",
+    )
+    def post(self, request):
+        serializer = LoginSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = normalize_email(serializer.validated_data["email"])
+        key = _email_key(email)
+        wait = is_over_limit(request, group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
+        if wait:
+            raise Throttled(wait=wait)
+        try:
+            _, pair = services.auth_login(
+                email=email,
+                password=serializer.validated_data["password"],
+                cart_token=request.headers.get("X-Cart-Token") or None,
+            )
+        except InvalidCredentials:
+            # Only failures count against the email, so its owner is not locked out by
+            # their own successful sign-ins; an attacker guessing is.
+            rate_limit(request, group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
+            raise
+        return Response(TokenPairSerializer(pair).data)
+
+
+class TokenRefreshView(PublicAuthView):
+    @extend_schema(
+        tags=["auth"],
+        request=RefreshSerializer,
+        responses={200: TokenPairSerializer, 401: UNAUTHORIZED},
+        summary="Exchange a refresh token for a new pair (the old refresh token dies)",
+        description="A refresh token works once. Presenting one that was already used revokes the whole "
+        "session (every token rotated from the same sign-in): someone else has a copy.",
+    )
+    def post(self, request):
+        serializer = RefreshSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        pair = services.token_refresh(refresh=serializer.validated_data["refresh"])
+        return Response(TokenPairSerializer(pair).data)
+
+
+@extend_validation_errors(["invalid_token"], field_name="refresh")
+class LogoutView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["auth"],
+        request=LogoutSerializer,
+        responses={204: None},
+        summary="Sign out: the refresh token and its session die",
+    )
+    def post(self, request):
+        serializer = LogoutSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.auth_logout(user=request.user, refresh=serializer.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_validation_errors(["invalid_password"], field_name="old_password")
+@extend_validation_errors(PASSWORD_ERROR_CODES, field_name="new_password")
+class PasswordChangeView(APIView):
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        tags=["auth"],
+        request=PasswordChangeSerializer,
+        responses={204: None},
+        summary="Change the password (needs the current one); other sessions are signed out",
+    )
+    def post(self, request):
+        serializer = PasswordChangeSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        keep = request.auth.get(FAMILY_CLAIM) if request.auth is not None else None
+        services.password_change(user=request.user, keep_family_id=keep, **serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class PasswordResetView(PublicAuthView):
+    throttle_classes = [GlobalRateThrottle, PasswordResetIpThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=PasswordResetSerializer,
+        responses={202: DetailSerializer},
+        summary="Email a password-reset link",
+        description="Always 202, whether or not the address has an account.",
+    )
+    def post(self, request):
+        serializer = PasswordResetSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        email = normalize_email(serializer.validated_data["email"])
+        rate_limit(request, group="password-reset-email", key=_email_key(email), rate=settings.RATELIMIT_PASSWORD_RESET)
+        services.password_reset_request(email=email)
+        return Response({"detail": "If an account uses this address, a reset link is on its way."}, status=202)
+
+
+@extend_validation_errors(["invalid_token"], field_name="token")
+@extend_validation_errors(PASSWORD_ERROR_CODES, field_name="new_password")
+class PasswordResetConfirmView(PublicAuthView):
+    @extend_schema(
+        tags=["auth"],
+        request=PasswordResetConfirmSerializer,
+        responses={204: None},
+        summary="Set a new password with the `uid` and `token` of the reset link",
+        description="Every session of the user is signed out; the link works once.",
+    )
+    def post(self, request):
+        serializer = PasswordResetConfirmSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        services.password_reset_confirm(**serializer.validated_data)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    get=extend_schema(tags=["auth"], summary="Your profile"),
+    patch=extend_schema(tags=["auth"], summary="Edit your names (email, role and verification are read-only)"),
+)
+class MeView(RetrieveUpdateAPIView):
+    serializer_class = UserSerializer
+    permission_classes = [IsAuthenticated]
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_object(self):
+        return self.request.user
+
+    def perform_update(self, serializer):
+        services.user_update_profile(user=serializer.instance, data=serializer.validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["users"], summary="List and search users (admin)"),
+    retrieve=extend_schema(tags=["users"], summary="A user (admin)"),
+    partial_update=extend_schema(
+        tags=["users"],
+        summary="Change a user's role or active flag (admin)",
+        responses={200: AdminUserSerializer, **error_responses(409)},
+    ),
+)
+class UserViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, viewsets.GenericViewSet):
+    serializer_class = AdminUserSerializer
+    permission_classes = [IsAdmin]
+    filterset_class = UserFilter
+    http_method_names = ["get", "patch", "head", "options"]
+
+    def get_queryset(self):
+        return selectors.user_list()
+
+    def perform_update(self, serializer):
+        services.user_update_by_admin(user=serializer.instance, actor=self.request.user, data=serializer.validated_data)
+
+
+@extend_schema_view(
+    list=extend_schema(tags=["addresses"], summary="Your addresses (default first)"),
+    create=extend_schema(tags=["addresses"], summary="Add an address (the first one becomes the default)"),
+    retrieve=extend_schema(tags=["addresses"], summary="One of your addresses"),
+    update=extend_schema(tags=["addresses"], summary="Replace an address"),
+    partial_update=extend_schema(tags=["addresses"], summary="Edit an address; `is_default=true` moves the default"),
+    destroy=extend_schema(tags=["addresses"], summary="Delete an address"),
+)
+class AddressViewSet(viewsets.ModelViewSet):
+    serializer_class = AddressSerializer
+    permission_classes = [IsCustomer]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return selectors.address_list_for_user(user=None).none()
+        return selectors.address_list_for_user(user=self.request.user)
+
+    def perform_create(self, serializer):
+        serializer.instance = services.address_create(user=self.request.user, data=serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.address_update(address=serializer.instance, data=serializer.validated_data)
+
+    def perform_destroy(self, instance):
+        services.address_delete(address=instance)

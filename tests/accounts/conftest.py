@@ -1,0 +1,34 @@
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """Overrides the project-wide fixture for accounts tests: clears only this worker's
+    keys. With Redis, `cache.clear()` is FLUSHDB, which also wipes the counters of tests
+    running at the same moment in the other xdist workers."""
+    from django.core.cache import cache
+
+    if hasattr(cache, "delete_pattern"):
+        cache.delete_pattern("*")
+    else:
+        cache.clear()
+    yield
+
+
+@pytest.fixture
+def private_cache(settings):
+    """A cache no other test process can flush, for tests that count on what they stored
+    (rate-limit counters, sent-email marks). The shared conftest flushes the whole Redis
+    database before every test, in every xdist worker."""
+    import os
+
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"accounts-private-{os.getpid()}",
+        }
+    }
+    from django.core.cache import cache
+
+    cache.clear()
+    yield cache
