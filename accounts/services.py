@@ -172,12 +172,10 @@ def auth_login(*, email: str, password: str, cart_token: str | None = None) -> t
 
 
 def _merge_anonymous_cart(user: User, cart_token: str) -> None:
-    # The carts app owns carts; signing in must not fail because a cart could not be merged.
-    try:
-        from carts.services import cart_merge
-    except ImportError:
-        logger.warning("carts.services.cart_merge is not available; anonymous cart not merged")
-        return
+    # The carts app owns carts; signing in must not fail because a cart could not be merged
+    # (cart_merge itself already treats unknown tokens and a down Redis as "nothing to merge").
+    from carts.services import cart_merge
+
     try:
         cart_merge(user=user, token=cart_token)
     except Exception:

@@ -107,3 +107,34 @@ def test_a_failed_merge_leaves_the_anonymous_cart_in_place(api_client, customer,
     assert [line["quantity"] for line in get_cart(api_client, token).json()["items"]] == [2]
     cart_merge(user=customer, token=token)  # and a retry merges it
     assert lines_of(customer_client) == {str(product.pk): 2}
+
+
+def test_signing_in_with_x_cart_token_merges_the_anonymous_cart(api_client, customer, product):
+    """API.md: POST auth/token/ with X-Cart-Token merges that anonymous cart."""
+    from tests.accounts.factories import DEFAULT_PASSWORD
+
+    token = add(api_client, product, 3)["X-Cart-Token"]
+    response = api_client.post(
+        "/api/v1/auth/token/",
+        {"email": customer.email, "password": DEFAULT_PASSWORD},
+        format="json",
+        HTTP_X_CART_TOKEN=token,
+    )
+    assert response.status_code == 200, response.content
+    signed_in = api_client.__class__()
+    signed_in.credentials(HTTP_AUTHORIZATION=f"Bearer {response.json()['access']}")
+    assert lines_of(signed_in) == {str(product.pk): 3}
+    assert not anonymous_cart_store(token).exists()
+
+
+def test_signing_in_with_an_unknown_cart_token_still_signs_in(api_client, customer):
+    from tests.accounts.factories import DEFAULT_PASSWORD
+
+    response = api_client.post(
+        "/api/v1/auth/token/",
+        {"email": customer.email, "password": DEFAULT_PASSWORD},
+        format="json",
+        HTTP_X_CART_TOKEN="not-a-real-token",
+    )
+    assert response.status_code == 200
+    assert response.json()["access"]
