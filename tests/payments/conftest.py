@@ -1,0 +1,1 @@
+from tests.orders.conftest import address, place, product  # noqa: F401 (shared fixtures)
