@@ -1,0 +1,14 @@
+import pytest
+from django.core.management import call_command
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simulate_checkout_race_in_process(capsys):
+    call_command("simulate_checkout_race", "--buyers", "30", "--stock", "10")
+    out = capsys.readouterr().out
+    assert "orders created:  10" in out
+    assert "409 (stock):     20" in out
+    assert "other errors:    0" in out
+    assert "final stock:     0" in out
+    assert "oversold:        0" in out
