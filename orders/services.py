@@ -78,14 +78,24 @@ def _new_order_number(now) -> str:
     return f"{now:%Y%m%d}-{suffix}"
 
 
-def _record_change(order: Order, from_status: str, to_status: str, by, note: str = "") -> None:
-    OrderStatusChange.objects.create(
+def _record_change(order: Order, from_status: str, to_status: str, by, note: str = "") -> OrderStatusChange:
+    return OrderStatusChange.objects.create(
         order=order,
         from_status=from_status,
         to_status=to_status,
         changed_by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
         note=note[:255],
     )
+
+
+def _attach_prefetched(instance, **related) -> None:
+    """Fill `instance`'s prefetch cache with rows already in memory (as prefetch_related would)."""
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, rows in related.items():
+        queryset = getattr(instance, name).all()
+        queryset._result_cache = list(rows)
+        queryset._prefetch_done = True
+        cache[name] = queryset
 
 
 def _merge_lines(lines: Iterable[LineRequest]) -> dict[UUID, LineRequest]:
@@ -195,7 +205,7 @@ def order_place(
             currency=settings.CURRENCY,
             expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
         )
-        OrderLine.objects.bulk_create(
+        lines = OrderLine.objects.bulk_create(
             [
                 OrderLine(
                     order=order,
@@ -208,8 +218,11 @@ def order_place(
                 for pid, line in requested.items()
             ]
         )
-        _record_change(order, "", OrderStatus.PENDING, user, "order placed")
+        change = _record_change(order, "", OrderStatus.PENDING, user, "order placed")
         cart_clear_for_user(user)
+        # The caller usually renders the new order: hand it the rows just written instead
+        # of making it read them back.
+        _attach_prefetched(order, lines=lines, history=[change])
 
         from orders.tasks import send_order_confirmation
 

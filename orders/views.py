@@ -90,7 +90,7 @@ class OrderViewSet(
             shipping_address_id=data.get("shipping_address_id"),
             shipping_address=data.get("shipping_address"),
         )
-        return Response(OrderSerializer(self._fresh(order.pk)).data, status=status.HTTP_201_CREATED)
+        return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
         summary="Cancel an order (owner or staff): stock restored, a paid order refunded",
