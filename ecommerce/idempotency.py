@@ -8,6 +8,8 @@ Two pieces:
   A retry with the same body replays it (status and body) with `Idempotent-Replayed: true`;
   with another body it answers 422 `idempotency_key_reused`. 5xx, 401 and 429 responses and
   unexpected errors are not stored (the record is dropped) so the client can retry.
+- A view class with `idempotency_exempt = True` is left alone (for example a login view,
+  whose response carries tokens that should not be stored).
 - `IdempotencyRequiredMixin` on a DRF view makes the header mandatory for the listed
   actions (400 `idempotency_key_required`), checked after authentication.
 
@@ -178,6 +180,8 @@ class IdempotencyMiddleware:
     def process_view(self, request: HttpRequest, view_func, view_args, view_kwargs) -> HttpResponse | None:
         if request.method != "POST" or not request.path.startswith("/api/"):
             return None
+        if getattr(getattr(view_func, "cls", None), "idempotency_exempt", False):
+            return None  # e.g. a login view whose response (tokens) must not be stored
         key = request.headers.get(HEADER)
         if key is None:
             return None  # views that require a key say so themselves (IdempotencyRequiredMixin)

@@ -22,7 +22,10 @@ from orders.serializers import (
 )
 from payments.serializers import InvoiceSerializer, PaymentSerializer, PayOrderSerializer
 
-OrdersThrottle = RateLimitThrottle.for_("orders", "RATELIMIT_ORDERS", user_or_ip)
+# RATELIMIT_ORDERS (20/min per user) counts placements and payments separately: a
+# customer retrying a declined card should not lose the right to place an order.
+PlaceOrderThrottle = RateLimitThrottle.for_("orders-place", "RATELIMIT_ORDERS", user_or_ip)
+PayOrderThrottle = RateLimitThrottle.for_("orders-pay", "RATELIMIT_ORDERS", user_or_ip)
 
 
 @extend_schema_view(
@@ -59,8 +62,10 @@ class OrderViewSet(
 
     def get_throttles(self):
         throttles = super().get_throttles()
-        if self.action in ("create", "pay"):
-            throttles.append(OrdersThrottle())
+        if self.action == "create":
+            throttles.append(PlaceOrderThrottle())
+        elif self.action == "pay":
+            throttles.append(PayOrderThrottle())
         return throttles
 
     def _fresh(self, order_id):

@@ -182,3 +182,13 @@ def test_concurrent_first_requests_run_once():
     product.refresh_from_db()
     assert product.stock_quantity == 49
     assert IdempotencyRecord.objects.get().state == IdempotencyState.COMPLETED
+
+
+def test_views_can_opt_out(customer_client, customer, place, monkeypatch):
+    from orders.views import OrderViewSet
+
+    monkeypatch.setattr(OrderViewSet, "idempotency_exempt", True, raising=False)
+    order = place(customer, (ProductFactory(stock_quantity=5), 1))
+    response = customer_client.post(f"/api/v1/orders/{order.pk}/cancel/", {}, format="json", HTTP_IDEMPOTENCY_KEY="x")
+    assert response.status_code == 200
+    assert not IdempotencyRecord.objects.exists()

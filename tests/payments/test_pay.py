@@ -255,3 +255,14 @@ def test_expiry_job_vs_concurrent_payment():
     assert Payment.objects.filter(status="succeeded").count() == len(paid)
     assert not Payment.objects.filter(order_id__in=cancelled, status="succeeded").exists()
     assert Product.objects.get(pk=product.pk).stock_quantity == 100 - 2 * len(paid)
+
+
+def test_rate_limit_on_payment(customer, customer_client, place, settings):
+    settings.RATELIMIT_ENABLE = True
+    settings.RATELIMIT_ORDERS = "2/h"  # an hour window: a reset mid-test is unlikely
+    settings.RATELIMIT_DEFAULT = "1000/m"
+    order = place(customer, (ProductFactory(), 1))
+    statuses = [pay(customer_client, order, token="tok_declined").status_code for _ in range(3)]
+    assert statuses == [402, 402, 429]
+    response = pay(customer_client, order)
+    assert response.status_code == 429 and response["Retry-After"]
