@@ -35,7 +35,8 @@ PG = ["psql", "-h", "127.0.0.1", "-U", "postgres"]
 DURATION = float(os.environ.get("ORDERS_BENCH_SECONDS", "12"))  # per throughput scenario
 CUSTOMERS = 16
 BROKER_URL = os.environ.get("ORDERS_BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
-WORKERS = int(os.environ.get("ORDERS_BENCH_WORKERS", "4"))
+# Sync workers block while PostgreSQL works; 8 keeps the database busy on 2 cores.
+WORKERS = int(os.environ.get("ORDERS_BENCH_WORKERS", "8"))
 
 ADDRESS = {"full_name": "Bench Buyer", "line1": "1 Bench St", "city": "Oslo", "postal_code": "0150", "country": "NO"}
 

@@ -120,7 +120,13 @@ def run_idempotent(request: HttpRequest, *, scope: str, key: str, body: bytes, c
     now = timezone.now()
     for _attempt in range(2):
         try:
-            with transaction.atomic():
+            # Committed before the view runs, so a concurrent twin sees it. Outside any
+            # transaction a single INSERT commits by itself (no BEGIN/COMMIT round trips);
+            # inside one (tests) a savepoint keeps a conflict from breaking it.
+            if transaction.get_connection().in_atomic_block:
+                with transaction.atomic():
+                    record = IdempotencyRecord.objects.create(**identity, request_hash=fingerprint)
+            else:
                 record = IdempotencyRecord.objects.create(**identity, request_hash=fingerprint)
             break
         except IntegrityError:

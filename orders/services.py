@@ -161,14 +161,16 @@ def order_place(
     """
     if not user.is_verified:
         raise EmailNotVerified()
-    if items is None:
-        items = [LineRequest(product_id, quantity) for product_id, quantity in cart_lines_for_user(user)]
-    requested = _merge_lines(items)
-    if not requested:
-        raise EmptyOrder()
     address = _address_snapshot(user, shipping_address_id, shipping_address)
 
     with transaction.atomic():
+        if items is None:
+            # Read inside the transaction that clears the cart, to keep the window in
+            # which a concurrent cart write could be lost as small as possible.
+            items = [LineRequest(product_id, quantity) for product_id, quantity in cart_lines_for_user(user)]
+        requested = _merge_lines(items)
+        if not requested:
+            raise EmptyOrder()
         products = _lock_products(requested)
 
         unavailable = [pid for pid in requested if pid not in products or not products[pid].is_active]

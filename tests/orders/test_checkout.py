@@ -215,10 +215,7 @@ def test_order_numbers_are_unique_and_date_prefixed(customer, place):
     assert all(n[:8].isdigit() for n in numbers)
 
 
-def test_rate_limit_on_order_placement(customer_client, settings):
-    settings.RATELIMIT_ENABLE = True
-    settings.RATELIMIT_ORDERS = "2/h"  # an hour window: a reset mid-test is unlikely
-    settings.RATELIMIT_DEFAULT = "1000/m"
+def test_rate_limit_on_order_placement(customer_client, rate_limits_on):
     product = ProductFactory(stock_quantity=10)
     statuses = [post_order(customer_client, [item(product)]).status_code for _ in range(3)]
     assert statuses == [201, 201, 429]

@@ -70,3 +70,23 @@ def test_opposite_line_order_does_not_deadlock():
     results = run_threads(20, buy)
     assert results == ["ok"] * 20, results
     assert list(Product.objects.filter(pk__in=[a.pk, b.pk]).values_list("stock_quantity", flat=True)) == [80, 80]
+
+
+def test_concurrent_cancels_restore_stock_exactly_once():
+    from orders.services import order_cancel
+
+    product = ProductFactory(stock_quantity=10)
+    order = order_place(UserFactory(is_verified=True), items=[LineRequest(product.pk, 4)], shipping_address=ADDRESS)
+
+    def cancel(i):
+        try:
+            order_cancel(order.pk)
+            return "ok"
+        except DomainError as exc:
+            return exc.code
+
+    results = run_threads(10, cancel)
+    assert results.count("ok") == 1
+    assert results.count("invalid_transition") == 9
+    product.refresh_from_db()
+    assert product.stock_quantity == 10

@@ -257,10 +257,7 @@ def test_expiry_job_vs_concurrent_payment():
     assert Product.objects.get(pk=product.pk).stock_quantity == 100 - 2 * len(paid)
 
 
-def test_rate_limit_on_payment(customer, customer_client, place, settings):
-    settings.RATELIMIT_ENABLE = True
-    settings.RATELIMIT_ORDERS = "2/h"  # an hour window: a reset mid-test is unlikely
-    settings.RATELIMIT_DEFAULT = "1000/m"
+def test_rate_limit_on_payment(customer, customer_client, place, rate_limits_on):
     order = place(customer, (ProductFactory(), 1))
     statuses = [pay(customer_client, order, token="tok_declined").status_code for _ in range(3)]
     assert statuses == [402, 402, 429]
