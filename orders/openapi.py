@@ -52,14 +52,24 @@ def error(description: str, server: bool = False) -> OpenApiResponse:
     return OpenApiResponse(ServerErrorEnvelope if server else ClientErrorEnvelope, description=description)
 
 
-def idempotency_header(required: bool) -> OpenApiParameter:
-    return OpenApiParameter(
-        "Idempotency-Key",
-        OpenApiTypes.STR,
-        OpenApiParameter.HEADER,
-        required=required,
-        description=OPENAPI_HEADER_DESCRIPTION,
-    )
+def idempotency_header(required: bool) -> list[OpenApiParameter]:
+    """The request header, and the response header a replay carries."""
+    return [
+        OpenApiParameter(
+            "Idempotency-Key",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            required=required,
+            description=OPENAPI_HEADER_DESCRIPTION,
+        ),
+        OpenApiParameter(
+            "Idempotent-Replayed",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            response=[200, 201, 400, 402, 403, 404, 409],
+            description="`true` when this response is the stored response of an earlier request with the same key.",
+        ),
+    ]
 
 
 IDEMPOTENCY_RESPONSES = {

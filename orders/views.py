@@ -74,7 +74,7 @@ class OrderViewSet(
     @extend_schema(
         summary="Place an order (from `items`, or from the cart)",
         request=OrderCreateSerializer,
-        parameters=[idempotency_header(required=True)],
+        parameters=idempotency_header(required=True),
         responses={
             201: OrderSerializer,
             403: error("`email_not_verified`, or not allowed."),
@@ -100,7 +100,7 @@ class OrderViewSet(
     @extend_schema(
         summary="Cancel an order (owner or staff): stock restored, a paid order refunded",
         request=OrderCancelSerializer,
-        parameters=[idempotency_header(required=False)],
+        parameters=idempotency_header(required=False),
         responses={
             200: OrderSerializer,
             **IDEMPOTENCY_RESPONSES,
@@ -119,7 +119,7 @@ class OrderViewSet(
     @extend_schema(
         summary="Move an order along the status machine (manager/admin)",
         request=OrderStatusUpdateSerializer,
-        parameters=[idempotency_header(required=False)],
+        parameters=idempotency_header(required=False),
         responses={
             200: OrderSerializer,
             **IDEMPOTENCY_RESPONSES,
@@ -141,7 +141,7 @@ class OrderViewSet(
     @extend_schema(
         summary="Pay an order (the amount is the order's total)",
         request=PayOrderSerializer,
-        parameters=[idempotency_header(required=True)],
+        parameters=idempotency_header(required=True),
         responses={
             201: PaymentSerializer,
             402: error("`payment_declined`: the order stays pending."),
