@@ -209,6 +209,8 @@ def _parallel(count: int, target) -> list:
 
 
 def _row(name, requests, ok, errors, seconds, latencies, result) -> dict:
+    """One table row. `per_s` is successful requests per second for the throughput rows and
+    all requests answered per second for the burst rows (a) and (d) (no latencies)."""
     latencies = sorted(latencies)
     p = (lambda q: round(latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000, 1)) if latencies else None
     return {
@@ -216,9 +218,9 @@ def _row(name, requests, ok, errors, seconds, latencies, result) -> dict:
         "requests": requests,
         "ok": ok,
         "errors": errors,
-        "per_s": round(ok / seconds, 1) if seconds else None,
-        "p50_ms": p(0.50) if p else None,
-        "p95_ms": p(0.95) if p else None,
+        "per_s": round((ok if latencies else requests) / seconds, 1) if seconds else None,
+        "p50_ms": p(0.50) if p else "-",
+        "p95_ms": p(0.95) if p else "-",
         "result": result,
     }
 

@@ -40,9 +40,11 @@ class Payment(models.Model):
                 condition=models.Q(status="succeeded"),
                 name="payments_one_successful_payment_per_order",
             ),
+            # One provider transaction is money at most once. (Declined attempts may repeat
+            # a transaction id: the provider derives it from our idempotency key.)
             models.UniqueConstraint(
                 fields=["provider", "transaction_id"],
-                condition=~models.Q(transaction_id=""),
+                condition=~models.Q(transaction_id="") & models.Q(status__in=["succeeded", "refunded"]),
                 name="payments_unique_provider_transaction",
             ),
         ]

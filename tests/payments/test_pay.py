@@ -263,3 +263,15 @@ def test_rate_limit_on_payment(customer, customer_client, place, rate_limits_on)
     assert statuses == [402, 402, 429]
     response = pay(customer_client, order)
     assert response.status_code == 429 and response["Retry-After"]
+
+
+def test_same_key_declined_again_after_the_key_expired(customer, customer_client, place):
+    """After 24 h a key is forgotten; the provider derives the same transaction id from it,
+    and a second declined attempt must still be recorded (not a 500)."""
+    from orders.models import IdempotencyRecord
+
+    order = place(customer, (ProductFactory(), 1))
+    assert pay(customer_client, order, token="tok_declined", key="old-key").status_code == 402
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    assert pay(customer_client, order, token="tok_declined", key="old-key").status_code == 402
+    assert Payment.objects.filter(order=order, status="failed").count() == 2
