@@ -338,7 +338,6 @@ IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 60 * 60)
 IDEMPOTENCY_LOCK_TIMEOUT = env.int("IDEMPOTENCY_LOCK_TIMEOUT", default=120)
 # Honour Idempotency-Key on every POST of the API (the orders and payments views require it).
 MIDDLEWARE.append("ecommerce.idempotency.IdempotencyMiddleware")
-CORS_EXPOSE_HEADERS.append("Idempotency-Key")
 CELERY_BEAT_SCHEDULE["orders-expire"] = {"task": "orders.tasks.expire_orders", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["orders-purge-idempotency-keys"] = {
     "task": "orders.tasks.purge_idempotency_records",
