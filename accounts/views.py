@@ -115,6 +115,8 @@ class VerifyEmailResendView(APIView):
 
 
 class TokenObtainView(PublicAuthView):
+    # Responses carry tokens: never stored by the Idempotency-Key middleware.
+    idempotency_exempt = True
     throttle_classes = [GlobalRateThrottle, LoginIpThrottle]
 
     @extend_schema(
@@ -157,6 +159,9 @@ class TokenObtainView(PublicAuthView):
 
 
 class TokenRefreshView(PublicAuthView):
+    # Responses carry tokens: never stored by the Idempotency-Key middleware.
+    idempotency_exempt = True
+
     @extend_schema(
         tags=["auth"],
         request=RefreshSerializer,

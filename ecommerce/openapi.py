@@ -8,7 +8,8 @@ answer them, with `error_responses(409, 422, ...)` inside their `@extend_schema(
 from __future__ import annotations
 
 from django.db import models
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from rest_framework import serializers
 
@@ -41,8 +42,14 @@ class DomainErrorSerializer(serializers.Serializer):
     attr = serializers.CharField(allow_null=True)
 
 
+class ClientOrValidationErrorEnum(models.TextChoices):
+    # Domain errors answer 400 with "validation_error", other 4xx with "client_error".
+    VALIDATION_ERROR = "validation_error"
+    CLIENT_ERROR = "client_error"
+
+
 class ClientErrorResponseSerializer(serializers.Serializer):
-    type = serializers.ChoiceField(choices=ClientErrorEnum.choices)
+    type = serializers.ChoiceField(choices=ClientOrValidationErrorEnum.choices)
     errors = DomainErrorSerializer(many=True)
 
 
@@ -69,3 +76,39 @@ def error_responses(*status_codes: int) -> dict[int, OpenApiResponse]:
         )
         for code in status_codes
     }
+
+
+def error_response(description: str, *, server: bool = False) -> OpenApiResponse:
+    """One documented error status with its own description."""
+    return OpenApiResponse(
+        ServerErrorResponseSerializer if server else ClientErrorResponseSerializer, description=description
+    )
+
+
+def idempotency_header(required: bool) -> list[OpenApiParameter]:
+    """The Idempotency-Key request header, and the header a replayed response carries."""
+    from ecommerce.idempotency import OPENAPI_HEADER_DESCRIPTION
+
+    return [
+        OpenApiParameter(
+            "Idempotency-Key",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            required=required,
+            description=OPENAPI_HEADER_DESCRIPTION,
+        ),
+        OpenApiParameter(
+            "Idempotent-Replayed",
+            OpenApiTypes.STR,
+            OpenApiParameter.HEADER,
+            response=[200, 201, 400, 402, 403, 404, 409],
+            description="`true` when this response is the stored response of an earlier request with the same key.",
+        ),
+    ]
+
+
+IDEMPOTENCY_RESPONSES = {
+    400: error_response("Invalid input, invalid or missing Idempotency-Key."),
+    409: error_response("Conflict with the current state, or `idempotency_key_in_use`."),
+    422: error_response("`idempotency_key_reused`: the key was used with another body."),
+}

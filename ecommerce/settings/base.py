@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Honours Idempotency-Key on every API POST; last, because it runs the view itself.
+    "ecommerce.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "ecommerce.urls"
@@ -347,3 +349,22 @@ CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
     "task": "accounts.flush_expired_tokens",
     "schedule": crontab(hour=3, minute=17),
 }
+
+# --- orders & payments ---
+# Seconds an unpaid `pending` order holds its stock before the expiry job cancels it.
+ORDER_PAYMENT_TIMEOUT = env.int("ORDER_PAYMENT_TIMEOUT", default=30 * 60)
+# Payment provider (payments/providers/): `test` is the offline gateway.
+PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="test")
+# HMAC-SHA256 secret of provider webhooks; empty = every webhook is rejected (invalid_signature).
+PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")
+# Seconds an Idempotency-Key is remembered (24 h, as the API promises).
+IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 60 * 60)
+# Seconds after which an in-flight idempotency record is considered abandoned (crashed worker).
+IDEMPOTENCY_LOCK_TIMEOUT = env.int("IDEMPOTENCY_LOCK_TIMEOUT", default=120)
+CELERY_BEAT_SCHEDULE["orders-expire"] = {"task": "orders.tasks.expire_orders", "schedule": 60.0}
+CELERY_BEAT_SCHEDULE["orders-purge-idempotency-keys"] = {
+    "task": "orders.tasks.purge_idempotency_records",
+    "schedule": 60.0 * 60,
+}
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "orders.models.OrderStatus"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PaymentStatusEnum"] = "payments.models.PaymentStatus"

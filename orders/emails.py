@@ -1,0 +1,56 @@
+"""Customer emails about an order (plain text + HTML), sent by the tasks in orders/tasks.py
+and payments/tasks.py."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.utils.html import escape, format_html, format_html_join
+
+from orders.models import Order
+
+
+def _lines_text(order: Order) -> str:
+    return "\n".join(
+        f"  {line.quantity} x {line.product_name} ({line.product_sku}) @ {line.unit_price} {order.currency}"
+        for line in order.lines.all()
+    )
+
+
+def _lines_html(order: Order) -> str:
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td><td>{} {}</td></tr>",
+        (
+            (line.quantity, line.product_name, line.product_sku, line.unit_price, order.currency)
+            for line in order.lines.all()
+        ),
+    )
+    return format_html("<table><tr><th>Qty</th><th>Product</th><th>SKU</th><th>Price</th></tr>{}</table>", rows)
+
+
+def send_order_email(order: Order, *, subject: str, intro: str, extra: str = "") -> None:
+    link = f"{settings.FRONTEND_URL}/orders/{order.pk}"
+    text = (
+        f"{intro}\n\nOrder {order.number}\n{_lines_text(order)}\n\n"
+        f"Total: {order.total_amount} {order.currency}\n{extra}\n{link}\n"
+    )
+    html = format_html(
+        "<p>{}</p><h3>Order {}</h3>{}<p><strong>Total: {} {}</strong></p><p>{}</p><p><a href='{}'>{}</a></p>",
+        intro,
+        order.number,
+        _lines_html(order),
+        order.total_amount,
+        order.currency,
+        escape(extra),
+        link,
+        link,
+    )
+    message = EmailMultiAlternatives(
+        subject=f"{subject} — {order.number}",
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[order.user.email],
+    )
+    message.attach_alternative(str(html), "text/html")
+    message.send()

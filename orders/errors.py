@@ -1,0 +1,52 @@
+"""Domain errors of orders (plain exceptions, mapped to HTTP by ecommerce.exceptions)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ecommerce.errors import Conflict, Forbidden, InvalidInput
+
+
+class OrderErrorCode(StrEnum):
+    EMAIL_NOT_VERIFIED = "email_not_verified"
+    EMPTY_ORDER = "empty_order"
+    INVALID_ADDRESS = "invalid_address"
+    PRODUCT_UNAVAILABLE = "product_unavailable"
+    INSUFFICIENT_STOCK = "insufficient_stock"
+    PRICE_CHANGED = "price_changed"
+    INVALID_TRANSITION = "invalid_transition"
+
+
+class EmailNotVerified(Forbidden):
+    code = OrderErrorCode.EMAIL_NOT_VERIFIED
+    default_detail = "Verify your email address before placing an order."
+
+
+class EmptyOrder(InvalidInput):
+    code = OrderErrorCode.EMPTY_ORDER
+    default_detail = "The order has no items (and the cart is empty)."
+
+
+class InvalidAddress(InvalidInput):
+    code = OrderErrorCode.INVALID_ADDRESS
+    default_detail = "Unknown shipping address."
+
+
+class ProductUnavailable(Conflict):
+    code = OrderErrorCode.PRODUCT_UNAVAILABLE
+    default_detail = "Some products do not exist or are no longer sold."
+
+
+class InsufficientStock(Conflict):
+    code = OrderErrorCode.INSUFFICIENT_STOCK
+    default_detail = "Not enough stock for some lines; nothing was ordered."
+
+
+class PriceChanged(Conflict):
+    code = OrderErrorCode.PRICE_CHANGED
+    default_detail = "The price of some products changed; nothing was ordered."
+
+
+class InvalidTransition(Conflict):
+    code = OrderErrorCode.INVALID_TRANSITION
+    default_detail = "The order cannot move to that status."

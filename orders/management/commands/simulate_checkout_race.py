@@ -1,0 +1,136 @@
+"""Fire concurrent checkouts of one product and report whether anything was oversold.
+
+    manage.py simulate_checkout_race --buyers 200 --stock 50
+        in-process: real threads, each with its own database connection, calling
+        order_place (the same service as the API)
+    manage.py simulate_checkout_race --buyers 200 --stock 50 --url http://127.0.0.1:8000
+        real concurrent HTTP POST /api/v1/orders/ against a running server (the server
+        must share this database; rate limits off: RATELIMIT_ENABLE=false)
+
+Creates a fresh product and verified buyers (named race-*) every run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import urllib.error
+import urllib.request
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+from django.core.management.base import BaseCommand, CommandError
+from django.db import connection
+
+from accounts.models import User
+from catalog.models import Category, Product
+from ecommerce.errors import DomainError
+from orders.models import Order
+from orders.services import LineRequest, order_place
+
+ADDRESS = {"full_name": "Race Buyer", "line1": "1 Race St", "city": "Berlin", "postal_code": "10115", "country": "DE"}
+
+
+class Command(BaseCommand):
+    help = "Concurrent checkouts of one product: prints orders, 409s, errors, final stock and oversold (must be 0)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--buyers", type=int, default=200)
+        parser.add_argument("--stock", type=int, default=50)
+        parser.add_argument("--quantity", type=int, default=1, help="Units each buyer orders.")
+        parser.add_argument("--url", default="", help="Base URL of a running server; default: in-process threads.")
+        parser.add_argument(
+            "--concurrency",
+            type=int,
+            default=0,
+            help="Simultaneous buyers (default: all for HTTP; 40 in-process, each holds a DB connection).",
+        )
+
+    def handle(self, *args, buyers: int, stock: int, quantity: int, url: str, concurrency: int, **options):
+        if buyers < 1 or stock < 0 or quantity < 1:
+            raise CommandError("--buyers and --quantity must be >= 1, --stock >= 0")
+        run = uuid.uuid4().hex[:8]
+        category, _ = Category.objects.get_or_create(slug="race", defaults={"name": "Race"})
+        product = Product.objects.create(
+            slug=f"race-{run}", sku=f"RACE-{run}", name=f"Race product {run}", price="9.99",
+            stock_quantity=stock, category=category,
+        )  # fmt: skip
+        users = User.objects.bulk_create(
+            [User(email=f"race-{run}-{i}@example.com", is_verified=True) for i in range(buyers)]
+        )
+        if url:
+            outcomes = self._http(url.rstrip("/"), users, product, quantity, concurrency or buyers)
+        else:
+            outcomes = self._threads(users, product, quantity, concurrency or min(buyers, 40))
+
+        product.refresh_from_db()
+        orders = Order.objects.filter(lines__product=product).distinct().count()
+        sold = stock - product.stock_quantity
+        oversold = max(0, sold - stock) + (1 if product.stock_quantity < 0 else 0)
+        counts = Counter(outcomes)
+        self.stdout.write(f"buyers:          {buyers} (x{quantity} unit(s) each), stock {stock}")
+        self.stdout.write(f"orders created:  {orders}")
+        self.stdout.write(f"409 (stock):     {counts.get('insufficient_stock', 0)}")
+        other = {k: v for k, v in counts.items() if k not in ("created", "insufficient_stock")}
+        self.stdout.write(f"other errors:    {sum(other.values())} {dict(other) if other else ''}")
+        self.stdout.write(f"final stock:     {product.stock_quantity}")
+        self.stdout.write(f"oversold:        {oversold}")
+        if oversold or orders * quantity != sold:
+            raise CommandError("stock and orders disagree: oversold or lost stock")
+
+    def _threads(self, users, product, quantity, concurrency):
+        barrier = threading.Barrier(min(concurrency, len(users)))
+
+        def buy(user):
+            try:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    barrier.wait(timeout=5)
+                order_place(user, items=[LineRequest(product.pk, quantity)], shipping_address=ADDRESS)
+                return "created"
+            except DomainError as exc:
+                return str(exc.code)
+            except Exception as exc:  # noqa: BLE001 - counted and reported
+                return type(exc).__name__
+            finally:
+                connection.close()
+
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            return list(pool.map(buy, users))
+
+    def _http(self, base, users, product, quantity, concurrency):
+        from rest_framework_simplejwt.tokens import RefreshToken
+
+        tokens = [str(RefreshToken.for_user(u).access_token) for u in users]
+        body = json.dumps(
+            {"shipping_address": ADDRESS, "items": [{"product_id": str(product.pk), "quantity": quantity}]}
+        ).encode()
+        barrier = threading.Barrier(min(concurrency, len(users)))
+
+        def buy(token):
+            request = urllib.request.Request(  # noqa: S310 - the operator's own server URL
+                f"{base}/api/v1/orders/",
+                data=body,
+                method="POST",
+                headers={
+                    "Authorization": f"Bearer {token}",
+                    "Content-Type": "application/json",
+                    "Idempotency-Key": str(uuid.uuid4()),
+                },
+            )
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=10)
+            try:
+                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310
+                    return "created" if response.status == 201 else f"http_{response.status}"
+            except urllib.error.HTTPError as exc:
+                try:
+                    return json.loads(exc.read())["errors"][0]["code"]
+                except (ValueError, KeyError, IndexError):
+                    return f"http_{exc.code}"
+            except OSError as exc:
+                return type(exc).__name__
+
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            return list(pool.map(buy, tokens))

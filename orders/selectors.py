@@ -1,0 +1,30 @@
+"""Reads of orders."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from django.db.models import QuerySet
+
+from ecommerce.permissions import is_staff_user
+from orders.models import PAID_STATUSES, Order, OrderLine
+
+
+def order_list_for(user) -> QuerySet[Order]:
+    """Orders `user` may see: all for staff, own otherwise (others' are 404)."""
+    qs = Order.objects.prefetch_related("lines", "history")
+    if is_staff_user(user):
+        return qs
+    return qs.filter(user=user)
+
+
+def order_get_for_user(user, order_id: UUID) -> Order | None:
+    return order_list_for(user).filter(pk=order_id).first()
+
+
+def user_has_purchased(user, product_id: UUID) -> bool:
+    """True when `user` has an order of `product_id` that is paid or later (not cancelled).
+    The catalog uses it for `verified_purchase` on reviews."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return OrderLine.objects.filter(order__user=user, product_id=product_id, order__status__in=PAID_STATUSES).exists()

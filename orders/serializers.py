@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+from rest_framework import serializers
+
+from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+
+
+class ShippingAddressSerializer(serializers.Serializer):
+    full_name = serializers.CharField(max_length=200)
+    line1 = serializers.CharField(max_length=255)
+    line2 = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=120)
+    region = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=20)
+    country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2")
+    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+
+
+class OrderItemInputSerializer(serializers.Serializer):
+    product_id = serializers.UUIDField()
+    quantity = serializers.IntegerField(min_value=1, max_value=10_000)
+    unit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="The price the client showed; a different current price answers 409 price_changed.",
+    )
+
+
+class OrderCreateSerializer(serializers.Serializer):
+    shipping_address_id = serializers.UUIDField(required=False, help_text="One of the caller's saved addresses.")
+    shipping_address = ShippingAddressSerializer(required=False)
+    items = OrderItemInputSerializer(
+        many=True,
+        required=False,
+        max_length=100,
+        help_text="Lines to order; when absent the order is placed from the cart.",
+    )
+
+    def validate(self, attrs):
+        if ("shipping_address_id" in attrs) == ("shipping_address" in attrs):
+            raise serializers.ValidationError(
+                "Send exactly one of shipping_address_id and shipping_address.", code="invalid_address"
+            )
+        if "items" in attrs and not attrs["items"]:
+            raise serializers.ValidationError({"items": "At least one item is required."}, code="empty_order")
+        return attrs
+
+
+class OrderLineSerializer(serializers.ModelSerializer):
+    product_id = serializers.UUIDField(read_only=True)
+    name = serializers.CharField(source="product_name", read_only=True)
+    sku = serializers.CharField(source="product_sku", read_only=True)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = OrderLine
+        fields = ["product_id", "name", "sku", "quantity", "unit_price", "line_total"]
+
+
+class OrderStatusChangeSerializer(serializers.ModelSerializer):
+    from_status = serializers.CharField(read_only=True, help_text="Empty for the creation of the order.")
+    by = serializers.UUIDField(source="changed_by_id", read_only=True, allow_null=True)
+    at = serializers.DateTimeField(source="created_at", read_only=True)
+
+    class Meta:
+        model = OrderStatusChange
+        fields = ["from_status", "to_status", "by", "at", "note"]
+
+
+class OrderAddressSnapshotSerializer(serializers.Serializer):
+    full_name = serializers.CharField()
+    line1 = serializers.CharField()
+    line2 = serializers.CharField(allow_blank=True)
+    city = serializers.CharField()
+    region = serializers.CharField(allow_blank=True)
+    postal_code = serializers.CharField()
+    country = serializers.CharField()
+    phone = serializers.CharField(allow_blank=True)
+
+
+class OrderSerializer(serializers.ModelSerializer):
+    items = OrderLineSerializer(source="lines", many=True, read_only=True)
+    history = OrderStatusChangeSerializer(many=True, read_only=True)
+    shipping_address = OrderAddressSnapshotSerializer(read_only=True)
+    user_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Order
+        fields = [
+            "id",
+            "number",
+            "user_id",
+            "status",
+            "items",
+            "subtotal",
+            "total_amount",
+            "currency",
+            "shipping_address",
+            "tracking_number",
+            "created_at",
+            "updated_at",
+            "expires_at",
+            "paid_at",
+            "cancelled_at",
+            "history",
+        ]
+        read_only_fields = fields
+
+
+class OrderStatusUpdateSerializer(serializers.Serializer):
+    status = serializers.ChoiceField(choices=OrderStatus.choices)
+    tracking_number = serializers.CharField(max_length=100, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class OrderCancelSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")

@@ -1,0 +1,347 @@
+"""Writes to orders: checkout, the status machine, cancellation and expiry.
+
+Lock order, everywhere: the order row first, then product rows in primary-key order
+(then, in payments, the invoice counter). Keeping one order makes deadlocks impossible.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Case, F, IntegerField, Value, When
+from django.utils import timezone
+
+from accounts.models import Address
+from carts.selectors import cart_lines_for_user
+from carts.services import cart_clear_for_user
+from catalog.models import Product, Review
+from catalog.services import product_stock_changed
+from ecommerce.tasks import enqueue
+from orders.errors import (
+    EmailNotVerified,
+    EmptyOrder,
+    InsufficientStock,
+    InvalidAddress,
+    InvalidTransition,
+    PriceChanged,
+    ProductUnavailable,
+)
+from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange
+
+# The status machine: the only place that says which move is allowed.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    OrderStatus.PENDING: frozenset({OrderStatus.PAYMENT_CONFIRMED, OrderStatus.CANCELLED}),
+    OrderStatus.PAYMENT_CONFIRMED: frozenset({OrderStatus.PROCESSING, OrderStatus.CANCELLED}),
+    OrderStatus.PROCESSING: frozenset({OrderStatus.SHIPPED}),
+    OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
+    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.CANCELLED: frozenset(),
+}
+
+ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+# Crockford base32 without look-alikes, for the random part of order numbers.
+_NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+
+@dataclass(frozen=True)
+class LineRequest:
+    product_id: UUID
+    quantity: int
+    unit_price: Decimal | None = None
+
+
+def can_transition(from_status: str, to_status: str) -> bool:
+    return to_status in TRANSITIONS.get(from_status, frozenset())
+
+
+def _check_transition(order: Order, to_status: str) -> None:
+    if not can_transition(order.status, to_status):
+        raise InvalidTransition(
+            f"An order in status '{order.status}' cannot move to '{to_status}'.",
+            errors=[{"from_status": order.status, "to_status": to_status}],
+        )
+
+
+def _new_order_number(now) -> str:
+    # Date first, so numbers sort (and read) in time order; 8 random base32 characters
+    # (10^12 per day) make a collision practically impossible without a global counter
+    # row that every checkout would have to lock.
+    suffix = "".join(secrets.choice(_NUMBER_ALPHABET) for _ in range(8))
+    return f"{now:%Y%m%d}-{suffix}"
+
+
+def _record_change(order: Order, from_status: str, to_status: str, by, note: str = "") -> OrderStatusChange:
+    return OrderStatusChange.objects.create(
+        order=order,
+        from_status=from_status,
+        to_status=to_status,
+        changed_by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
+        note=note[:255],
+    )
+
+
+def _attach_prefetched(instance, **related) -> None:
+    """Fill `instance`'s prefetch cache with rows already in memory (as prefetch_related would)."""
+    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
+    for name, rows in related.items():
+        queryset = getattr(instance, name).all()
+        queryset._result_cache = list(rows)
+        queryset._prefetch_done = True
+        cache[name] = queryset
+
+
+def _merge_lines(lines: Iterable[LineRequest]) -> dict[UUID, LineRequest]:
+    merged: dict[UUID, LineRequest] = {}
+    for line in lines:
+        previous = merged.get(line.product_id)
+        if previous is None:
+            merged[line.product_id] = line
+        else:
+            merged[line.product_id] = LineRequest(
+                line.product_id, previous.quantity + line.quantity, previous.unit_price or line.unit_price
+            )
+    return merged
+
+
+def _address_snapshot(user, shipping_address_id: UUID | None, shipping_address: Mapping[str, Any] | None) -> dict:
+    if shipping_address_id is not None:
+        address = Address.objects.filter(user=user, pk=shipping_address_id).first()
+        if address is None:
+            raise InvalidAddress(attr="shipping_address_id")
+        return {field: getattr(address, field) for field in ADDRESS_FIELDS}
+    if shipping_address:
+        return {field: str(shipping_address.get(field) or "") for field in ADDRESS_FIELDS}
+    raise InvalidAddress("A shipping address is required.", attr="shipping_address")
+
+
+def _lock_products(product_ids: Iterable[UUID]) -> dict[UUID, Product]:
+    """Lock the product rows in primary-key order (the same order for every transaction,
+    so two checkouts over the same products queue instead of deadlocking)."""
+    ids = sorted(set(product_ids))
+    locked = Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {p.pk: p for p in locked.only("id", "name", "sku", "price", "stock_quantity", "is_active")}
+
+
+def _move_stock(deltas: Mapping[UUID, int]) -> None:
+    """Add `deltas` (negative = take) to stock in one UPDATE with F(); rows must be locked.
+    The database check constraint (stock >= 0) is the last line of defence."""
+    if not deltas:
+        return
+    Product.objects.filter(pk__in=list(deltas)).update(
+        stock_quantity=F("stock_quantity")
+        + Case(*[When(pk=pk, then=Value(delta)) for pk, delta in deltas.items()], output_field=IntegerField()),
+        updated_at=timezone.now(),
+    )
+    product_stock_changed(list(deltas))
+
+
+def order_place(
+    user,
+    *,
+    items: Iterable[LineRequest] | None = None,
+    shipping_address_id: UUID | None = None,
+    shipping_address: Mapping[str, Any] | None = None,
+) -> Order:
+    """Place an order from `items`, or from the user's cart when `items` is None.
+
+    One transaction: locks every product row (primary-key order), checks all lines,
+    takes the stock with F(), writes the order, empties the cart. The confirmation email
+    is enqueued on commit.
+
+    Raises EmailNotVerified (403), EmptyOrder / InvalidAddress (400), ProductUnavailable,
+    PriceChanged, InsufficientStock (409, every offending line listed; nothing written).
+    """
+    if not user.is_verified:
+        raise EmailNotVerified()
+    address = _address_snapshot(user, shipping_address_id, shipping_address)
+
+    with transaction.atomic():
+        if items is None:
+            # Read inside the transaction that clears the cart, to keep the window in
+            # which a concurrent cart write could be lost as small as possible.
+            items = [LineRequest(product_id, quantity) for product_id, quantity in cart_lines_for_user(user)]
+        requested = _merge_lines(items)
+        if not requested:
+            raise EmptyOrder()
+        products = _lock_products(requested)
+
+        unavailable = [pid for pid in requested if pid not in products or not products[pid].is_active]
+        if unavailable:
+            raise ProductUnavailable(errors=[{"product_id": str(pid)} for pid in sorted(unavailable)])
+
+        changed = [
+            {"product_id": str(pid), "sent": str(line.unit_price), "current": str(products[pid].price)}
+            for pid, line in requested.items()
+            if line.unit_price is not None and line.unit_price != products[pid].price
+        ]
+        if changed:
+            raise PriceChanged(errors=changed)
+
+        short = [
+            {"product_id": str(pid), "requested": line.quantity, "available": max(products[pid].stock_quantity, 0)}
+            for pid, line in requested.items()
+            if line.quantity > products[pid].stock_quantity
+        ]
+        if short:
+            raise InsufficientStock(errors=short)
+
+        _move_stock({pid: -line.quantity for pid, line in requested.items()})
+
+        now = timezone.now()
+        subtotal = sum((products[pid].price * line.quantity for pid, line in requested.items()), Decimal("0.00"))
+        order = Order.objects.create(
+            number=_new_order_number(now),
+            user=user,
+            status=OrderStatus.PENDING,
+            shipping_address=address,
+            subtotal=subtotal,
+            total_amount=subtotal,
+            currency=settings.CURRENCY,
+            expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
+        )
+        lines = OrderLine.objects.bulk_create(
+            [
+                OrderLine(
+                    order=order,
+                    product_id=pid,
+                    product_name=products[pid].name,
+                    product_sku=products[pid].sku,
+                    quantity=line.quantity,
+                    unit_price=products[pid].price,
+                )
+                for pid, line in requested.items()
+            ]
+        )
+        change = _record_change(order, "", OrderStatus.PENDING, user, "order placed")
+        cart_clear_for_user(user)
+        # The caller usually renders the new order: hand it the rows just written instead
+        # of making it read them back.
+        _attach_prefetched(order, lines=lines, history=[change])
+
+        from orders.tasks import send_order_confirmation
+
+        enqueue(send_order_confirmation, str(order.pk))
+    return order
+
+
+def _lock_order(order_id: UUID) -> Order:
+    return Order.objects.select_for_update().get(pk=order_id)
+
+
+def order_mark_paid(order: Order, *, by=None, note: str = "") -> None:
+    """pending → payment_confirmed. The caller (payments) holds the order row lock and is
+    inside its transaction. Marks the buyer's reviews of these products as verified."""
+    _check_transition(order, OrderStatus.PAYMENT_CONFIRMED)
+    previous = order.status
+    order.status = OrderStatus.PAYMENT_CONFIRMED
+    order.paid_at = timezone.now()
+    order.save(update_fields=["status", "paid_at", "updated_at"])
+    _record_change(order, previous, order.status, by, note or "payment confirmed")
+    product_ids = list(order.lines.values_list("product_id", flat=True))
+    Review.objects.filter(user_id=order.user_id, product_id__in=product_ids, verified_purchase=False).update(
+        verified_purchase=True
+    )
+
+
+def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bool = False) -> Order:
+    """Cancel a pending or paid order: refund a paid order through the provider, put the
+    stock back (locked, F()), record the move and email the customer.
+
+    Locks the order row first (so a concurrent payment or cancellation waits, and stock
+    comes back exactly once), then the product rows in primary-key order. The provider is
+    called while only the order row is locked. Raises InvalidTransition (409) and, when the
+    refund fails, UpstreamError (502, nothing changed).
+    With `only_if_expired`, does nothing (returns the order) unless it is still pending
+    past its `expires_at` — the check the expiry job needs, made under the lock."""
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if only_if_expired and not (
+            order.status == OrderStatus.PENDING and order.expires_at and order.expires_at <= timezone.now()
+        ):
+            return order
+        _check_transition(order, OrderStatus.CANCELLED)
+        previous = order.status
+        if previous == OrderStatus.PAYMENT_CONFIRMED:
+            from payments.services import payment_refund_for_order
+
+            payment_refund_for_order(order, reason=note or "order cancelled")
+
+        lines = list(order.lines.all().only("product_id", "quantity"))
+        _lock_products(line.product_id for line in lines)
+        _move_stock({line.product_id: line.quantity for line in lines})
+
+        order.status = OrderStatus.CANCELLED
+        order.cancelled_at = timezone.now()
+        order.save(update_fields=["status", "cancelled_at", "updated_at"])
+        _record_change(order, previous, order.status, by, note or "cancelled")
+        if previous in PAID_STATUSES:
+            _unverify_reviews(order)
+
+        from orders.tasks import send_order_cancelled
+
+        enqueue(send_order_cancelled, str(order.pk))
+    return order
+
+
+def _unverify_reviews(order: Order) -> None:
+    from orders.selectors import user_has_purchased
+
+    for product_id in order.lines.values_list("product_id", flat=True):
+        if not user_has_purchased(order.user, product_id):
+            Review.objects.filter(user_id=order.user_id, product_id=product_id).update(verified_purchase=False)
+
+
+def order_set_status(order_id: UUID, to_status: str, *, by=None, tracking_number: str = "", note: str = "") -> Order:
+    """Move an order along the status machine (staff: API, admin). `cancelled` goes through
+    order_cancel; `payment_confirmed` only through a payment. Locks the order row.
+    Raises InvalidTransition (409)."""
+    if to_status == OrderStatus.CANCELLED:
+        return order_cancel(order_id, by=by, note=note)
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if to_status == OrderStatus.PAYMENT_CONFIRMED:
+            # Money moves only through payments; a status form cannot fake a payment.
+            raise InvalidTransition("An order becomes paid only through a payment.")
+        _check_transition(order, to_status)
+        previous = order.status
+        order.status = to_status
+        fields = ["status", "updated_at"]
+        if to_status == OrderStatus.SHIPPED and tracking_number:
+            order.tracking_number = tracking_number[:100]
+            fields.append("tracking_number")
+        order.save(update_fields=fields)
+        _record_change(
+            order, previous, to_status, by, note or (f"tracking {tracking_number}" if tracking_number else "")
+        )
+        if to_status == OrderStatus.SHIPPED:
+            from orders.tasks import send_order_shipped
+
+            enqueue(send_order_shipped, str(order.pk))
+    return order
+
+
+def orders_expire(*, now=None, limit: int = 500) -> int:
+    """Cancel pending orders past `expires_at`, returning their stock. Each order is
+    handled in its own transaction under its row lock (a payment arriving at the same
+    moment either wins the lock first — the order is paid — or finds it cancelled).
+    Returns how many orders were cancelled."""
+    now = now or timezone.now()
+    ids = list(
+        Order.objects.filter(status=OrderStatus.PENDING, expires_at__lte=now)
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    cancelled = 0
+    for order_id in ids:
+        order = order_cancel(order_id, note="payment timeout", only_if_expired=True)
+        if order.status == OrderStatus.CANCELLED and order.cancelled_at and order.cancelled_at >= now:
+            cancelled += 1
+    return cancelled

@@ -1,0 +1,50 @@
+"""Domain errors of payments."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from ecommerce.errors import Conflict, InvalidInput, NotFound, PaymentRequired, UpstreamError
+
+
+class PaymentErrorCode(StrEnum):
+    PAYMENT_DECLINED = "payment_declined"
+    PROVIDER_ERROR = "payment_provider_error"
+    ALREADY_PAID = "already_paid"
+    ORDER_NOT_PAYABLE = "order_not_payable"
+    ORDER_EXPIRED = "order_expired"
+    INVALID_SIGNATURE = "invalid_signature"
+    UNKNOWN_PROVIDER = "unknown_provider"
+
+
+class PaymentDeclined(PaymentRequired):
+    code = PaymentErrorCode.PAYMENT_DECLINED
+    default_detail = "The payment was declined; the order is still awaiting payment."
+
+
+class PaymentProviderError(UpstreamError):
+    code = PaymentErrorCode.PROVIDER_ERROR
+    default_detail = "The payment provider is unavailable; nothing was charged. Please retry."
+
+
+class AlreadyPaid(Conflict):
+    code = PaymentErrorCode.ALREADY_PAID
+    default_detail = "This order is already paid."
+
+
+class OrderNotPayable(Conflict):
+    code = PaymentErrorCode.ORDER_NOT_PAYABLE
+    default_detail = "This order cannot be paid (it is cancelled)."
+
+
+class OrderExpired(Conflict):
+    code = PaymentErrorCode.ORDER_EXPIRED
+    default_detail = "The time to pay this order has run out; it is being cancelled."
+
+
+class InvalidWebhookError(InvalidInput):
+    code = PaymentErrorCode.INVALID_SIGNATURE
+
+
+class UnknownProvider(NotFound):
+    default_detail = "Unknown payment provider."

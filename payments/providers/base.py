@@ -1,0 +1,81 @@
+"""The interface every payment provider implements.
+
+Amounts are Decimals in the order's currency. Every call carries our idempotency key so
+the provider dedupes retries too (a retried charge never charges twice)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+
+class ProviderError(Exception):
+    """The provider could not be reached or failed: nothing was charged or refunded."""
+
+
+class InvalidWebhook(Exception):
+    """Bad signature or unreadable body."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(detail)
+
+
+@dataclass(frozen=True)
+class ChargeResult:
+    succeeded: bool
+    transaction_id: str
+    decline_code: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    succeeded: bool
+    refund_id: str
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WebhookEventData:
+    event_id: str
+    event_type: str
+    data: dict[str, Any]
+    payload: dict[str, Any]
+
+
+def sign(body: bytes, secret: str) -> str:
+    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def verify_signature(body: bytes, signature: str, secret: str) -> bool:
+    if not secret or not signature:
+        return False
+    signature = signature.strip()
+    if signature.startswith("sha256="):
+        signature = signature[len("sha256=") :]
+    return hmac.compare_digest(sign(body, secret), signature)
+
+
+class PaymentProvider(ABC):
+    name: str = ""
+
+    @abstractmethod
+    def charge(
+        self, *, amount: Decimal, currency: str, token: str, idempotency_key: str, metadata: Mapping[str, str]
+    ) -> ChargeResult:
+        """Charge `amount`. A decline is a result (succeeded=False); an outage raises ProviderError."""
+
+    @abstractmethod
+    def refund(self, *, transaction_id: str, amount: Decimal, currency: str, idempotency_key: str) -> RefundResult:
+        """Refund `amount` of a charge. Raises ProviderError on an outage."""
+
+    @abstractmethod
+    def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEventData:
+        """Verify the signature and parse the event. Raises InvalidWebhook."""

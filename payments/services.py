@@ -1,0 +1,266 @@
+"""Writes of payments: charging an order, refunding it, invoices, provider webhooks.
+
+Lock order: the order row, then the payment row, then the invoice counter of the year.
+The provider is called while the order row is locked (so two payments of one order
+cannot both charge) but never while product rows are locked."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from uuid import UUID
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from ecommerce.tasks import enqueue
+from orders.models import PAID_STATUSES, Order, OrderStatus
+from orders.services import order_mark_paid
+from payments.errors import (
+    AlreadyPaid,
+    InvalidWebhookError,
+    OrderExpired,
+    OrderNotPayable,
+    PaymentDeclined,
+    PaymentProviderError,
+    UnknownProvider,
+)
+from payments.models import Invoice, InvoiceSequence, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from payments.providers import InvalidWebhook, ProviderError, WebhookEventData, get_provider
+
+
+def _check_payable(order: Order) -> None:
+    if order.status in PAID_STATUSES:
+        raise AlreadyPaid()
+    if order.status != OrderStatus.PENDING:
+        raise OrderNotPayable()
+    if order.expires_at and order.expires_at <= timezone.now():
+        raise OrderExpired()
+
+
+def payment_pay(order_id: UUID, *, user, token: str, idempotency_key: str, payment_method: str = "card") -> Payment:
+    """Charge the order's total (never an amount from the client) through the configured
+    provider and, on success, confirm the order, issue its invoice and email a receipt.
+
+    Locks the order row for the whole operation: a concurrent second payment waits and then
+    gets AlreadyPaid (409). The attempt is recorded even when it fails. Raises AlreadyPaid /
+    OrderNotPayable / OrderExpired (409), PaymentDeclined (402, order stays pending),
+    PaymentProviderError (502, nothing charged)."""
+    provider = get_provider()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        _check_payable(order)
+        payment = Payment.objects.create(
+            order=order,
+            provider=provider.name,
+            amount=order.total_amount,
+            currency=order.currency,
+            status=PaymentStatus.PROCESSING,
+            payment_method=payment_method,
+            idempotency_key=idempotency_key[:255],
+        )
+        outcome = "declined"
+        try:
+            result = provider.charge(
+                amount=order.total_amount,
+                currency=order.currency,
+                token=token,
+                # Scoped to the order so one client key can never touch two charges.
+                idempotency_key=f"{order.pk}:{idempotency_key}",
+                metadata={"order_id": str(order.pk), "order_number": order.number, "payment_id": str(payment.pk)},
+            )
+        except ProviderError as exc:
+            payment.status = PaymentStatus.FAILED
+            payment.failure_code = "provider_error"
+            payment.raw_response = {"error": str(exc)[:500]}
+            payment.save(update_fields=["status", "failure_code", "raw_response", "updated_at"])
+            outcome = "error"
+        else:
+            payment.transaction_id = result.transaction_id
+            payment.raw_response = result.raw
+            if result.succeeded:
+                payment.status = PaymentStatus.SUCCEEDED
+                payment.save(update_fields=["status", "transaction_id", "raw_response", "updated_at"])
+                _confirm_order(order, payment, by=user)
+                outcome = "succeeded"
+            else:
+                payment.status = PaymentStatus.FAILED
+                payment.failure_code = result.decline_code
+                payment.save(update_fields=["status", "failure_code", "transaction_id", "raw_response", "updated_at"])
+    # Raised after the commit: the failed attempt stays on record.
+    if outcome == "error":
+        raise PaymentProviderError()
+    if outcome == "declined":
+        raise PaymentDeclined(errors=[{"decline_code": payment.failure_code, "payment_id": str(payment.pk)}])
+    return payment
+
+
+def _confirm_order(order: Order, payment: Payment, *, by=None) -> None:
+    order_mark_paid(order, by=by, note=f"payment {payment.transaction_id or payment.pk}")
+    invoice_issue(order, payment)
+    from payments.tasks import send_payment_receipt
+
+    enqueue(send_payment_receipt, str(payment.pk))
+
+
+def _next_invoice_sequence(year: int) -> int:
+    counter = InvoiceSequence.objects.select_for_update().filter(year=year).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                InvoiceSequence.objects.create(year=year, last_number=0)
+        except IntegrityError:  # created by a concurrent payment: lock theirs
+            pass
+        counter = InvoiceSequence.objects.select_for_update().get(year=year)
+    counter.last_number += 1
+    counter.save(update_fields=["last_number"])
+    return counter.last_number
+
+
+def invoice_issue(order: Order, payment: Payment) -> Invoice:
+    """Issue the invoice of a paid order: the next number of the year (`INV-YYYY-NNNNNN`)
+    from a counter row locked until the payment transaction commits, so numbers are unique
+    and gap-free (a rolled-back payment gives its number back)."""
+    existing = Invoice.objects.filter(order=order).first()
+    if existing:
+        return existing
+    now = timezone.now()
+    sequence = _next_invoice_sequence(now.year)
+    return Invoice.objects.create(
+        order=order,
+        payment=payment,
+        number=f"INV-{now.year}-{sequence:06d}",
+        year=now.year,
+        sequence=sequence,
+        issued_at=now,
+        subtotal=order.subtotal,
+        total_amount=order.total_amount,
+        currency=order.currency,
+        billing_address=order.shipping_address,
+    )
+
+
+def payment_refund_for_order(order: Order, *, reason: str = "") -> Refund | None:
+    """Refund the order's successful payment in full through its provider. The caller
+    holds the order row lock inside its transaction. Raises PaymentProviderError (502) if
+    the provider fails, which rolls the caller's transaction back (nothing changes)."""
+    payment = Payment.objects.select_for_update().filter(order=order, status=PaymentStatus.SUCCEEDED).first()
+    if payment is None:
+        return None
+    try:
+        result = get_provider(payment.provider).refund(
+            transaction_id=payment.transaction_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            idempotency_key=f"refund:{payment.pk}",
+        )
+    except ProviderError:
+        raise PaymentProviderError("The payment provider could not refund the order; nothing was changed.")
+    refund = Refund.objects.create(
+        payment=payment,
+        provider_refund_id=result.refund_id,
+        amount=payment.amount,
+        currency=payment.currency,
+        status=RefundStatus.SUCCEEDED if result.succeeded else RefundStatus.PENDING,
+        reason=reason[:255],
+        raw_response=result.raw,
+    )
+    payment.status = PaymentStatus.REFUNDED
+    payment.save(update_fields=["status", "updated_at"])
+    return refund
+
+
+# --- webhooks ------------------------------------------------------------------------
+
+
+def webhook_handle(provider_name: str, body: bytes, headers: Mapping[str, str]) -> str:
+    """Verify and apply one provider webhook. Each (provider, event id) is applied once:
+    the event row (unique) is written in the same transaction as its effects, so a
+    concurrent or later duplicate finds it and does nothing. Returns what happened.
+    Raises UnknownProvider (404), InvalidWebhookError (400 invalid_signature/invalid_payload)."""
+    try:
+        provider = get_provider(provider_name)
+    except KeyError:
+        raise UnknownProvider()
+    try:
+        event = provider.parse_webhook(body, headers)
+    except InvalidWebhook as exc:
+        raise InvalidWebhookError(exc.detail, code=exc.code)
+
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = WebhookEvent.objects.create(
+                    provider=provider.name, event_id=event.event_id, event_type=event.event_type, payload=event.payload
+                )
+        except IntegrityError:
+            return "duplicate"
+        result = _apply_event(provider.name, event)
+        record.processed_at = timezone.now()
+        record.result = result
+        record.save(update_fields=["processed_at", "result"])
+    return result
+
+
+def _find_payment(provider_name: str, data: Mapping) -> Payment | None:
+    transaction_id = data.get("transaction_id")
+    if isinstance(transaction_id, str) and transaction_id:
+        return Payment.objects.filter(provider=provider_name, transaction_id=transaction_id).first()
+    payment_id = data.get("payment_id")
+    try:
+        return Payment.objects.filter(provider=provider_name, pk=uuid.UUID(str(payment_id))).first()
+    except ValueError:
+        return None
+
+
+def _apply_event(provider_name: str, event: WebhookEventData) -> str:
+    if event.event_type in ("payment.succeeded", "payment.failed"):
+        found = _find_payment(provider_name, event.data)
+        if found is None:
+            return "unknown_payment"
+        # Same lock order as payment_pay: order row, then payment row.
+        order = Order.objects.select_for_update().get(pk=found.order_id)
+        payment = Payment.objects.select_for_update().get(pk=found.pk)
+        if event.event_type == "payment.failed":
+            if payment.status != PaymentStatus.PROCESSING:
+                return "ignored"
+            payment.status = PaymentStatus.FAILED
+            payment.failure_code = str(event.data.get("failure_code") or "failed")[:64]
+            payment.save(update_fields=["status", "failure_code", "updated_at"])
+            return "payment_failed"
+        if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
+            return "already_applied"
+        if order.status == OrderStatus.PENDING:
+            payment.status = PaymentStatus.SUCCEEDED
+            payment.save(update_fields=["status", "updated_at"])
+            _confirm_order(order, payment)
+            return "payment_succeeded"
+        # Money arrived for an order that is cancelled or already paid by another payment:
+        # give it back rather than keep it.
+        result = get_provider(payment.provider).refund(
+            transaction_id=payment.transaction_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            idempotency_key=f"refund:{payment.pk}",
+        )
+        Refund.objects.create(
+            payment=payment,
+            provider_refund_id=result.refund_id,
+            amount=payment.amount,
+            currency=payment.currency,
+            status=RefundStatus.SUCCEEDED if result.succeeded else RefundStatus.PENDING,
+            reason="payment for an order that was no longer payable",
+            raw_response=result.raw,
+        )
+        payment.status = PaymentStatus.REFUNDED
+        payment.save(update_fields=["status", "updated_at"])
+        return "refunded_late_payment"
+    if event.event_type == "refund.succeeded":
+        refund_id = event.data.get("refund_id")
+        if not isinstance(refund_id, str) or not refund_id:
+            return "unknown_refund"
+        updated = Refund.objects.filter(payment__provider=provider_name, provider_refund_id=refund_id).update(
+            status=RefundStatus.SUCCEEDED, updated_at=timezone.now()
+        )
+        return "refund_succeeded" if updated else "unknown_refund"
+    return "ignored"

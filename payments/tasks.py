@@ -1,0 +1,28 @@
+"""Celery tasks of payments: the receipt email (once per payment)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from orders.tasks import EMAIL_RETRY, send_once
+from payments.models import Payment
+
+
+@shared_task(**EMAIL_RETRY)
+def send_payment_receipt(payment_id: str) -> bool:
+    payment = Payment.objects.filter(pk=payment_id).select_related("order").first()
+    if payment is None:
+        return False
+
+    def extra(order) -> str:
+        invoice = getattr(order, "invoice", None)
+        number = f" Invoice {invoice.number}." if invoice else ""
+        return f"Paid {payment.amount} {payment.currency} (transaction {payment.transaction_id}).{number}"
+
+    return send_once(
+        str(payment.order_id),
+        f"receipt:{payment.pk}",
+        subject="Payment receipt",
+        intro="We received your payment. Thank you!",
+        extra_for=extra,
+    )

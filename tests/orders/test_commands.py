@@ -1,0 +1,31 @@
+import pytest
+from django.core.management import call_command
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simulate_checkout_race_in_process(capsys):
+    call_command("simulate_checkout_race", "--buyers", "30", "--stock", "10")
+    out = capsys.readouterr().out
+    assert "orders created:  10" in out
+    assert "409 (stock):     20" in out
+    assert "other errors:    0" in out
+    assert "final stock:     0" in out
+    assert "oversold:        0" in out
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_simulate_checkout_race_over_http(live_server, capsys):
+    call_command("simulate_checkout_race", "--buyers", "20", "--stock", "5", "--url", live_server.url)
+    out = capsys.readouterr().out
+    assert "orders created:  5" in out
+    assert "409 (stock):     15" in out
+    assert "other errors:    0" in out
+    assert "oversold:        0" in out
+
+
+@pytest.mark.django_db
+def test_expire_orders_command_with_nothing_to_do(capsys):
+    call_command("expire_orders")
+    assert "Expired 0 orders." in capsys.readouterr().out

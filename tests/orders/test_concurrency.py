@@ -1,0 +1,92 @@
+"""Checkout under real concurrency (PostgreSQL row locks, real threads, own connections)."""
+
+import pytest
+
+from catalog.models import Product
+from ecommerce.errors import DomainError
+from orders.models import Order, OrderLine
+from orders.services import LineRequest, order_place
+from tests.accounts.factories import UserFactory
+from tests.orders.factories import ProductFactory
+from tests.orders.helpers import ADDRESS, run_threads
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def test_concurrent_buyers_never_oversell():
+    product = ProductFactory(stock_quantity=10)
+    buyers = [UserFactory(is_verified=True) for _ in range(24)]
+
+    def buy(i):
+        try:
+            order_place(buyers[i], items=[LineRequest(product.pk, 1)], shipping_address=ADDRESS)
+            return "ok"
+        except DomainError as exc:
+            return exc.code
+
+    results = run_threads(24, buy)
+
+    assert results.count("ok") == 10
+    assert results.count("insufficient_stock") == 14
+    product.refresh_from_db()
+    assert product.stock_quantity == 0
+    assert Order.objects.count() == 10
+    assert sum(OrderLine.objects.values_list("quantity", flat=True)) == 10
+
+
+def test_concurrent_multi_unit_buyers_never_oversell():
+    product = ProductFactory(stock_quantity=7)
+    buyers = [UserFactory(is_verified=True) for _ in range(20)]
+
+    def buy(i):
+        try:
+            order_place(buyers[i], items=[LineRequest(product.pk, 2)], shipping_address=ADDRESS)
+            return "ok"
+        except DomainError as exc:
+            return exc.code
+
+    results = run_threads(20, buy)
+    assert results.count("ok") == 3
+    product.refresh_from_db()
+    assert product.stock_quantity == 1
+
+
+def test_opposite_line_order_does_not_deadlock():
+    """Two products, half the buyers list them A,B and half B,A: locks are taken in
+    primary-key order, so no deadlock (PostgreSQL would abort one with 40P01)."""
+    a = ProductFactory(stock_quantity=100)
+    b = ProductFactory(stock_quantity=100)
+    buyers = [UserFactory(is_verified=True) for _ in range(20)]
+
+    def buy(i):
+        first, second = (a, b) if i % 2 else (b, a)
+        order_place(
+            buyers[i],
+            items=[LineRequest(first.pk, 1), LineRequest(second.pk, 1)],
+            shipping_address=ADDRESS,
+        )
+        return "ok"
+
+    results = run_threads(20, buy)
+    assert results == ["ok"] * 20, results
+    assert list(Product.objects.filter(pk__in=[a.pk, b.pk]).values_list("stock_quantity", flat=True)) == [80, 80]
+
+
+def test_concurrent_cancels_restore_stock_exactly_once():
+    from orders.services import order_cancel
+
+    product = ProductFactory(stock_quantity=10)
+    order = order_place(UserFactory(is_verified=True), items=[LineRequest(product.pk, 4)], shipping_address=ADDRESS)
+
+    def cancel(i):
+        try:
+            order_cancel(order.pk)
+            return "ok"
+        except DomainError as exc:
+            return exc.code
+
+    results = run_threads(10, cancel)
+    assert results.count("ok") == 1
+    assert results.count("invalid_transition") == 9
+    product.refresh_from_db()
+    assert product.stock_quantity == 10

@@ -1,0 +1,167 @@
+"""POST payments/webhook/{provider}/: signature, once-only, effects through the services."""
+
+import json
+
+import pytest
+
+from orders.models import Order
+from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
+from payments.providers.base import sign
+from payments.services import payment_pay
+from tests.orders.factories import ProductFactory
+from tests.orders.helpers import new_key
+
+pytestmark = pytest.mark.django_db
+
+SECRET = "whsec_test_secret"
+URL = "/api/v1/payments/webhook/test/"
+
+
+@pytest.fixture(autouse=True)
+def _secret(settings):
+    settings.PAYMENT_WEBHOOK_SECRET = SECRET
+
+
+def send(client, event, *, secret=SECRET, signature=None, raw=None):
+    body = raw if raw is not None else json.dumps(event).encode()
+    headers = {"HTTP_X_SIGNATURE": signature if signature is not None else sign(body, secret)}
+    return client.post(URL, body, content_type="application/json", **headers)
+
+
+def _processing_payment(customer, place):
+    order = place(customer, (ProductFactory(stock_quantity=5), 1))
+    return Payment.objects.create(
+        order=order,
+        provider="test",
+        transaction_id="txn_async_1",
+        amount=order.total_amount,
+        currency=order.currency,
+        status=PaymentStatus.PROCESSING,
+        idempotency_key="k",
+    )
+
+
+def test_bad_signature_is_400(api_client):
+    event = {"id": "evt_1", "type": "payment.succeeded", "data": {}}
+    response = send(api_client, event, secret="wrong")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_signature"
+    assert not WebhookEvent.objects.exists()
+
+
+def test_missing_signature_is_400(api_client):
+    response = api_client.post(URL, {"id": "evt"}, format="json")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_signature"
+
+
+def test_no_secret_configured_rejects_everything(api_client, settings):
+    settings.PAYMENT_WEBHOOK_SECRET = ""
+    response = send(api_client, {"id": "evt_1", "type": "x", "data": {}}, secret="")
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize("raw", [b"not json", b"[]", b'{"id": 1}', b"\xff\xfe", b""])
+def test_junk_body_is_400_not_500(api_client, raw):
+    response = send(api_client, None, raw=raw)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_payload"
+
+
+def test_unknown_provider_is_404(api_client):
+    response = api_client.post("/api/v1/payments/webhook/nope/", b"{}", content_type="application/json")
+    assert response.status_code == 404
+
+
+def test_payment_succeeded_confirms_the_order_once(api_client, customer, place):
+    payment = _processing_payment(customer, place)
+    event = {"id": "evt_ok", "type": "payment.succeeded", "data": {"transaction_id": "txn_async_1"}}
+
+    first = send(api_client, event)
+    second = send(api_client, event)
+
+    assert first.status_code == 200 and first.json()["result"] == "payment_succeeded"
+    assert second.status_code == 200 and second.json()["result"] == "duplicate"
+    payment.refresh_from_db()
+    assert payment.status == "succeeded"
+    order = Order.objects.get(pk=payment.order_id)
+    assert order.status == "payment_confirmed"
+    assert order.history.filter(to_status="payment_confirmed").count() == 1
+    assert hasattr(order, "invoice")
+    assert WebhookEvent.objects.get().processed_at is not None
+
+
+def test_payment_failed_marks_the_payment(api_client, customer, place):
+    payment = _processing_payment(customer, place)
+    event = {"id": "evt_f", "type": "payment.failed", "data": {"transaction_id": "txn_async_1"}}
+    assert send(api_client, event).json()["result"] == "payment_failed"
+    payment.refresh_from_db()
+    assert payment.status == "failed"
+    assert Order.objects.get(pk=payment.order_id).status == "pending"
+
+
+def test_late_success_for_a_cancelled_order_is_refunded(api_client, customer, place):
+    from orders.services import order_cancel
+
+    payment = _processing_payment(customer, place)
+    order_cancel(payment.order_id)
+    event = {"id": "evt_late", "type": "payment.succeeded", "data": {"transaction_id": "txn_async_1"}}
+    assert send(api_client, event).json()["result"] == "refunded_late_payment"
+    payment.refresh_from_db()
+    assert payment.status == "refunded"
+    assert Refund.objects.filter(payment=payment).exists()
+    assert Order.objects.get(pk=payment.order_id).status == "cancelled"
+
+
+def test_refund_succeeded_updates_the_refund(api_client, customer, place):
+    from orders.services import order_cancel
+
+    order = place(customer, (ProductFactory(stock_quantity=5), 1))
+    payment_pay(order.pk, user=customer, token="tok_visa", idempotency_key=new_key())
+    order_cancel(order.pk)
+    refund = Refund.objects.get()
+    Refund.objects.filter(pk=refund.pk).update(status="pending")
+    event = {"id": "evt_r", "type": "refund.succeeded", "data": {"refund_id": refund.provider_refund_id}}
+    assert send(api_client, event).json()["result"] == "refund_succeeded"
+    refund.refresh_from_db()
+    assert refund.status == "succeeded"
+
+
+def test_unknown_event_types_and_payments_are_acknowledged(api_client):
+    assert send(api_client, {"id": "e1", "type": "customer.created", "data": {}}).json()["result"] == "ignored"
+    r = send(api_client, {"id": "e2", "type": "payment.succeeded", "data": {"payment_id": "nope"}})
+    assert r.status_code == 200 and r.json()["result"] == "unknown_payment"
+
+
+def test_signature_with_prefix_is_accepted(api_client):
+    body = json.dumps({"id": "e3", "type": "x", "data": {}}).encode()
+    response = send(api_client, None, raw=body, signature="sha256=" + sign(body, SECRET))
+    assert response.status_code == 200
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_duplicate_deliveries_apply_once(settings):
+    from rest_framework.test import APIClient
+
+    from orders.services import LineRequest, order_place
+    from tests.accounts.factories import UserFactory
+    from tests.orders.helpers import ADDRESS, run_threads
+
+    settings.PAYMENT_WEBHOOK_SECRET = SECRET
+    user = UserFactory(is_verified=True)
+    order = order_place(user, items=[LineRequest(ProductFactory().pk, 1)], shipping_address=ADDRESS)
+    Payment.objects.create(
+        order=order,
+        provider="test",
+        transaction_id="txn_c",
+        amount=order.total_amount,
+        currency="USD",
+        status="processing",
+        idempotency_key="k",
+    )
+    event = {"id": "evt_c", "type": "payment.succeeded", "data": {"transaction_id": "txn_c"}}
+    results = run_threads(10, lambda i: send(APIClient(), event).json()["result"])
+    assert results.count("payment_succeeded") == 1
+    assert results.count("duplicate") == 9
+    assert Order.objects.get(pk=order.pk).history.filter(to_status="payment_confirmed").count() == 1
