@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -11,6 +12,12 @@ class Category(models.Model):
     slug = models.SlugField(max_length=140, unique=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     sort_order = models.PositiveIntegerField(default=0)
+    # Materialised path: the hex ids of every ancestor and of this category, each followed
+    # by "/". Descendants are one indexed `path LIKE 'prefix%'` query (on PostgreSQL db_index
+    # also builds the varchar_pattern_ops index LIKE needs); ancestors are the ids
+    # spelled in the path. Maintained by catalog.services (category_save / category moves).
+    path = models.CharField(max_length=1024, default="", editable=False, db_index=True)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -20,6 +27,10 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def ancestor_ids(self) -> list[uuid.UUID]:
+        """Ids of the ancestors, root first (read from the path: no query)."""
+        return [uuid.UUID(part) for part in self.path.split("/")[:-2] if part]
 
 
 class Brand(models.Model):
@@ -51,9 +62,30 @@ class Product(models.Model):
     review_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Weighted full-text document (name, SKU > brand > description). On PostgreSQL a
+    # BEFORE INSERT/UPDATE trigger (migration 0002) fills it on every write, whatever the
+    # path (ORM, admin, COPY); a GIN index serves `@@`. Unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # Keyset/ordering indexes for what customers see (active products); each ends
+            # with id so the (value, id) keyset comparison is an index range scan.
+            models.Index(
+                fields=["-created_at", "-id"], name="catalog_prod_active_created", condition=models.Q(is_active=True)
+            ),
+            models.Index(fields=["price", "id"], name="catalog_prod_active_price", condition=models.Q(is_active=True)),
+            models.Index(fields=["name", "id"], name="catalog_prod_active_name", condition=models.Q(is_active=True)),
+            models.Index(
+                fields=["-rating_avg", "-id"], name="catalog_prod_active_rating", condition=models.Q(is_active=True)
+            ),
+            # Category listing (category + descendants) ordered by date or price.
+            models.Index(fields=["category", "-created_at"], name="catalog_prod_cat_created"),
+            models.Index(fields=["category", "price"], name="catalog_prod_cat_price"),
+            models.Index(fields=["brand", "price"], name="catalog_prod_brand_price"),
+            models.Index(fields=["stock_quantity"], name="catalog_prod_stock"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(stock_quantity__gte=0), name="catalog_product_stock_non_negative"

@@ -324,3 +324,16 @@ LOGGING = build_logging(json=LOG_JSON, level=LOG_LEVEL)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+
+# --- catalog ---
+# Cached catalog GETs (product list/detail, categories, facets) as rendered bytes in the
+# shared cache; false bypasses the cache (benchmarks of the database path, debugging).
+CATALOG_CACHE_ENABLED = env.bool("CATALOG_CACHE_ENABLED", default=True)
+CATALOG_CACHE_TIMEOUT = env.int("CATALOG_CACHE_TIMEOUT", default=600)
+# Full-text search ranks at most this many matches (the page-number window), so a common
+# term never ranks hundreds of thousands of rows.
+CATALOG_SEARCH_CANDIDATES = env.int("CATALOG_SEARCH_CANDIDATES", default=10000)
+# Facets are counted over at most this many matching products (`is_exact: false` beyond).
+CATALOG_FACET_MAX_ROWS = env.int("CATALOG_FACET_MAX_ROWS", default=20000)
+# products/stats/: a product with stock at or below this is "low stock".
+CATALOG_LOW_STOCK_THRESHOLD = env.int("CATALOG_LOW_STOCK_THRESHOLD", default=5)
