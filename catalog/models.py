@@ -54,13 +54,17 @@ class Product(models.Model):
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
     stock_quantity = models.IntegerField(default=0, validators=[MinValueValidator(0)])
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
-    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="products")
+    # No single-column indexes on these two and created_at: the composite indexes in Meta
+    # start with the same column and serve the same lookups (one index less to maintain).
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", db_index=False)
+    brand = models.ForeignKey(
+        Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="products", db_index=False
+    )
     attributes = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=0)
     review_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Weighted full-text document (name, SKU > brand > description). On PostgreSQL a
     # BEFORE INSERT/UPDATE trigger (migration 0002) fills it on every write, whatever the

@@ -139,3 +139,50 @@ def iter_products(
             "created_at": created,
             "updated_at": created,
         }
+
+
+def iter_copy_lines(
+    rng: random.Random,
+    fake: Faker,
+    count: int,
+    categories: list[SeedCategory],
+    brands: list[SeedBrand],
+    *,
+    sku_prefix: str = "SKU-",
+) -> Iterator[str]:
+    """The same kind of rows as `iter_products`, directly as PostgreSQL COPY text lines in
+    COPY_COLUMNS order: the generic path costs ~65 s per million rows in Python alone,
+    this one about a third of that (no Decimal/datetime/uuid objects, no slugify)."""
+    sentences = [fake.sentence(nb_words=10).replace("\t", " ").replace("\\", "") for _ in range(400)]
+    cat_ids = [c.id.hex for c in categories]
+    brand_ids = [b.id.hex for b in brands]
+    days = [(EPOCH + timedelta(days=d)).strftime("%Y-%m-%d") for d in range(730)]
+    r, bits = rng.random, rng.getrandbits
+    lognorm = rng.lognormvariate
+    adjs = [a.capitalize() for a in ADJECTIVES]
+    for i in range(1, count + 1):
+        noun = NOUNS[int(r() * len(NOUNS))]
+        color = COLORS[int(r() * len(COLORS))]
+        material = MATERIALS[int(r() * len(MATERIALS))]
+        name = f"{adjs[int(r() * len(adjs))]} {material} {noun} {color}"
+        attrs = f'{{"color": "{color}"'
+        if r() < 0.6:
+            attrs += f', "size": "{SIZES[int(r() * len(SIZES))]}"'
+        if r() < 0.4:
+            attrs += f', "material": "{MATERIALS[int(r() * len(MATERIALS))]}"'
+        attrs += "}"
+        cents = int(lognorm(3.5, 1.0) * 100) + 99
+        stock = 0 if r() < 0.08 else 1 + int(r() * 500)
+        reviews = int(r() * 201) if r() < 0.5 else 0
+        rating = f"{1 + int(r() * 400) / 100:.2f}" if reviews else "0"
+        created = (
+            f"{days[int(r() * 730)]} {int(r() * 24):02d}:{int(r() * 60):02d}:{int(r() * 60):02d}"
+            f".{int(r() * 1_000_000):06d}+00"
+        )
+        brand = brand_ids[int(r() * len(brand_ids))] if brand_ids and r() < 0.95 else "\\N"
+        description = f"{sentences[int(r() * 400)]} {sentences[int(r() * 400)]} {noun.capitalize()} in {color}."
+        yield (
+            f"{bits(128):032x}\t{name.lower().replace(' ', '-')}-{i}\t{sku_prefix}{i:08d}\t{name}\t"
+            f"{description}\t{cents // 100}.{cents % 100:02d}\t{stock}\t{cat_ids[int(r() * len(cat_ids))]}\t"
+            f"{brand}\t{attrs}\t{'f' if r() < 0.03 else 't'}\t{rating}\t{reviews}\t{created}\t{created}"
+        )
