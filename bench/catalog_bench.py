@@ -115,7 +115,18 @@ def gunicorn(port: int, **env):
 _conns: dict[int, http.client.HTTPConnection] = {}
 
 
-def _get(port: int, path: str) -> tuple[int, dict, bytes, float]:
+def _get(port: int, path: str, retry: bool = True) -> tuple[int, dict, bytes, float]:
+    """GET over a kept-alive connection; a connection the server closed (keep-alive
+    timeout) is replaced once."""
+    try:
+        return _get_once(port, path)
+    except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+        if not retry:
+            raise
+        return _get_once(port, path)
+
+
+def _get_once(port: int, path: str) -> tuple[int, dict, bytes, float]:
     conn = _conns.get(port) or http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     _conns[port] = conn
     started = time.perf_counter()

@@ -85,9 +85,20 @@ class Product(models.Model):
                 fields=["-rating_avg", "-id"], name="catalog_prod_active_rating", condition=models.Q(is_active=True)
             ),
             # Category listing (category + descendants) ordered by date or price.
-            models.Index(fields=["category", "-created_at"], name="catalog_prod_cat_created"),
-            models.Index(fields=["category", "price"], name="catalog_prod_cat_price"),
-            models.Index(fields=["brand", "price"], name="catalog_prod_brand_price"),
+            # Partial like the ones above, so counting a customer's filtered list is an
+            # index-only scan (is_active needs no heap visit).
+            models.Index(
+                fields=["category", "-created_at"], name="catalog_prod_cat_created", condition=models.Q(is_active=True)
+            ),
+            models.Index(
+                fields=["category", "price"], name="catalog_prod_cat_price", condition=models.Q(is_active=True)
+            ),
+            models.Index(
+                fields=["brand", "price"], name="catalog_prod_brand_price", condition=models.Q(is_active=True)
+            ),
+            # Foreign-key lookups for all products (staff lists, PROTECT checks on delete).
+            models.Index(fields=["category"], name="catalog_prod_category"),
+            models.Index(fields=["brand"], name="catalog_prod_brand"),
             models.Index(fields=["stock_quantity"], name="catalog_prod_stock"),
         ]
         constraints = [

@@ -41,9 +41,11 @@ class InvalidCursor(InvalidInput):
     default_detail = "This cursor is not valid for this list."
 
 
-def bounded_count(queryset: QuerySet) -> tuple[int, bool]:
-    n = queryset.order_by().values("pk")[: MAX_WINDOW + 1].count()
-    return (n, True) if n <= MAX_WINDOW else (MAX_WINDOW, False)
+def bounded_count(queryset: QuerySet, limit: int | None = None) -> tuple[int, bool]:
+    """(count, exact): counts at most `limit` + 1 rows (default MAX_WINDOW)."""
+    limit = MAX_WINDOW if limit is None else limit
+    n = queryset.order_by().values("pk")[: limit + 1].count()
+    return (n, True) if n <= limit else (limit, False)
 
 
 def _encode_cursor(ordering: str, value: Any, pk: UUID) -> str:
@@ -98,15 +100,22 @@ class ProductPagination(BasePagination):
             return self.page_size
         return max(1, min(size, self.max_page_size))
 
-    def paginate(self, queryset: QuerySet, request, ordering: str, count_queryset: QuerySet | None = None) -> list:
+    def paginate(self, queryset, request, ordering: str, count_queryset: QuerySet | None = None) -> list:
         """`ordering` is the key of catalog.selectors.ORDERINGS in force ("" = relevance,
-        page mode only); `count_queryset` (default: `queryset`) is what `count` counts."""
+        page mode only); `count_queryset` (default: `queryset`) is what `count` counts.
+        `queryset` may also be a sliceable result that counts itself (`bounded_count()`),
+        such as a relevance-ranked search."""
         self.request = request
         self.count_queryset = queryset if count_queryset is None else count_queryset
         size = self.get_page_size(request)
         if "cursor" in request.query_params:
             return self._paginate_cursor(queryset, request, ordering, size)
         return self._paginate_pages(queryset, request, size)
+
+    def _count(self) -> tuple[int, bool]:
+        if hasattr(self.count_queryset, "bounded_count"):
+            return self.count_queryset.bounded_count()
+        return bounded_count(self.count_queryset)
 
     def _paginate_pages(self, queryset: QuerySet, request, size: int) -> list:
         raw = request.query_params.get("page", "1")
@@ -119,7 +128,7 @@ class ProductPagination(BasePagination):
         offset = (page - 1) * size
         if offset >= MAX_WINDOW:
             raise PageTooDeep(attr="page")
-        self.count, self.count_is_exact = bounded_count(self.count_queryset)
+        self.count, self.count_is_exact = self._count()
         if page > 1 and offset >= self.count:
             raise NotFound("Invalid page.")
         results = list(queryset[offset : min(offset + size, MAX_WINDOW)])
@@ -138,7 +147,7 @@ class ProductPagination(BasePagination):
         first, _ = ORDERINGS[ordering]
         field_name = first.lstrip("-")
         descending = first.startswith("-")
-        self.count, self.count_is_exact = bounded_count(self.count_queryset)
+        self.count, self.count_is_exact = self._count()
         cursor = request.query_params.get("cursor", "")
         if cursor:
             value, pk = _decode_cursor(cursor, ordering, field_name)

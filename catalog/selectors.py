@@ -184,7 +184,7 @@ def effective_ordering(filters: ProductFilters, *, keyset: bool) -> str:
     return DEFAULT_ORDERING
 
 
-def product_list(user, filters: ProductFilters, *, keyset: bool = False) -> QuerySet[Product]:
+def product_list(user, filters: ProductFilters, *, keyset: bool = False) -> QuerySet[Product] | RankedProducts:
     """The filtered, ordered product list `user` may see.
 
     Relevance ranking is bounded: only the first CATALOG_SEARCH_CANDIDATES matches (the
@@ -198,15 +198,42 @@ def product_list(user, filters: ProductFilters, *, keyset: bool = False) -> Quer
         return qs.order_by(*ORDERINGS[ordering])
     if query is None:  # SQLite: no ranking
         return qs.order_by(*ORDERINGS[DEFAULT_ORDERING])
-    from django.contrib.postgres.search import SearchRank
+    return RankedProducts(user, qs, query)
 
-    candidates = qs.order_by().values("pk")[: settings.CATALOG_SEARCH_CANDIDATES]
-    return (
-        product_base_queryset(user)
-        .filter(pk__in=candidates)
-        .annotate(rank=SearchRank(F("search_vector"), query))
-        .order_by("-rank", "-created_at", "-id")
-    )
+
+class RankedProducts:
+    """A relevance-ordered search result. One query ranks the ids of the first
+    CATALOG_SEARCH_CANDIDATES matches (bounded work however common the term); pages are
+    then fetched by id. Sliceable like a queryset and counts itself, for the paginator."""
+
+    def __init__(self, user, matches: QuerySet[Product], query) -> None:
+        from django.contrib.postgres.search import SearchRank
+
+        self.user = user
+        self.limit = settings.CATALOG_SEARCH_CANDIDATES
+        candidates = matches.order_by().values("pk")[: self.limit]
+        self._ranked = (
+            Product.objects.filter(pk__in=candidates)
+            .annotate(rank=SearchRank(F("search_vector"), query))
+            .order_by("-rank", "-created_at", "-id")
+            .values_list("pk", flat=True)
+        )
+        self._ids: list[UUID] | None = None
+
+    @property
+    def ids(self) -> list[UUID]:
+        if self._ids is None:
+            self._ids = list(self._ranked)
+        return self._ids
+
+    def bounded_count(self) -> tuple[int, bool]:
+        n = len(self.ids)
+        return n, n < self.limit
+
+    def __getitem__(self, key: slice) -> list[Product]:
+        page_ids = self.ids[key]
+        rows = {p.pk: p for p in product_base_queryset(self.user).filter(pk__in=page_ids)}
+        return [rows[pk] for pk in page_ids if pk in rows]
 
 
 def product_matches(user, filters: ProductFilters) -> QuerySet[Product]:
@@ -219,92 +246,90 @@ def product_matches(user, filters: ProductFilters) -> QuerySet[Product]:
 
 def product_facets(user, filters: ProductFilters) -> dict[str, Any]:
     """Counts per category, brand and attribute value and the price range of the filtered
-    set. Counted over at most CATALOG_FACET_MAX_ROWS matches (then `is_exact` is false)."""
+    set, in one query. Counted over at most CATALOG_FACET_MAX_ROWS matches (then
+    `is_exact` is false); brands and attribute values are the CATALOG_FACET_TOP most
+    frequent (categories: all that occur)."""
     cap = settings.CATALOG_FACET_MAX_ROWS
     qs = product_matches(user, filters).order_by()
     sample = qs.values("category_id", "brand_id", "attributes", "price")[: cap + 1]
     if connection.vendor == "postgresql":
-        rows, total = _facet_rows_postgres(sample, cap)
+        categories, brands, attributes, price_min, price_max, total = _facets_postgres(sample)
     else:
-        rows, total = _facet_rows_python(list(sample), cap)
-    categories, brands, attributes, price_min, price_max = rows
-    names = {c.id: c for c in Category.objects.filter(id__in=list(categories))} if categories else {}
-    brand_rows = {b.id: b for b in Brand.objects.filter(id__in=list(brands))} if brands else {}
+        categories, brands, attributes, price_min, price_max, total = _facets_python(list(sample))
+    top = settings.CATALOG_FACET_TOP
+    by_count = lambda d: (-d["count"], d.get("name", d.get("value")))  # noqa: E731
     return {
         "is_exact": total <= cap,
         "total": min(total, cap),
-        "categories": sorted(
-            (
-                {"id": cid, "slug": names[cid].slug, "name": names[cid].name, "count": n}
-                for cid, n in categories.items()
-                if cid in names
-            ),
-            key=lambda d: (-d["count"], d["name"]),
-        ),
-        "brands": sorted(
-            (
-                {"id": bid, "slug": brand_rows[bid].slug, "name": brand_rows[bid].name, "count": n}
-                for bid, n in brands.items()
-                if bid in brand_rows
-            ),
-            key=lambda d: (-d["count"], d["name"]),
-        ),
+        "categories": sorted(categories, key=by_count),
+        "brands": sorted(brands, key=by_count)[:top],
         "attributes": {
-            name: sorted(({"value": v, "count": n} for v, n in values.items()), key=lambda d: (-d["count"], d["value"]))
+            name: sorted(({"value": v, "count": n} for v, n in values.items()), key=by_count)[:top]
             for name, values in sorted(attributes.items())
         },
         "price": {"min": price_min, "max": price_max},
     }
 
 
-def _facet_rows_postgres(sample: QuerySet, cap: int):
+def _facets_postgres(sample: QuerySet):
     sql, params = sample.query.sql_with_params()
-    # One round trip: the capped matching set once, grouped three ways.
+    # One round trip: the capped matching set once, grouped three ways, names joined.
     statement = f"""
-        WITH s AS ({sql})
-        SELECT 'c', category_id::text, NULL, count(*) FROM s WHERE category_id IS NOT NULL GROUP BY category_id
+        WITH s AS MATERIALIZED ({sql}),
+        c AS (SELECT category_id, count(*) AS n FROM s GROUP BY category_id),
+        b AS (SELECT brand_id, count(*) AS n FROM s WHERE brand_id IS NOT NULL GROUP BY brand_id)
+        SELECT 'c', c.category_id::text, cat.slug, cat.name, c.n
+          FROM c JOIN catalog_category cat ON cat.id = c.category_id
         UNION ALL
-        SELECT 'b', brand_id::text, NULL, count(*) FROM s WHERE brand_id IS NOT NULL GROUP BY brand_id
+        SELECT 'b', b.brand_id::text, br.slug, br.name, b.n FROM b JOIN catalog_brand br ON br.id = b.brand_id
         UNION ALL
-        SELECT 'a', kv.key, kv.value, count(*) FROM s, jsonb_each_text(
+        SELECT 'a', NULL, kv.key, kv.value, count(*) FROM s, jsonb_each_text(
             CASE WHEN jsonb_typeof(s.attributes) = 'object' THEN s.attributes ELSE '{{}}'::jsonb END
         ) AS kv GROUP BY kv.key, kv.value
         UNION ALL
-        SELECT 'p', min(price)::text, max(price)::text, count(*) FROM s
+        SELECT 'p', NULL, min(price)::text, max(price)::text, count(*) FROM s
     """  # noqa: S608 (the inner SQL is Django's, parameters stay parameters)
-    categories: Counter = Counter()
-    brands: Counter = Counter()
+    categories, brands = [], []
     attributes: dict[str, Counter] = defaultdict(Counter)
     price_min = price_max = None
     total = 0
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        for kind, a, b, n in cursor.fetchall():
+        for kind, pk, a, b, n in cursor.fetchall():
             if kind == "c":
-                categories[UUID(a)] = n
+                categories.append({"id": UUID(pk), "slug": a, "name": b, "count": n})
             elif kind == "b":
-                brands[UUID(a)] = n
+                brands.append({"id": UUID(pk), "slug": a, "name": b, "count": n})
             elif kind == "a":
                 attributes[a][b] = n
             else:
                 price_min = Decimal(a) if a is not None else None
                 price_max = Decimal(b) if b is not None else None
                 total = n
-    return (categories, brands, attributes, price_min, price_max), total
+    return categories, brands, attributes, price_min, price_max, total
 
 
-def _facet_rows_python(rows: list[dict[str, Any]], cap: int):
+def _facets_python(rows: list[dict[str, Any]]):
     total = len(rows)
-    rows = rows[:cap]
-    categories: Counter = Counter(r["category_id"] for r in rows if r["category_id"])
-    brands: Counter = Counter(r["brand_id"] for r in rows if r["brand_id"])
+    rows = rows[: settings.CATALOG_FACET_MAX_ROWS]
+    cat_counts: Counter = Counter(r["category_id"] for r in rows if r["category_id"])
+    brand_counts: Counter = Counter(r["brand_id"] for r in rows if r["brand_id"])
     attributes: dict[str, Counter] = defaultdict(Counter)
     for r in rows:
         if isinstance(r["attributes"], dict):
             for k, v in r["attributes"].items():
                 attributes[k][v if isinstance(v, str) else _json_text(v)] += 1
+    cats = Category.objects.filter(id__in=list(cat_counts)) if cat_counts else []
+    brands = Brand.objects.filter(id__in=list(brand_counts)) if brand_counts else []
     prices = [r["price"] for r in rows]
-    return (categories, brands, attributes, min(prices, default=None), max(prices, default=None)), total
+    return (
+        [{"id": c.id, "slug": c.slug, "name": c.name, "count": cat_counts[c.id]} for c in cats],
+        [{"id": b.id, "slug": b.slug, "name": b.name, "count": brand_counts[b.id]} for b in brands],
+        attributes,
+        min(prices, default=None),
+        max(prices, default=None),
+        total,
+    )
 
 
 def _json_text(value: Any) -> str:

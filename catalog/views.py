@@ -239,9 +239,11 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         qs = selectors.product_list(request.user, filters, keyset=keyset)
         paginator = self.paginator
         ordering = selectors.effective_ordering(filters, keyset=keyset)
-        page = paginator.paginate(
-            qs, request, ordering, count_queryset=selectors.product_matches(request.user, filters)
-        )
+        # A relevance-ranked search counts itself (the ranked candidates); lists count
+        # every match, up to the page window.
+        ranked = isinstance(qs, selectors.RankedProducts)
+        count_qs = None if ranked else selectors.product_matches(request.user, filters)
+        page = paginator.paginate(qs, request, ordering, count_queryset=count_qs)
         return paginator.get_paginated_response(ProductSerializer(page, many=True).data)
 
     def list(self, request, *args, **kwargs):

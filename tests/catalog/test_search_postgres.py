@@ -62,7 +62,10 @@ def test_ranking_is_bounded_to_the_candidate_cap(api_client, settings):
     for i in range(6):
         ProductFactory(name=f"Chair {i}")
     body = api_client.get(URL, {"search": "chair", "page_size": 100}).json()
-    assert len(body["results"]) == 3 and body["count"] == 6
+    assert len(body["results"]) == 3
+    assert body["count"] == 3 and body["count_is_exact"] is False  # only the ranked ones are listed
+    ordered = api_client.get(URL, {"search": "chair", "ordering": "name"}).json()
+    assert ordered["count"] == 6 and ordered["count_is_exact"] is True
 
 
 @pytest.mark.parametrize("term", ["", "   ", "!!!", "the", "a & b | !c", "'quote", "\\", ":*"])
