@@ -193,6 +193,9 @@ def latency_rows(category_slugs: list[str], cursor_500k: str) -> list[dict]:
     cursor = [f"/api/v1/products/?{q({'cursor': cursor_500k})}"]
     rows = []
     with gunicorn(BYPASS_PORT, CATALOG_CACHE_ENABLED="false"):
+        # The floor: HTTP + Django middleware with no database work, same server and client.
+        p50, p95 = _latencies(BYPASS_PORT, ["/bench/bytes/15000/"])
+        rows.append(_row("floor: bare Django view (15 kB): p50 / p95", f"{p50:.1f} / {p95:.1f} ms"))
         for label, paths, target in [
             ("filtered list (category tree + price + ordering)", filtered, 50),
             ("full-text search, rare and common terms", search, 100),

@@ -28,6 +28,17 @@ class Category(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args, **kwargs):
+        # A category saved without catalog.services (e.g. another app's test factory) still
+        # gets a valid path; moving a subtree is catalog.services.category_save's job.
+        if not self.path:
+            parent_path = ""
+            if self.parent_id:
+                parent_path = Category.objects.filter(pk=self.parent_id).values_list("path", flat=True).first() or ""
+            self.path = f"{parent_path}{self.id.hex}/"
+            self.depth = self.path.count("/") - 1
+        super().save(*args, **kwargs)
+
     def ancestor_ids(self) -> list[uuid.UUID]:
         """Ids of the ancestors, root first (read from the path: no query)."""
         return [uuid.UUID(part) for part in self.path.split("/")[:-2] if part]

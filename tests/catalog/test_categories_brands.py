@@ -69,3 +69,12 @@ def test_brands_crud_and_protected_delete(api_client, manager_client):
     response = manager_client.delete(f"/api/v1/brands/{brand.id}/")
     assert response.status_code == 409 and response.json()["errors"][0]["code"] == "protected"
     assert manager_client.delete(f"/api/v1/brands/{created['id']}/").status_code == 204
+
+
+def test_a_category_saved_directly_still_gets_a_path(api_client):
+    root = Category.objects.create(name="Root", slug="root-direct")
+    child = Category.objects.create(name="Child", slug="child-direct", parent=root)
+    assert child.path == f"{root.id.hex}/{child.id.hex}/" and child.depth == 1
+    ProductFactory(category=child)
+    ProductFactory()
+    assert api_client.get("/api/v1/products/", {"category": "root-direct"}).json()["count"] == 1
