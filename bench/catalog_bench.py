@@ -42,7 +42,7 @@ THREADS = os.environ.get("BENCH_THREADS", "4")
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
 CACHED_PORT, BYPASS_PORT = 8761, 8762
-SEARCH_TERMS = ["shoe", "black", "wireless speaker", "lightweight", "runn", "umbr", "vintage ceramic vase",
+SEARCH_TERMS = ["shoe", "black", "wireless speaker", "lightweight", "sneak", "umbr", "vintage ceramic vase",
                 "ergonomic keyboard", "SKU-00012345", "federal", "quick-dry sock navy", "xylophone"]  # fmt: skip
 
 

@@ -277,14 +277,17 @@ def _facets_postgres(sample: QuerySet):
     statement = f"""
         WITH s AS MATERIALIZED ({sql}),
         c AS (SELECT category_id, count(*) AS n FROM s GROUP BY category_id),
-        b AS (SELECT brand_id, count(*) AS n FROM s WHERE brand_id IS NOT NULL GROUP BY brand_id)
+        b AS (SELECT brand_id, count(*) AS n FROM s WHERE brand_id IS NOT NULL GROUP BY brand_id),
+        -- Expand each distinct attribute set once (far fewer than rows): jsonb_each_text
+        -- per row was most of the statement's time.
+        a AS (SELECT attributes, count(*) AS n FROM s GROUP BY attributes)
         SELECT 'c', c.category_id::text, cat.slug, cat.name, c.n
           FROM c JOIN catalog_category cat ON cat.id = c.category_id
         UNION ALL
         SELECT 'b', b.brand_id::text, br.slug, br.name, b.n FROM b JOIN catalog_brand br ON br.id = b.brand_id
         UNION ALL
-        SELECT 'a', NULL, kv.key, kv.value, count(*) FROM s, jsonb_each_text(
-            CASE WHEN jsonb_typeof(s.attributes) = 'object' THEN s.attributes ELSE '{{}}'::jsonb END
+        SELECT 'a', NULL, kv.key, kv.value, sum(a.n)::int FROM a, jsonb_each_text(
+            CASE WHEN jsonb_typeof(a.attributes) = 'object' THEN a.attributes ELSE '{{}}'::jsonb END
         ) AS kv GROUP BY kv.key, kv.value
         UNION ALL
         SELECT 'p', NULL, min(price)::text, max(price)::text, count(*) FROM s

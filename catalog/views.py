@@ -281,8 +281,11 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
     def facets(self, request):
         def build():
             data = selectors.product_facets(request.user, self._filters())
+            # Plain data (hundreds of entries): no serializer pass; same shape as
+            # ProductFacetsSerializer, which documents it.
+            data["price"] = {k: None if v is None else f"{v:.2f}" for k, v in data["price"].items()}
             data["currency"] = settings.CURRENCY
-            return Response(ProductFacetsSerializer(data).data)
+            return Response(data)
 
         return self.cached(request, "facets", build)
 
