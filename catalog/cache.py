@@ -39,19 +39,29 @@ def bump_catalog_generation() -> None:
 
 
 def response_cache_key(namespace: str, variant: str, path: str, query: list[tuple[str, str]]) -> str:
-    """Key of one rendered response: generation, endpoint, audience (public/staff) and the
-    normalised query string (sorted, so `?a=1&b=2` and `?b=2&a=1` share an entry)."""
+    """Key of one rendered response: endpoint, audience (public/staff) and the normalised
+    query string (sorted, so `?a=1&b=2` and `?b=2&a=1` share an entry)."""
     canonical = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query))
     digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-    return f"catalog:r:{catalog_generation()}:{namespace}:{variant}:{digest}"
+    return f"catalog:r:{namespace}:{variant}:{digest}"
 
 
-def cached_bytes(key: str) -> bytes | None:
+def cached_bytes(key: str) -> tuple[int | None, bytes | None]:
+    """(current generation, cached bytes or None) in one round trip: the entry is stored
+    with the generation it was rendered in and only served while that is still current,
+    so a write (which bumps the generation) invalidates every entry at once."""
     if not settings.CATALOG_CACHE_ENABLED:
-        return None
-    return cache.get(key)
+        return None, None
+    values = cache.get_many([GENERATION_KEY, key])
+    generation = values.get(GENERATION_KEY)
+    if generation is None:
+        return catalog_generation(), None
+    entry = values.get(key)
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
+        return generation, entry[1]
+    return generation, None
 
 
-def store_bytes(key: str, content: bytes) -> None:
-    if settings.CATALOG_CACHE_ENABLED:
-        cache.set(key, content, timeout=settings.CATALOG_CACHE_TIMEOUT)
+def store_bytes(key: str, generation: int | None, content: bytes) -> None:
+    if settings.CATALOG_CACHE_ENABLED and generation is not None:
+        cache.set(key, (generation, content), timeout=settings.CATALOG_CACHE_TIMEOUT)

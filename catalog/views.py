@@ -1,6 +1,7 @@
 """Catalog HTTP layer: parse, check permissions, call one selector or service, serialize.
 Cached GETs store the rendered bytes (catalog.cache), so a hit skips the database and the
-serializers; the key carries the catalog generation, bumped by every write."""
+serializers; each entry records the catalog generation it was rendered in and is served
+only while that generation is current (every write bumps it)."""
 
 from __future__ import annotations
 
@@ -71,12 +72,12 @@ class CachedReadMixin:
 
     def cached(self, request, namespace: str, build: Callable[[], Response]):
         use_cache = settings.CATALOG_CACHE_ENABLED and getattr(request.accepted_renderer, "format", "") == "json"
-        key = None
+        key, generation = None, None
         if use_cache:
             variant = "staff" if is_staff_user(request.user) else "public"
             query = [(k, v) for k, values in request.GET.lists() for v in values]
             key = response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
-            content = cached_bytes(key)
+            generation, content = cached_bytes(key)
             if content is not None:
                 return HttpResponse(content, content_type="application/json", headers={"X-Cache": "HIT"})
         response = build()
@@ -86,7 +87,7 @@ class CachedReadMixin:
             response.accepted_media_type = request.accepted_media_type
             response.renderer_context = self.get_renderer_context()
             response.render()
-            store_bytes(key, response.content)
+            store_bytes(key, generation, response.content)
         return response
 
 

@@ -133,6 +133,7 @@ def test_cache_outage_only_means_misses(api_client):
     ProductFactory()
     # django-redis with IGNORE_EXCEPTIONS answers every read with the default when Redis is down.
     down = mock.patch("catalog.cache.cache.get", side_effect=lambda key, default=None, **kw: default)
-    with down, mock.patch("catalog.cache.cache.add"), mock.patch("catalog.cache.cache.set"):
+    down_many = mock.patch("catalog.cache.cache.get_many", return_value={})
+    with down, down_many, mock.patch("catalog.cache.cache.add"), mock.patch("catalog.cache.cache.set"):
         assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
         assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
