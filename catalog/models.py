@@ -1,6 +1,7 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
@@ -11,6 +12,12 @@ class Category(models.Model):
     slug = models.SlugField(max_length=140, unique=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
     sort_order = models.PositiveIntegerField(default=0)
+    # Materialised path: the hex ids of every ancestor and of this category, each followed
+    # by "/". Descendants are one indexed `path LIKE 'prefix%'` query (on PostgreSQL db_index
+    # also builds the varchar_pattern_ops index LIKE needs); ancestors are the ids
+    # spelled in the path. Maintained by catalog.services (category_save / category moves).
+    path = models.CharField(max_length=1024, default="", editable=False, db_index=True)
+    depth = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -20,6 +27,21 @@ class Category(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        # A category saved without catalog.services (e.g. another app's test factory) still
+        # gets a valid path; moving a subtree is catalog.services.category_save's job.
+        if not self.path:
+            parent_path = ""
+            if self.parent_id:
+                parent_path = Category.objects.filter(pk=self.parent_id).values_list("path", flat=True).first() or ""
+            self.path = f"{parent_path}{self.id.hex}/"
+            self.depth = self.path.count("/") - 1
+        super().save(*args, **kwargs)
+
+    def ancestor_ids(self) -> list[uuid.UUID]:
+        """Ids of the ancestors, root first (read from the path: no query)."""
+        return [uuid.UUID(part) for part in self.path.split("/")[:-2] if part]
 
 
 class Brand(models.Model):
@@ -43,17 +65,53 @@ class Product(models.Model):
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
     stock_quantity = models.IntegerField(default=0, validators=[MinValueValidator(0)])
-    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products")
-    brand = models.ForeignKey(Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="products")
+    # No single-column indexes on these two and created_at: the composite indexes in Meta
+    # start with the same column and serve the same lookups (one index less to maintain).
+    category = models.ForeignKey(Category, on_delete=models.PROTECT, related_name="products", db_index=False)
+    brand = models.ForeignKey(
+        Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="products", db_index=False
+    )
     attributes = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=0)
     review_count = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Weighted full-text document (name, SKU > brand > description). On PostgreSQL a
+    # BEFORE INSERT/UPDATE trigger (migration 0002) fills it on every write, whatever the
+    # path (ORM, admin, COPY); a GIN index serves `@@`. Unused on SQLite.
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [
+            # Keyset/ordering indexes for what customers see (active products); each ends
+            # with id so the (value, id) keyset comparison is an index range scan.
+            models.Index(
+                fields=["-created_at", "-id"], name="catalog_prod_active_created", condition=models.Q(is_active=True)
+            ),
+            models.Index(fields=["price", "id"], name="catalog_prod_active_price", condition=models.Q(is_active=True)),
+            models.Index(fields=["name", "id"], name="catalog_prod_active_name", condition=models.Q(is_active=True)),
+            models.Index(
+                fields=["-rating_avg", "-id"], name="catalog_prod_active_rating", condition=models.Q(is_active=True)
+            ),
+            # Category listing (category + descendants) ordered by date or price.
+            # Partial like the ones above, so counting a customer's filtered list is an
+            # index-only scan (is_active needs no heap visit).
+            models.Index(
+                fields=["category", "-created_at"], name="catalog_prod_cat_created", condition=models.Q(is_active=True)
+            ),
+            models.Index(
+                fields=["category", "price"], name="catalog_prod_cat_price", condition=models.Q(is_active=True)
+            ),
+            models.Index(
+                fields=["brand", "price"], name="catalog_prod_brand_price", condition=models.Q(is_active=True)
+            ),
+            # Foreign-key lookups for all products (staff lists, PROTECT checks on delete).
+            models.Index(fields=["category"], name="catalog_prod_category"),
+            models.Index(fields=["brand"], name="catalog_prod_brand"),
+            models.Index(fields=["stock_quantity"], name="catalog_prod_stock"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(stock_quantity__gte=0), name="catalog_product_stock_non_negative"

@@ -368,3 +368,19 @@ CELERY_BEAT_SCHEDULE["orders-purge-idempotency-keys"] = {
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "orders.models.OrderStatus"
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PaymentStatusEnum"] = "payments.models.PaymentStatus"
+
+# --- catalog ---
+# Cached catalog GETs (product list/detail, categories, facets) as rendered bytes in the
+# shared cache; false bypasses the cache (benchmarks of the database path, debugging).
+CATALOG_CACHE_ENABLED = env.bool("CATALOG_CACHE_ENABLED", default=True)
+CATALOG_CACHE_TIMEOUT = env.int("CATALOG_CACHE_TIMEOUT", default=600)
+# Full-text search in relevance order ranks at most this many matches, so a common term
+# never ranks hundreds of thousands of rows; such a list is that long at most (count is
+# exact up to it, then a lower bound). An explicit ?ordering= lists every match.
+CATALOG_SEARCH_CANDIDATES = env.int("CATALOG_SEARCH_CANDIDATES", default=2000)
+# Facets are counted over at most this many matching products (`is_exact: false` beyond).
+CATALOG_FACET_MAX_ROWS = env.int("CATALOG_FACET_MAX_ROWS", default=10000)
+# Facets list at most this many brands and values per attribute (the most frequent).
+CATALOG_FACET_TOP = env.int("CATALOG_FACET_TOP", default=50)
+# products/stats/: a product with stock at or below this is "low stock".
+CATALOG_LOW_STOCK_THRESHOLD = env.int("CATALOG_LOW_STOCK_THRESHOLD", default=5)

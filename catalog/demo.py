@@ -1,0 +1,51 @@
+"""The demo catalog of `make run` (`manage.py load_demo`): a few hundred products in a
+small category tree. Idempotent: it is created once, identified by its SKU prefix."""
+
+from __future__ import annotations
+
+import json
+import random
+
+from django.db import transaction
+from faker import Faker
+
+from catalog.models import Brand, Category, Product
+from catalog.seeding import build_brands, build_categories, iter_products
+from catalog.services import catalog_changed
+
+SKU_PREFIX = "DEMO-"
+PRODUCTS = 300
+
+
+def load(stdout) -> None:
+    if Product.objects.filter(sku__startswith=SKU_PREFIX).exists():
+        stdout.write("Demo catalog already loaded.")
+        return
+    rng = random.Random(2026)
+    fake = Faker("en_US")
+    fake.seed_instance(2026)
+    cats = build_categories(rng, 24, slug_prefix="demo-")
+    brands = build_brands(rng, fake, 12, slug_prefix="demo-")
+    with transaction.atomic():
+        Category.objects.bulk_create(
+            [
+                Category(
+                    id=c.id,
+                    name=c.name,
+                    slug=c.slug,
+                    parent_id=c.parent_id,
+                    path=c.path,
+                    depth=c.depth,
+                    sort_order=c.sort_order,
+                )
+                for c in cats
+            ]
+        )
+        Brand.objects.bulk_create([Brand(id=b.id, name=b.name, slug=b.slug) for b in brands])
+        products = []
+        for row in iter_products(rng, fake, PRODUCTS, cats, brands, sku_prefix=SKU_PREFIX):
+            row["attributes"] = json.loads(row["attributes"])
+            products.append(Product(**row))
+        Product.objects.bulk_create(products)  # the search-vector trigger fills each row
+        catalog_changed()
+    stdout.write(f"Demo catalog: {len(cats)} categories, {len(brands)} brands, {PRODUCTS} products.")

@@ -1,0 +1,215 @@
+"""Product list pagination (shared/API.md, Conventions).
+
+- `count` is exact up to MAX_WINDOW matches, a lower bound beyond (`count_is_exact: false`):
+  the count query stops at MAX_WINDOW + 1 rows, so no request counts a million rows.
+- Page-number paging covers the first MAX_WINDOW results; a page starting past it is
+  400 `page_too_deep` (OFFSET cost grows with depth).
+- `?cursor=` (empty to start) is keyset paging: `WHERE (col, id) > (last_col, last_id)`
+  on an index ending in id, constant cost at any depth. Forward only; `next` carries the
+  following cursor.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import UUID
+
+from django.db import connection
+from django.db.models import QuerySet
+from rest_framework.pagination import BasePagination
+from rest_framework.response import Response
+from rest_framework.utils.urls import remove_query_param, replace_query_param
+
+from catalog.models import Product
+from ecommerce.errors import InvalidInput, NotFound
+
+MAX_WINDOW = 10_000
+
+
+class PageTooDeep(InvalidInput):
+    code = "page_too_deep"
+    default_detail = f"Page-number paging stops at {MAX_WINDOW} results; use ?cursor= to go deeper."
+
+
+class InvalidCursor(InvalidInput):
+    code = "invalid_cursor"
+    default_detail = "This cursor is not valid for this list."
+
+
+def bounded_count(queryset: QuerySet, limit: int | None = None) -> tuple[int, bool]:
+    """(count, exact): counts at most `limit` + 1 rows (default MAX_WINDOW)."""
+    limit = MAX_WINDOW if limit is None else limit
+    n = queryset.order_by().values("pk")[: limit + 1].count()
+    return (n, True) if n <= limit else (limit, False)
+
+
+def _encode_cursor(ordering: str, value: Any, pk: UUID) -> str:
+    if isinstance(value, datetime):
+        value = value.isoformat()
+    elif isinstance(value, Decimal):
+        value = str(value)
+    raw = json.dumps([ordering, value, pk.hex], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, ordering: str, field_name: str) -> tuple[Any, Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        cursor_ordering, value, pk_hex = json.loads(raw)
+        if cursor_ordering != ordering or not isinstance(value, str):
+            raise ValueError
+        model_field = Product._meta.get_field(field_name)
+        if field_name == "created_at":
+            parsed: Any = datetime.fromisoformat(value)
+            if parsed.tzinfo is None:
+                raise ValueError
+        elif field_name in ("price", "rating_avg"):
+            parsed = Decimal(value)
+            if not parsed.is_finite():
+                raise ValueError
+        else:
+            parsed = value
+        pk = UUID(hex=pk_hex)
+        return (
+            model_field.get_db_prep_value(parsed, connection, prepared=False),
+            Product._meta.pk.get_db_prep_value(pk, connection, prepared=False),
+        )
+    except (ValueError, TypeError, InvalidOperation, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
+        raise InvalidCursor(attr="cursor")
+
+
+class ProductPagination(BasePagination):
+    page_size = 20
+    max_page_size = 100
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.count_is_exact = True
+        self.next_url: str | None = None
+        self.previous_url: str | None = None
+
+    def get_page_size(self, request) -> int:
+        try:
+            size = int(request.query_params.get("page_size", self.page_size))
+        except (TypeError, ValueError):
+            return self.page_size
+        return max(1, min(size, self.max_page_size))
+
+    def paginate(self, queryset, request, ordering: str, count_queryset: QuerySet | None = None) -> list:
+        """`ordering` is the key of catalog.selectors.ORDERINGS in force ("" = relevance,
+        page mode only); `count_queryset` (default: `queryset`) is what `count` counts.
+        `queryset` may also be a sliceable result that counts itself (`bounded_count()`),
+        such as a relevance-ranked search."""
+        self.request = request
+        self.count_queryset = queryset if count_queryset is None else count_queryset
+        size = self.get_page_size(request)
+        if "cursor" in request.query_params:
+            return self._paginate_cursor(queryset, request, ordering, size)
+        return self._paginate_pages(queryset, request, size)
+
+    def _count(self) -> tuple[int, bool]:
+        if hasattr(self.count_queryset, "bounded_count"):
+            return self.count_queryset.bounded_count()
+        return bounded_count(self.count_queryset)
+
+    def _paginate_pages(self, queryset: QuerySet, request, size: int) -> list:
+        raw = request.query_params.get("page", "1")
+        try:
+            page = int(raw)
+            if page < 1:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise NotFound("Invalid page.")
+        offset = (page - 1) * size
+        if offset >= MAX_WINDOW:
+            raise PageTooDeep(attr="page")
+        self.count, self.count_is_exact = self._count()
+        if page > 1 and offset >= self.count:
+            raise NotFound("Invalid page.")
+        results = list(queryset[offset : min(offset + size, MAX_WINDOW)])
+        url = request.build_absolute_uri()
+        if offset + size < self.count:
+            self.next_url = replace_query_param(url, "page", page + 1)
+        if page > 1:
+            self.previous_url = (
+                remove_query_param(url, "page") if page == 2 else replace_query_param(url, "page", page - 1)
+            )
+        return results
+
+    def _paginate_cursor(self, queryset: QuerySet, request, ordering: str, size: int) -> list:
+        from catalog.selectors import ORDERINGS
+
+        first, _ = ORDERINGS[ordering]
+        field_name = first.lstrip("-")
+        descending = first.startswith("-")
+        self.count, self.count_is_exact = self._count()
+        cursor = request.query_params.get("cursor", "")
+        if cursor:
+            value, pk = _decode_cursor(cursor, ordering, field_name)
+            table = connection.ops.quote_name(Product._meta.db_table)
+            column = f"{table}.{connection.ops.quote_name(field_name)}"
+            op = "<" if descending else ">"
+            keyset = f"({column}, {table}.{connection.ops.quote_name('id')}) {op} (%s, %s)"
+            # Fixed column names; the values are query parameters.
+            queryset = queryset.extra(where=[keyset], params=[value, pk])  # noqa: S610
+        rows = list(queryset[: size + 1])
+        results = rows[:size]
+        if len(rows) > size:
+            last = results[-1]
+            next_cursor = _encode_cursor(ordering, getattr(last, field_name), last.pk)
+            self.next_url = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
+        return results
+
+    def get_paginated_response(self, data) -> Response:
+        return Response(
+            {
+                "count": self.count,
+                "count_is_exact": self.count_is_exact,
+                "next": self.next_url,
+                "previous": self.previous_url,
+                "results": data,
+            }
+        )
+
+    def get_paginated_response_schema(self, schema: dict) -> dict:
+        return {
+            "type": "object",
+            "required": ["count", "count_is_exact", "next", "previous", "results"],
+            "properties": {
+                "count": {"type": "integer", "example": 123},
+                "count_is_exact": {"type": "boolean"},
+                "next": {"type": "string", "nullable": True, "format": "uri"},
+                "previous": {"type": "string", "nullable": True, "format": "uri"},
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        return [
+            {
+                "name": "page",
+                "required": False,
+                "in": "query",
+                "description": f"Page number (the first {MAX_WINDOW} results; deeper pages: use cursor).",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+            {
+                "name": "page_size",
+                "required": False,
+                "in": "query",
+                "description": "Results per page (default 20, max 100; larger is clamped).",
+                "schema": {"type": "integer"},
+            },
+            {
+                "name": "cursor",
+                "required": False,
+                "in": "query",
+                "description": "Keyset paging: send an empty value to start, then the `next` link.",
+                "schema": {"type": "string"},
+            },
+        ]

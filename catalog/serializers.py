@@ -1,0 +1,319 @@
+"""Catalog API shapes. Output serializers render; write serializers parse and validate,
+then views hand the validated data to catalog.services."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.conf import settings
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from catalog.models import Brand, Category, Product, Review
+from catalog.selectors import ATTRIBUTE_NAME_RE
+
+MONEY = {"max_digits": 12, "decimal_places": 2}
+
+
+class UUIDRelatedField(serializers.PrimaryKeyRelatedField):
+    """A related id that must be a UUID: anything else is `incorrect_type`, not an
+    undocumented error code."""
+
+    def to_internal_value(self, data):
+        try:
+            uuid.UUID(str(data))
+        except ValueError:
+            self.fail("incorrect_type", data_type=type(data).__name__)
+        return super().to_internal_value(data)
+
+
+class CategoryRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name"]
+
+
+class BrandRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Brand
+        fields = ["id", "slug", "name"]
+
+
+# --- categories ------------------------------------------------------------------------
+
+
+class CategorySerializer(serializers.ModelSerializer):
+    parent = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Category
+        fields = ["id", "slug", "name", "parent", "depth", "sort_order", "created_at", "updated_at"]
+
+
+class CategoryDetailSerializer(CategorySerializer):
+    ancestors = serializers.SerializerMethodField(help_text="Breadcrumbs, root first.")
+    children = serializers.SerializerMethodField()
+
+    class Meta(CategorySerializer.Meta):
+        fields = [*CategorySerializer.Meta.fields, "ancestors", "children"]
+
+    @extend_schema_field(CategoryRefSerializer(many=True))
+    def get_ancestors(self, obj):
+        return CategoryRefSerializer(self.context["ancestors"], many=True).data
+
+    @extend_schema_field(CategoryRefSerializer(many=True))
+    def get_children(self, obj):
+        return CategoryRefSerializer(self.context["children"], many=True).data
+
+
+class CategoryTreeNodeSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    children = serializers.ListField(child=serializers.DictField(), help_text="Nodes of the same shape.")
+
+
+class CategoryWriteSerializer(serializers.ModelSerializer):
+    slug = serializers.SlugField(max_length=140, required=False)
+    parent = UUIDRelatedField(queryset=Category.objects.all(), allow_null=True, required=False)
+    sort_order = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
+
+    class Meta:
+        model = Category
+        fields = ["name", "slug", "parent", "sort_order"]
+
+    def validate_slug(self, value):
+        qs = Category.objects.filter(slug=value)
+        if self.instance is not None:
+            qs = qs.exclude(pk=self.instance.pk)
+        if qs.exists():
+            raise serializers.ValidationError("A category with this slug already exists.", code="unique")
+        return value
+
+
+# --- brands ----------------------------------------------------------------------------
+
+
+class BrandSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Brand
+        fields = ["id", "slug", "name", "created_at"]
+
+
+class BrandWriteSerializer(serializers.ModelSerializer):
+    slug = serializers.SlugField(max_length=140, required=False)
+
+    class Meta:
+        model = Brand
+        fields = ["name", "slug"]
+
+    def validate_slug(self, value):
+        qs = Brand.objects.filter(slug=value)
+        if self.instance is not None:
+            qs = qs.exclude(pk=self.instance.pk)
+        if qs.exists():
+            raise serializers.ValidationError("A brand with this slug already exists.", code="unique")
+        return value
+
+
+# --- products --------------------------------------------------------------------------
+
+
+class ProductSerializer(serializers.ModelSerializer):
+    price = serializers.DecimalField(**MONEY)
+    currency = serializers.SerializerMethodField()
+    in_stock = serializers.BooleanField(read_only=True)
+    category = CategoryRefSerializer(read_only=True)
+    brand = BrandRefSerializer(read_only=True, allow_null=True)
+    attributes = serializers.DictField(child=serializers.CharField(), read_only=True)
+    rating_avg = serializers.DecimalField(max_digits=3, decimal_places=2, read_only=True)
+
+    class Meta:
+        model = Product
+        fields = [
+            "id",
+            "slug",
+            "sku",
+            "name",
+            "description",
+            "price",
+            "currency",
+            "stock_quantity",
+            "in_stock",
+            "category",
+            "brand",
+            "attributes",
+            "rating_avg",
+            "review_count",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_currency(self, obj) -> str:
+        return settings.CURRENCY
+
+    def to_representation(self, obj: Product) -> dict:
+        # Hand-written: the generic field-by-field pass was most of a product list's
+        # Python time. Same output as the declared fields (which document the schema).
+        return {
+            "id": str(obj.id),
+            "slug": obj.slug,
+            "sku": obj.sku,
+            "name": obj.name,
+            "description": obj.description,
+            "price": _money(obj.price),
+            "currency": settings.CURRENCY,
+            "stock_quantity": obj.stock_quantity,
+            "in_stock": obj.stock_quantity > 0,
+            "category": _ref(obj.category),
+            "brand": _ref(obj.brand) if obj.brand_id else None,
+            "attributes": {str(k): str(v) for k, v in (obj.attributes or {}).items()}
+            if isinstance(obj.attributes, dict)
+            else {},
+            "rating_avg": _money(obj.rating_avg),
+            "review_count": obj.review_count,
+            "is_active": obj.is_active,
+            "created_at": _iso(obj.created_at),
+            "updated_at": _iso(obj.updated_at),
+        }
+
+
+def _money(value) -> str:
+    return f"{Decimal(value).quantize(Decimal('0.01'), rounding=ROUND_HALF_UP)}"
+
+
+def _ref(obj) -> dict:
+    return {"id": str(obj.id), "slug": obj.slug, "name": obj.name}
+
+
+def _iso(value) -> str:
+    text = value.astimezone(UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+class ProductWriteSerializer(serializers.ModelSerializer):
+    slug = serializers.SlugField(max_length=255, required=False)
+    sku = serializers.CharField(max_length=64)
+    price = serializers.DecimalField(**MONEY, min_value=0)
+    stock_quantity = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
+    category_id = UUIDRelatedField(source="category", queryset=Category.objects.all())
+    brand_id = UUIDRelatedField(source="brand", queryset=Brand.objects.all(), allow_null=True, required=False)
+    attributes = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
+
+    class Meta:
+        model = Product
+        fields = [
+            "slug",
+            "sku",
+            "name",
+            "description",
+            "price",
+            "stock_quantity",
+            "category_id",
+            "brand_id",
+            "attributes",
+            "is_active",
+        ]
+
+    def _unique(self, field: str, value):
+        qs = Product.objects.filter(**{field: value})
+        if self.instance is not None:
+            qs = qs.exclude(pk=self.instance.pk)
+        if qs.exists():
+            raise serializers.ValidationError(f"A product with this {field} already exists.", code="unique")
+        return value
+
+    def validate_slug(self, value):
+        return self._unique("slug", value)
+
+    def validate_sku(self, value):
+        if "\x00" in value:
+            raise serializers.ValidationError("Null characters are not allowed.", code="null_characters_not_allowed")
+        return self._unique("sku", value)
+
+    def validate_attributes(self, value):
+        if len(value) > 50:
+            raise serializers.ValidationError("At most 50 attributes.", code="invalid")
+        for key in value:
+            if not ATTRIBUTE_NAME_RE.match(key):
+                raise serializers.ValidationError(
+                    f"Attribute name '{key[:64]}' must be 1-64 letters, digits, '_' or '-'.", code="invalid"
+                )
+        return value
+
+
+class ProductFacetCountSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class AttributeValueCountSerializer(serializers.Serializer):
+    value = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class PriceRangeSerializer(serializers.Serializer):
+    min = serializers.DecimalField(**MONEY, allow_null=True)
+    max = serializers.DecimalField(**MONEY, allow_null=True)
+
+
+class ProductFacetsSerializer(serializers.Serializer):
+    is_exact = serializers.BooleanField(help_text="False when the filtered set exceeded the counted sample.")
+    total = serializers.IntegerField(help_text="Products counted.")
+    categories = ProductFacetCountSerializer(many=True)
+    brands = ProductFacetCountSerializer(many=True)
+    attributes = serializers.DictField(child=AttributeValueCountSerializer(many=True))
+    price = PriceRangeSerializer()
+    currency = serializers.CharField()
+
+
+class CategoryCountSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    slug = serializers.SlugField()
+    name = serializers.CharField()
+    count = serializers.IntegerField()
+
+
+class ProductStatsSerializer(serializers.Serializer):
+    product_count = serializers.IntegerField()
+    active_count = serializers.IntegerField()
+    stock_units = serializers.IntegerField()
+    stock_value = serializers.DecimalField(max_digits=20, decimal_places=2)
+    currency = serializers.CharField()
+    low_stock_threshold = serializers.IntegerField()
+    low_stock_count = serializers.IntegerField()
+    out_of_stock_count = serializers.IntegerField()
+    per_category = CategoryCountSerializer(many=True)
+
+
+# --- reviews ---------------------------------------------------------------------------
+
+
+class ReviewSerializer(serializers.ModelSerializer):
+    product_id = serializers.UUIDField(read_only=True)
+    author = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Review
+        fields = ["id", "product_id", "author", "rating", "title", "body", "verified_purchase", "created_at"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.STR)
+    def get_author(self, obj) -> str:
+        first = (obj.user.first_name or "").strip()
+        last = (obj.user.last_name or "").strip()
+        return f"{first} {last[:1]}.".strip() if last else (first or "Customer")
+
+
+class ReviewWriteSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    body = serializers.CharField(max_length=10_000, required=False, allow_blank=True, default="")

@@ -1,0 +1,304 @@
+"""Catalog HTTP layer: parse, check permissions, call one selector or service, serialize.
+Cached GETs store the rendered bytes (catalog.cache), so a hit skips the database and the
+serializers; each entry records the catalog generation it was rendered in and is served
+only while that generation is current (every write bumps it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import HttpResponse
+from django_filters.rest_framework import DjangoFilterBackend
+from django_filters.utils import translate_validation
+from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.response import Response
+
+from catalog import selectors, services
+from catalog.cache import cached_bytes, response_cache_key, store_bytes
+from catalog.filters import ProductFilter
+from catalog.models import Brand, Review
+from catalog.pagination import ProductPagination
+from catalog.serializers import (
+    BrandSerializer,
+    BrandWriteSerializer,
+    CategoryDetailSerializer,
+    CategorySerializer,
+    CategoryTreeNodeSerializer,
+    CategoryWriteSerializer,
+    ProductFacetsSerializer,
+    ProductSerializer,
+    ProductStatsSerializer,
+    ProductWriteSerializer,
+    ReviewSerializer,
+    ReviewWriteSerializer,
+)
+from ecommerce.errors import NotFound
+from ecommerce.openapi import error_response
+from ecommerce.pagination import PageNumberPagination as DefaultPagination
+from ecommerce.permissions import IsManager, IsManagerOrReadOnly, is_staff_user
+
+UUID_RE = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or `unique`.")
+
+
+class CachedReadMixin:
+    """Serve a GET from the rendered-bytes cache, else build, render and store it."""
+
+    def cached(self, request, namespace: str, build: Callable[[], Response]):
+        use_cache = settings.CATALOG_CACHE_ENABLED and getattr(request.accepted_renderer, "format", "") == "json"
+        key, generation = None, None
+        if use_cache:
+            variant = "staff" if is_staff_user(request.user) else "public"
+            query = [(k, v) for k, values in request.GET.lists() for v in values]
+            key = response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
+            generation, content = cached_bytes(key)
+            if content is not None:
+                return HttpResponse(content, content_type="application/json", headers={"X-Cache": "HIT"})
+        response = build()
+        response["X-Cache"] = "MISS"
+        if key is not None and response.status_code == 200:
+            response.accepted_renderer = request.accepted_renderer
+            response.accepted_media_type = request.accepted_media_type
+            response.renderer_context = self.get_renderer_context()
+            response.render()
+            store_bytes(key, generation, response.content)
+        return response
+
+
+# --- categories ------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List categories (flat, in tree order)"),
+    retrieve=extend_schema(summary="One category with breadcrumbs and children"),
+    create=extend_schema(request=CategoryWriteSerializer, responses={201: CategoryDetailSerializer}),
+    update=extend_schema(request=CategoryWriteSerializer, responses={200: CategoryDetailSerializer}),
+    partial_update=extend_schema(request=CategoryWriteSerializer, responses={200: CategoryDetailSerializer}),
+    destroy=extend_schema(responses={204: None, 409: CONFLICT}),
+)
+class CategoryViewSet(CachedReadMixin, viewsets.ModelViewSet):
+    permission_classes = [IsManagerOrReadOnly]
+    serializer_class = CategorySerializer
+    pagination_class = DefaultPagination
+    lookup_value_regex = UUID_RE
+
+    def get_queryset(self):
+        return selectors.category_list()
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return CategoryDetailSerializer
+        if self.action in ("create", "update", "partial_update"):
+            return CategoryWriteSerializer
+        return CategorySerializer
+
+    def _detail(self, category, status_code=200) -> Response:
+        context = {
+            **self.get_serializer_context(),
+            "ancestors": selectors.category_ancestors(category),
+            "children": list(category.children.order_by("sort_order", "name")),
+        }
+        return Response(CategoryDetailSerializer(category, context=context).data, status=status_code)
+
+    def list(self, request, *args, **kwargs):
+        return self.cached(request, "categories", lambda: super(CategoryViewSet, self).list(request, *args, **kwargs))
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.cached(request, "category", lambda: self._detail(selectors.category_get(kwargs[self.lookup_field])))
+
+    @extend_schema(summary="The whole category tree, nested", responses={200: CategoryTreeNodeSerializer(many=True)})
+    @action(detail=False, methods=["get"], pagination_class=None, filter_backends=[])
+    def tree(self, request):
+        return self.cached(request, "category-tree", lambda: Response(selectors.category_tree()))
+
+    def create(self, request, *args, **kwargs):
+        serializer = CategoryWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        category = services.category_create(**serializer.validated_data)
+        return self._detail(category, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        category = selectors.category_get(kwargs[self.lookup_field])
+        serializer = CategoryWriteSerializer(category, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        category = services.category_update(category, **serializer.validated_data)
+        return self._detail(category)
+
+    def destroy(self, request, *args, **kwargs):
+        services.category_delete(selectors.category_get(kwargs[self.lookup_field]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- brands ----------------------------------------------------------------------------
+
+
+@extend_schema_view(
+    create=extend_schema(request=BrandWriteSerializer, responses={201: BrandSerializer}),
+    update=extend_schema(request=BrandWriteSerializer, responses={200: BrandSerializer}),
+    partial_update=extend_schema(request=BrandWriteSerializer, responses={200: BrandSerializer}),
+    destroy=extend_schema(responses={204: None, 409: CONFLICT}),
+)
+class BrandViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsManagerOrReadOnly]
+    serializer_class = BrandSerializer
+    pagination_class = DefaultPagination
+    lookup_value_regex = UUID_RE
+
+    def get_queryset(self):
+        return Brand.objects.order_by("name", "id")
+
+    def _get(self, pk) -> Brand:
+        try:
+            return Brand.objects.get(pk=pk)
+        except (Brand.DoesNotExist, ValueError, DjangoValidationError):
+            raise NotFound()
+
+    def create(self, request, *args, **kwargs):
+        serializer = BrandWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        brand = services.brand_create(**serializer.validated_data)
+        return Response(BrandSerializer(brand).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        brand = self._get(kwargs[self.lookup_field])
+        serializer = BrandWriteSerializer(brand, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        return Response(BrandSerializer(services.brand_update(brand, **serializer.validated_data)).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.brand_delete(self._get(kwargs[self.lookup_field]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- products --------------------------------------------------------------------------
+
+
+@extend_validation_errors(["page_too_deep"], field_name="page", actions=["list"])
+@extend_validation_errors(["invalid_cursor"], field_name="cursor", actions=["list"])
+@extend_schema_view(
+    list=extend_schema(summary="List, filter, search and order products"),
+    retrieve=extend_schema(summary="One product (inactive ones are 404 except for staff)"),
+    create=extend_schema(request=ProductWriteSerializer, responses={201: ProductSerializer, 409: CONFLICT}),
+    update=extend_schema(request=ProductWriteSerializer, responses={200: ProductSerializer, 409: CONFLICT}),
+    partial_update=extend_schema(request=ProductWriteSerializer, responses={200: ProductSerializer, 409: CONFLICT}),
+    destroy=extend_schema(responses={204: None, 409: CONFLICT}),
+)
+class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
+    permission_classes = [IsManagerOrReadOnly]
+    serializer_class = ProductSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = ProductFilter
+    pagination_class = ProductPagination
+    lookup_value_regex = UUID_RE
+
+    def get_queryset(self):
+        return selectors.product_base_queryset(self.request.user)
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return ProductWriteSerializer
+        return ProductSerializer
+
+    def _filters(self):
+        filterset = ProductFilter(self.request.query_params, queryset=None, request=self.request)
+        if not filterset.is_valid():
+            raise translate_validation(filterset.errors)
+        return filterset.to_filters()
+
+    def _list(self, request) -> Response:
+        filters = self._filters()
+        keyset = "cursor" in request.query_params
+        qs = selectors.product_list(request.user, filters, keyset=keyset)
+        paginator = self.paginator
+        ordering = selectors.effective_ordering(filters, keyset=keyset)
+        # A relevance-ranked search counts itself (the ranked candidates); lists count
+        # every match, up to the page window.
+        ranked = isinstance(qs, selectors.RankedProducts)
+        count_qs = None if ranked else selectors.product_matches(request.user, filters)
+        page = paginator.paginate(qs, request, ordering, count_queryset=count_qs)
+        return paginator.get_paginated_response(ProductSerializer(page, many=True).data)
+
+    def list(self, request, *args, **kwargs):
+        return self.cached(request, "products", lambda: self._list(request))
+
+    def retrieve(self, request, *args, **kwargs):
+        def build():
+            product = selectors.product_get_for_user(request.user, kwargs[self.lookup_field])
+            return Response(ProductSerializer(product).data)
+
+        return self.cached(request, "product", build)
+
+    def create(self, request, *args, **kwargs):
+        serializer = ProductWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product = services.product_create(**serializer.validated_data)
+        return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        product = selectors.product_get_for_user(request.user, kwargs[self.lookup_field])
+        serializer = ProductWriteSerializer(product, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        product = services.product_update(product, **serializer.validated_data)
+        return Response(ProductSerializer(product).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_delete(selectors.product_get_for_user(request.user, kwargs[self.lookup_field]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Counts per category, brand and attribute value, and the price range, of the filtered set",
+        responses={200: ProductFacetsSerializer},
+    )
+    @action(detail=False, methods=["get"], pagination_class=None)
+    def facets(self, request):
+        def build():
+            data = selectors.product_facets(request.user, self._filters())
+            # Plain data (hundreds of entries): no serializer pass; same shape as
+            # ProductFacetsSerializer, which documents it.
+            data["price"] = {k: None if v is None else f"{v:.2f}" for k, v in data["price"].items()}
+            data["currency"] = settings.CURRENCY
+            return Response(data)
+
+        return self.cached(request, "facets", build)
+
+    @extend_schema(summary="Catalog numbers for staff", responses={200: ProductStatsSerializer})
+    @action(detail=False, methods=["get"], permission_classes=[IsManager], pagination_class=None, filter_backends=[])
+    def stats(self, request):
+        data = selectors.product_stats()
+        data["currency"] = settings.CURRENCY
+        return Response(ProductStatsSerializer(data).data)
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Approved reviews of a product"),
+    create=extend_schema(
+        summary="Review a product (one review per user)",
+        request=ReviewWriteSerializer,
+        responses={201: ReviewSerializer, 409: CONFLICT},
+    ),
+)
+class ProductReviewViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
+    permission_classes = [IsAuthenticatedOrReadOnly]
+    serializer_class = ReviewSerializer
+    pagination_class = DefaultPagination
+
+    def _product(self):
+        return selectors.product_get_for_user(self.request.user, self.kwargs["product_pk"])
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Review.objects.none()
+        return selectors.review_list_for_product(self._product())
+
+    def create(self, request, *args, **kwargs):
+        product = self._product()
+        serializer = ReviewWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.review_create(user=request.user, product=product, **serializer.validated_data)
+        return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)

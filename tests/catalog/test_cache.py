@@ -1,0 +1,139 @@
+from unittest import mock
+
+import pytest
+from django.test import Client
+
+from catalog.models import Product
+from catalog.services import product_stock_changed
+from tests.catalog.factories import CategoryFactory, ProductFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)  # on_commit invalidation really runs
+
+
+def get(client, url, **params):
+    response = client.get(url, params)
+    assert response.status_code == 200, response.content
+    return response
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/products/", "/api/v1/products/facets/", "/api/v1/categories/", "/api/v1/categories/tree/"]
+)
+def test_second_get_is_a_hit_with_the_same_bytes(api_client, path):
+    ProductFactory()
+    first, second = get(api_client, path), get(api_client, path)
+    assert first["X-Cache"] == "MISS" and second["X-Cache"] == "HIT"
+    assert first.content == second.content
+
+
+def test_detail_hit_and_query_string_normalisation(api_client):
+    product = ProductFactory()
+    assert get(api_client, f"/api/v1/products/{product.id}/")["X-Cache"] == "MISS"
+    assert get(api_client, f"/api/v1/products/{product.id}/")["X-Cache"] == "HIT"
+    assert get(api_client, "/api/v1/products/?ordering=price&page_size=5")["X-Cache"] == "MISS"
+    assert get(api_client, "/api/v1/products/?page_size=5&ordering=price")["X-Cache"] == "HIT"
+
+
+def test_a_hit_touches_no_database(api_client, django_assert_num_queries):
+    product = ProductFactory()
+    get(api_client, f"/api/v1/products/{product.id}/")
+    with django_assert_num_queries(0):
+        assert get(api_client, f"/api/v1/products/{product.id}/")["X-Cache"] == "HIT"
+
+
+def test_api_write_is_visible_on_the_next_get(api_client, manager_client):
+    product = ProductFactory(price="10.00")
+    url = f"/api/v1/products/{product.id}/"
+    get(api_client, url), get(api_client, "/api/v1/products/")
+    assert manager_client.patch(url, {"price": "12.50"}).status_code == 200
+    detail = get(api_client, url)
+    assert detail["X-Cache"] == "MISS" and detail.json()["price"] == "12.50"
+    assert get(api_client, "/api/v1/products/").json()["results"][0]["price"] == "12.50"
+
+
+def test_staff_and_public_do_not_share_entries(api_client, manager_client):
+    product = ProductFactory(is_active=False)
+    assert api_client.get(f"/api/v1/products/{product.id}/").status_code == 404
+    assert manager_client.get(f"/api/v1/products/{product.id}/").status_code == 200
+    assert get(manager_client, "/api/v1/products/").json()["count"] == 1
+    assert get(api_client, "/api/v1/products/").json()["count"] == 0
+
+
+def test_admin_write_is_visible_on_the_next_get(api_client, admin_user):
+    product = ProductFactory(name="Before")
+    admin_user.is_staff = True
+    admin_user.is_superuser = True
+    admin_user.save()
+    browser = Client()
+    browser.force_login(admin_user)
+    get(api_client, f"/api/v1/products/{product.id}/")
+    response = browser.post(
+        f"/admin/catalog/product/{product.id}/change/",
+        {
+            "name": "After",
+            "slug": product.slug,
+            "sku": product.sku,
+            "description": "",
+            "price": "5.00",
+            "stock_quantity": "3",
+            "category": str(product.category_id),
+            "brand": str(product.brand_id),
+            "attributes": "{}",
+            "is_active": "on",
+            "reviews-TOTAL_FORMS": "0",
+            "reviews-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 302, response.content[:2000]
+    detail = get(api_client, f"/api/v1/products/{product.id}/")
+    assert detail["X-Cache"] == "MISS" and detail.json()["name"] == "After"
+
+
+def test_admin_bulk_deactivate_invalidates(api_client, admin_user):
+    product = ProductFactory()
+    admin_user.is_staff = admin_user.is_superuser = True
+    admin_user.save()
+    browser = Client()
+    browser.force_login(admin_user)
+    assert get(api_client, "/api/v1/products/").json()["count"] == 1
+    browser.post(
+        "/admin/catalog/product/", {"action": "deactivate", "_selected_action": [str(product.id)], "index": "0"}
+    )
+    assert not Product.objects.get(pk=product.pk).is_active
+    assert get(api_client, "/api/v1/products/").json()["count"] == 0
+
+
+def test_stock_change_from_checkout_is_visible(api_client):
+    from django.db import transaction
+
+    product = ProductFactory(stock_quantity=5)
+    get(api_client, f"/api/v1/products/{product.id}/")
+    with transaction.atomic():
+        Product.objects.filter(pk=product.pk).update(stock_quantity=2)
+        product_stock_changed([product.pk])
+    assert get(api_client, f"/api/v1/products/{product.id}/").json()["stock_quantity"] == 2
+
+
+def test_category_write_invalidates_the_tree(api_client, manager_client):
+    CategoryFactory(name="Old")
+    get(api_client, "/api/v1/categories/tree/")
+    assert manager_client.post("/api/v1/categories/", {"name": "Brand new"}).status_code == 201
+    tree = get(api_client, "/api/v1/categories/tree/")
+    assert tree["X-Cache"] == "MISS" and "Brand new" in [n["name"] for n in tree.json()]
+
+
+def test_cache_setting_off_bypasses(api_client, settings):
+    settings.CATALOG_CACHE_ENABLED = False
+    ProductFactory()
+    get(api_client, "/api/v1/products/")
+    assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
+
+
+def test_cache_outage_only_means_misses(api_client):
+    ProductFactory()
+    # django-redis with IGNORE_EXCEPTIONS answers every read with the default when Redis is down.
+    down = mock.patch("catalog.cache.cache.get", side_effect=lambda key, default=None, **kw: default)
+    down_many = mock.patch("catalog.cache.cache.get_many", return_value={})
+    with down, down_many, mock.patch("catalog.cache.cache.add"), mock.patch("catalog.cache.cache.set"):
+        assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
+        assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"

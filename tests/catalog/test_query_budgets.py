@@ -1,0 +1,62 @@
+import pytest
+
+from tests.catalog.factories import BrandFactory, CategoryFactory, ProductFactory, ReviewFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def no_cache(settings):
+    settings.CATALOG_CACHE_ENABLED = False  # budgets are about the database path
+
+
+@pytest.fixture
+def catalog():
+    root = CategoryFactory(slug="root")
+    child = CategoryFactory(slug="child", parent=root)
+    CategoryFactory(parent=child)
+    brands = [BrandFactory() for _ in range(3)]
+    products = [
+        ProductFactory(category=child if i % 2 else root, brand=brands[i % 3], attributes={"color": "red"})
+        for i in range(30)
+    ]
+    return root, child, products
+
+
+@pytest.mark.parametrize("page_size", [1, 30])
+@pytest.mark.parametrize(
+    "params", [{}, {"category": "root", "brand": "x", "min_price": "1", "attributes": "color:red"}]
+)
+def test_product_list_at_most_4_queries(manager_client, catalog, django_assert_max_num_queries, page_size, params):
+    with django_assert_max_num_queries(4):  # user, category, count, page
+        response = manager_client.get("/api/v1/products/", {**params, "page_size": page_size})
+    assert response.status_code == 200
+
+
+def test_product_list_with_search_and_cursor(manager_client, catalog, django_assert_max_num_queries):
+    with django_assert_max_num_queries(4):
+        assert manager_client.get("/api/v1/products/", {"search": "Product", "page_size": 30}).status_code == 200
+    with django_assert_max_num_queries(4):
+        assert manager_client.get("/api/v1/products/", {"cursor": "", "page_size": 30}).status_code == 200
+
+
+def test_product_detail_at_most_3_queries(manager_client, catalog, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        assert manager_client.get(f"/api/v1/products/{catalog[2][0].id}/").status_code == 200
+
+
+def test_category_tree_list_and_detail_at_most_3_queries(api_client, catalog, django_assert_max_num_queries):
+    root, child, _ = catalog
+    for url in ("/api/v1/categories/tree/", "/api/v1/categories/", f"/api/v1/categories/{child.id}/"):
+        with django_assert_max_num_queries(3):
+            assert api_client.get(url).status_code == 200
+
+
+def test_facets_and_reviews_do_not_grow(api_client, catalog, django_assert_max_num_queries):
+    product = catalog[2][0]
+    for _ in range(5):
+        ReviewFactory(product=product)
+    with django_assert_max_num_queries(4):
+        assert api_client.get("/api/v1/products/facets/", {"category": "root"}).status_code == 200
+    with django_assert_max_num_queries(3):
+        assert api_client.get(f"/api/v1/products/{product.id}/reviews/").status_code == 200

@@ -1,0 +1,74 @@
+import pytest
+
+from catalog.models import Brand, Product
+from catalog.services import brand_update, product_update
+from tests.catalog.factories import BrandFactory, ProductFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+URL = "/api/v1/products/"
+
+
+def names(response):
+    assert response.status_code == 200, response.json()
+    return [row["name"] for row in response.json()["results"]]
+
+
+def test_ranking_puts_name_matches_above_description_matches(api_client):
+    ProductFactory(name="Plain sock", description="Goes well with a running shoe.")
+    ProductFactory(name="Running shoe", description="Light.")
+    ProductFactory(name="Teapot", description="Porcelain.")
+    assert names(api_client.get(URL, {"search": "running shoe"})) == ["Running shoe", "Plain sock"]
+
+
+def test_stemming_and_prefix_matching(api_client):
+    ProductFactory(name="Running jacket")
+    ProductFactory(name="Rain hat")
+    assert names(api_client.get(URL, {"search": "runs"})) == ["Running jacket"]  # stem
+    assert names(api_client.get(URL, {"search": "runn"})) == ["Running jacket"]  # prefix
+    assert names(api_client.get(URL, {"search": "jack"})) == ["Running jacket"]
+
+
+def test_search_covers_sku_and_brand_and_websearch_syntax(api_client):
+    acme = BrandFactory(name="Acmecorp")
+    ProductFactory(name="Kettle", sku="KT-9981", brand=acme)
+    ProductFactory(name="Kettle lid", sku="KL-1")
+    assert names(api_client.get(URL, {"search": "acmecorp"})) == ["Kettle"]
+    assert names(api_client.get(URL, {"search": "KT-9981"}))[0] == "Kettle"
+    assert names(api_client.get(URL, {"search": "kettle -lid"})) == ["Kettle"]
+
+
+def test_search_vector_follows_every_write(api_client):
+    product = ProductFactory(name="Old name")
+    product_update(product, name="Brand new widget")
+    assert names(api_client.get(URL, {"search": "widget"})) == ["Brand new widget"]
+    brand = product.brand
+    brand_update(brand, name="Zyxco")
+    assert names(api_client.get(URL, {"search": "zyxco"})) == ["Brand new widget"]
+    Product.objects.filter(pk=product.pk).update(description="now with tungsten")  # raw ORM update: trigger
+    assert names(api_client.get(URL, {"search": "tungsten"})) == ["Brand new widget"]
+    assert Brand.objects.filter(name="Zyxco").exists()
+
+
+def test_search_with_explicit_ordering_and_cursor(api_client):
+    for i in range(5):
+        ProductFactory(name=f"Lamp {i}", price=10 + i)
+    assert names(api_client.get(URL, {"search": "lamp", "ordering": "-price"}))[0] == "Lamp 4"
+    body = api_client.get(URL, {"search": "lamp", "cursor": "", "page_size": 2}).json()
+    assert len(body["results"]) == 2 and body["next"]
+
+
+def test_ranking_is_bounded_to_the_candidate_cap(api_client, settings):
+    settings.CATALOG_SEARCH_CANDIDATES = 3
+    for i in range(6):
+        ProductFactory(name=f"Chair {i}")
+    body = api_client.get(URL, {"search": "chair", "page_size": 100}).json()
+    assert len(body["results"]) == 3
+    assert body["count"] == 3 and body["count_is_exact"] is False  # only the ranked ones are listed
+    ordered = api_client.get(URL, {"search": "chair", "ordering": "name"}).json()
+    assert ordered["count"] == 6 and ordered["count_is_exact"] is True
+
+
+@pytest.mark.parametrize("term", ["", "   ", "!!!", "the", "a & b | !c", "'quote", "\\", ":*"])
+def test_odd_search_input_never_errors(api_client, term):
+    ProductFactory(name="Thing")
+    assert api_client.get(URL, {"search": term}).status_code == 200
