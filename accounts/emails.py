@@ -5,19 +5,17 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 
 from accounts.tokens import make_email_verification_token, make_password_reset_token
+from ecommerce.tasks import send_multipart_email
 
 
 def _send(*, to: str, subject: str, template: str, context: dict) -> None:
     context = {"frontend_url": settings.FRONTEND_URL, **context}
     text = render_to_string(f"accounts/email/{template}.txt", context)
     html = render_to_string(f"accounts/email/{template}.html", context)
-    message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
-    message.attach_alternative(html, "text/html")
-    message.send()
+    send_multipart_email(to=to, subject=subject, text=text, html=html)
 
 
 def verification_link(user) -> str:

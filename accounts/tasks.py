@@ -11,16 +11,10 @@ from contextlib import contextmanager
 from celery import shared_task
 from django.core.cache import cache
 
+from ecommerce.tasks import EMAIL_TASK_RETRY
+
 logger = logging.getLogger(__name__)
 
-EMAIL_RETRY = {
-    # SMTPException, ConnectionError and socket timeouts are all OSError.
-    "autoretry_for": (OSError,),
-    "retry_backoff": 30,
-    "retry_backoff_max": 30 * 60,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
 SENT_MARK_TTL = 7 * 24 * 3600
 
 
@@ -40,7 +34,7 @@ def _send_once(kind: str, send_id: str | None):
         raise
 
 
-@shared_task(name="accounts.send_verification_email", **EMAIL_RETRY)
+@shared_task(name="accounts.send_verification_email", **EMAIL_TASK_RETRY)
 def send_verification_email(user_id: str, send_id: str | None = None) -> bool:
     from accounts import emails
     from accounts.models import User
@@ -55,7 +49,7 @@ def send_verification_email(user_id: str, send_id: str | None = None) -> bool:
     return True
 
 
-@shared_task(name="accounts.send_password_reset_email", **EMAIL_RETRY)
+@shared_task(name="accounts.send_password_reset_email", **EMAIL_TASK_RETRY)
 def send_password_reset_email(email: str, send_id: str | None = None) -> bool:
     from accounts import emails
     from accounts.models import User

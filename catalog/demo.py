@@ -9,8 +9,8 @@ import random
 from django.db import transaction
 from faker import Faker
 
-from catalog.models import Brand, Category, Product
-from catalog.seeding import build_brands, build_categories, iter_products
+from catalog.models import Product
+from catalog.seeding import build_brands, build_categories, iter_products, save_taxonomy
 from catalog.services import catalog_changed
 
 SKU_PREFIX = "DEMO-"
@@ -27,21 +27,7 @@ def load(stdout) -> None:
     cats = build_categories(rng, 24, slug_prefix="demo-")
     brands = build_brands(rng, fake, 12, slug_prefix="demo-")
     with transaction.atomic():
-        Category.objects.bulk_create(
-            [
-                Category(
-                    id=c.id,
-                    name=c.name,
-                    slug=c.slug,
-                    parent_id=c.parent_id,
-                    path=c.path,
-                    depth=c.depth,
-                    sort_order=c.sort_order,
-                )
-                for c in cats
-            ]
-        )
-        Brand.objects.bulk_create([Brand(id=b.id, name=b.name, slug=b.slug) for b in brands])
+        save_taxonomy(cats, brands)
         products = []
         for row in iter_products(rng, fake, PRODUCTS, cats, brands, sku_prefix=SKU_PREFIX):
             row["attributes"] = json.loads(row["attributes"])

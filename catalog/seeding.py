@@ -64,6 +64,27 @@ class SeedBrand:
     slug: str
 
 
+def save_taxonomy(categories: list[SeedCategory], brands: list[SeedBrand]) -> None:
+    """Insert generated categories (with their materialised paths) and brands in bulk."""
+    from catalog.models import Brand, Category
+
+    Category.objects.bulk_create(
+        [
+            Category(
+                id=c.id,
+                name=c.name,
+                slug=c.slug,
+                parent_id=c.parent_id,
+                path=c.path,
+                depth=c.depth,
+                sort_order=c.sort_order,
+            )
+            for c in categories
+        ]
+    )
+    Brand.objects.bulk_create([Brand(id=b.id, name=b.name, slug=b.slug) for b in brands])
+
+
 def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 
 logger = logging.getLogger(__name__)
@@ -22,3 +24,21 @@ def enqueue(task, *args, **kwargs) -> None:
             logger.exception("could not enqueue task %s", getattr(task, "name", task))
 
     transaction.on_commit(_send)
+
+
+# Retry policy of every email task: SMTP and network errors (all OSError, SMTPException
+# included) are retried with exponential backoff and jitter, for about two hours at most.
+EMAIL_TASK_RETRY = {
+    "autoretry_for": (OSError,),
+    "retry_backoff": 30,
+    "retry_backoff_max": 30 * 60,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+
+def send_multipart_email(*, to: str, subject: str, text: str, html: str) -> None:
+    """One email with a plain-text body and an HTML alternative, from DEFAULT_FROM_EMAIL."""
+    message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
+    message.attach_alternative(html, "text/html")
+    message.send()

@@ -4,9 +4,9 @@ and payments/tasks.py."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.utils.html import escape, format_html, format_html_join
 
+from ecommerce.tasks import send_multipart_email
 from orders.models import Order
 
 
@@ -46,11 +46,4 @@ def send_order_email(order: Order, *, subject: str, intro: str, extra: str = "")
         link,
         link,
     )
-    message = EmailMultiAlternatives(
-        subject=f"{subject} — {order.number}",
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[order.user.email],
-    )
-    message.attach_alternative(str(html), "text/html")
-    message.send()
+    send_multipart_email(to=order.user.email, subject=f"{subject} — {order.number}", text=text, html=str(html))

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import smtplib
 from datetime import timedelta
 
 from celery import shared_task
@@ -13,18 +12,11 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.utils import timezone
 
+from ecommerce.tasks import EMAIL_TASK_RETRY
 from orders.emails import send_order_email
 from orders.models import IdempotencyRecord, Order, OrderEmail
 
 logger = logging.getLogger(__name__)
-
-EMAIL_RETRY = {
-    "autoretry_for": (smtplib.SMTPException, OSError),
-    "retry_backoff": 30,
-    "retry_backoff_max": 15 * 60,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
 
 
 def send_once(order_id: str, kind: str, *, subject: str, intro: str, extra_for=None) -> bool:
@@ -39,7 +31,7 @@ def send_once(order_id: str, kind: str, *, subject: str, intro: str, extra_for=N
     return True
 
 
-@shared_task(**EMAIL_RETRY)
+@shared_task(**EMAIL_TASK_RETRY)
 def send_order_confirmation(order_id: str) -> bool:
     return send_once(
         order_id,
@@ -49,7 +41,7 @@ def send_order_confirmation(order_id: str) -> bool:
     )
 
 
-@shared_task(**EMAIL_RETRY)
+@shared_task(**EMAIL_TASK_RETRY)
 def send_order_shipped(order_id: str) -> bool:
     return send_once(
         order_id,
@@ -60,7 +52,7 @@ def send_order_shipped(order_id: str) -> bool:
     )
 
 
-@shared_task(**EMAIL_RETRY)
+@shared_task(**EMAIL_TASK_RETRY)
 def send_order_cancelled(order_id: str) -> bool:
     return send_once(
         order_id,

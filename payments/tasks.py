@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders.tasks import EMAIL_RETRY, send_once
+from ecommerce.tasks import EMAIL_TASK_RETRY
+from orders.tasks import send_once
 from payments.models import Payment
 
 
-@shared_task(**EMAIL_RETRY)
+@shared_task(**EMAIL_TASK_RETRY)
 def send_payment_receipt(payment_id: str) -> bool:
     payment = Payment.objects.filter(pk=payment_id).select_related("order").first()
     if payment is None:

@@ -1,14 +1,13 @@
 """CRUD addresses/: own addresses only, one default per user."""
 
-import threading
-
 import pytest
-from django.db import IntegrityError, connection
+from django.db import IntegrityError
 
 from accounts import services
 from accounts.models import Address
 from tests.accounts.factories import AddressFactory, UserFactory
 from tests.accounts.helpers import ADDRESSES, error_codes
+from tests.concurrency import errors_of, run_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -133,24 +132,11 @@ def test_detail_query_budget(customer_client, customer, django_assert_max_num_qu
 def test_concurrent_default_addresses_keep_exactly_one_default():
     user = UserFactory()
     n = 5
-    barrier = threading.Barrier(n)
-    errors: list[Exception] = []
 
-    def worker(i):
-        try:
-            barrier.wait()
-            services.address_create(user=user, data={**VALID, "country": "GB", "city": f"City {i}", "is_default": True})
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+    def create_default(i):
+        services.address_create(user=user, data={**VALID, "country": "GB", "city": f"City {i}", "is_default": True})
 
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
+    errors = errors_of(run_threads(n, create_default))
     assert errors == []
     assert Address.objects.filter(user=user).count() == n
     assert Address.objects.filter(user=user, is_default=True).count() == 1

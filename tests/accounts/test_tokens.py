@@ -1,10 +1,8 @@
 """auth/token/, auth/token/refresh/, auth/logout/: sessions as refresh-token families."""
 
-import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
@@ -13,6 +11,7 @@ from accounts import services
 from accounts.models import RefreshTokenFamily
 from tests.accounts.factories import DEFAULT_PASSWORD, UserFactory
 from tests.accounts.helpers import LOGOUT, ME, REFRESH, TOKEN, bearer, error_codes, login
+from tests.concurrency import run_threads
 
 pytestmark = pytest.mark.django_db
 
@@ -230,29 +229,15 @@ def test_concurrent_refreshes_with_one_token_exactly_one_succeeds():
     user = UserFactory()
     pair = services.session_start(user=user)
     n = 6
-    barrier = threading.Barrier(n)
-    results: list[str] = []
-    lock = threading.Lock()
 
-    def worker():
+    def attempt(_i):
         try:
-            barrier.wait()
-            try:
-                services.token_refresh(refresh=pair.refresh)
-                outcome = "ok"
-            except services.RefreshTokenInvalid:
-                outcome = "refused"
-            with lock:
-                results.append(outcome)
-        finally:
-            connection.close()
+            services.token_refresh(refresh=pair.refresh)
+            return "ok"
+        except services.RefreshTokenInvalid:
+            return "refused"
 
-    threads = [threading.Thread(target=worker) for _ in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-
+    results = run_threads(n, attempt)
     assert sorted(results) == ["ok"] + ["refused"] * (n - 1)
     # the losers presented a token that had just been rotated: that is reuse, so the
     # session is revoked (RFC 9700 §4.14.2) and the client signs in again

@@ -1,11 +1,8 @@
 """Concurrent adds to one cart never lose an update (real threads, real stores)."""
 
 import contextlib
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connection
 
 from carts import services
 from carts.errors import InsufficientStock
@@ -14,30 +11,20 @@ from carts.stores import LineLimitExceeded, LocalCacheCartStore, RedisCartStore,
 from tests.accounts.factories import UserFactory
 from tests.carts.conftest import requires_redis
 from tests.carts.factories import ProductFactory
+from tests.concurrency import errors_of, run_threads
 
 THREADS = 8
 ADDS_PER_THREAD = 5
 
 
-def run_concurrently(work) -> list[BaseException]:
-    """Run `work()` in THREADS threads released at once; each closes its DB connection."""
-    barrier = threading.Barrier(THREADS)
-    errors: list[BaseException] = []
+def run_concurrently(work) -> list[Exception]:
+    """Run `work()` ADDS_PER_THREAD times in each of THREADS threads released at once."""
 
-    def worker():
-        try:
-            barrier.wait(timeout=10)
-            for _ in range(ADDS_PER_THREAD):
-                work()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
+    def adds(_i):
+        for _ in range(ADDS_PER_THREAD):
+            work()
 
-    with ThreadPoolExecutor(THREADS) as pool:
-        for future in [pool.submit(worker) for _ in range(THREADS)]:
-            future.result()
-    return errors
+    return errors_of(run_threads(THREADS, adds))
 
 
 @pytest.mark.postgres

@@ -80,6 +80,12 @@ def test_env_example_documents_every_setting_and_nothing_else():
             assert i > 0 and lines[i - 1].startswith("#"), f"{line.split('=')[0]} has no comment"
 
 
+def test_readme_configuration_table_lists_every_variable():
+    readme = (ROOT / "README.md").read_text()
+    missing = sorted(name for name in env_example_names() if f"`{name}`" not in readme)
+    assert not missing, f"README's configuration table misses: {missing}"
+
+
 def test_commands_compose_runs_exist(compose):
     services = compose["services"]
     assert services["migrate"]["command"][:3] == ["python", "manage.py", "migrate"]

@@ -7,8 +7,9 @@ from ecommerce.errors import DomainError
 from orders.models import Order, OrderLine
 from orders.services import LineRequest, order_place
 from tests.accounts.factories import UserFactory
+from tests.concurrency import run_threads
 from tests.orders.factories import ProductFactory
-from tests.orders.helpers import ADDRESS, run_threads
+from tests.orders.helpers import ADDRESS
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 

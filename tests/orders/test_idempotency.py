@@ -8,9 +8,10 @@ from django.utils import timezone
 from orders.models import IdempotencyRecord, IdempotencyState, Order
 from orders.tasks import purge_idempotency_records
 from tests.accounts.factories import UserFactory
+from tests.concurrency import run_threads
 from tests.conftest import auth_client_for
 from tests.orders.factories import ProductFactory
-from tests.orders.helpers import item, post_order, run_threads
+from tests.orders.helpers import item, post_order
 
 pytestmark = pytest.mark.django_db
 

@@ -10,9 +10,10 @@ from orders.models import Order
 from payments.models import Invoice, InvoiceSequence, Payment, PaymentStatus
 from payments.services import payment_pay
 from tests.accounts.factories import UserFactory
+from tests.concurrency import run_threads
 from tests.conftest import auth_client_for
 from tests.orders.factories import ProductFactory
-from tests.orders.helpers import new_key, run_threads
+from tests.orders.helpers import new_key
 
 pytestmark = pytest.mark.django_db
 

@@ -146,7 +146,8 @@ def test_concurrent_duplicate_deliveries_apply_once(settings):
 
     from orders.services import LineRequest, order_place
     from tests.accounts.factories import UserFactory
-    from tests.orders.helpers import ADDRESS, run_threads
+    from tests.concurrency import run_threads
+    from tests.orders.helpers import ADDRESS
 
     settings.PAYMENT_WEBHOOK_SECRET = SECRET
     user = UserFactory(is_verified=True)

@@ -20,8 +20,8 @@ from faker import Faker
 from tqdm import tqdm
 
 from catalog.cache import bump_catalog_generation
-from catalog.models import Brand, Category, Product
-from catalog.seeding import build_brands, build_categories, iter_copy_lines, iter_products
+from catalog.models import Product
+from catalog.seeding import build_brands, build_categories, iter_copy_lines, iter_products, save_taxonomy
 
 CHUNK = 10_000
 GIN_INDEXES = {
@@ -60,21 +60,7 @@ class Command(BaseCommand):
         bar = tqdm(total=products, unit="product", disable=verbosity == 0, file=self.stderr, mininterval=1)
         try:
             self._clear()
-            Category.objects.bulk_create(
-                [
-                    Category(
-                        id=c.id,
-                        name=c.name,
-                        slug=c.slug,
-                        parent_id=c.parent_id,
-                        path=c.path,
-                        depth=c.depth,
-                        sort_order=c.sort_order,
-                    )  # fmt: skip
-                    for c in cats
-                ]
-            )
-            Brand.objects.bulk_create([Brand(id=b.id, name=b.name, slug=b.slug) for b in brand_rows])
+            save_taxonomy(cats, brand_rows)
             if connection.vendor == "postgresql":
                 self._copy_products(rows, bar)
             else:
