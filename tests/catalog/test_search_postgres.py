@@ -72,3 +72,9 @@ def test_ranking_is_bounded_to_the_candidate_cap(api_client, settings):
 def test_odd_search_input_never_errors(api_client, term):
     ProductFactory(name="Thing")
     assert api_client.get(URL, {"search": term}).status_code == 200
+
+
+def test_last_word_of_a_multi_word_query_is_a_prefix(api_client):
+    ProductFactory(name="Trail running jacket")
+    ProductFactory(name="Trail bike")
+    assert names(api_client.get(URL, {"search": "trail runn"})) == ["Trail running jacket"]
