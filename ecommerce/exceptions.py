@@ -74,7 +74,15 @@ def _database_is_down(exc: DatabaseError) -> bool:
     return isinstance(exc, (OperationalError, InterfaceError))
 
 
-def _json_error(status_code: int, code: str, detail: str) -> JsonResponse:
+JSON_PREFIXES = ("/api", "/health")
+
+
+def wants_json_errors(path: str) -> bool:
+    """Paths whose errors are always the JSON envelope (the bare prefixes included)."""
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in JSON_PREFIXES)
+
+
+def json_error(status_code: int, code: str, detail: str) -> JsonResponse:
     return JsonResponse(
         {"type": error_type_for(status_code), "errors": [{"code": code, "detail": detail, "attr": None}]},
         status=status_code,
@@ -82,32 +90,32 @@ def _json_error(status_code: int, code: str, detail: str) -> JsonResponse:
 
 
 def handler404(request, exception=None):
-    if request.path.startswith("/api/") or request.path.startswith("/health/"):
-        return _json_error(404, "not_found", "Not found.")
+    if wants_json_errors(request.path):
+        return json_error(404, "not_found", "Not found.")
     from django.views.defaults import page_not_found
 
     return page_not_found(request, exception)
 
 
 def handler500(request):
-    if request.path.startswith("/api/") or request.path.startswith("/health/"):
-        return _json_error(500, "error", "Server Error (500)")
+    if wants_json_errors(request.path):
+        return json_error(500, "error", "Server Error (500)")
     from django.views.defaults import server_error
 
     return server_error(request)
 
 
 def handler403(request, exception=None):
-    if request.path.startswith("/api/"):
-        return _json_error(403, "permission_denied", "You do not have permission to perform this action.")
+    if wants_json_errors(request.path):
+        return json_error(403, "permission_denied", "You do not have permission to perform this action.")
     from django.views.defaults import permission_denied
 
     return permission_denied(request, exception)
 
 
 def handler400(request, exception=None):
-    if request.path.startswith("/api/"):
-        return _json_error(400, "bad_request", "Bad request.")
+    if wants_json_errors(request.path):
+        return json_error(400, "bad_request", "Bad request.")
     from django.views.defaults import bad_request
 
     return bad_request(request, exception)

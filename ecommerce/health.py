@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 
@@ -16,7 +17,22 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+
+from ecommerce.exceptions import json_error
+
+
+def _get_or_head_only(view):
+    """Like require_GET (HEAD too, for probes that use it), but the 405 is the JSON envelope."""
+
+    @functools.wraps(view)
+    def wrapped(request):
+        if request.method not in ("GET", "HEAD"):
+            response = json_error(405, "method_not_allowed", f'Method "{request.method}" not allowed.')
+            response["Allow"] = "GET, HEAD"
+            return response
+        return view(request)
+
+    return wrapped
 
 
 def _timed(check: Callable[[], str]) -> dict:
@@ -62,13 +78,13 @@ def check_broker() -> str:
 
 
 @never_cache
-@require_GET
+@_get_or_head_only
 def live(request):
     return JsonResponse({"status": "ok"})
 
 
 @never_cache
-@require_GET
+@_get_or_head_only
 def ready(request):
     checks = {
         "database": _timed(check_database),

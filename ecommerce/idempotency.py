@@ -37,6 +37,8 @@ logger = logging.getLogger(__name__)
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
+# Response headers that are part of the answer and so are replayed with it.
+REPLAYED_RESPONSE_HEADERS = ("X-Cart-Token", "Location")
 # Responses a retry should not replay: the client is expected to try again.
 _NOT_STORED = {401, 429}
 
@@ -107,6 +109,8 @@ def _replay(record) -> HttpResponse:
         status=record.response_status,
         content_type=record.response_content_type or "application/json",
     )
+    for name, value in (record.response_headers or {}).items():
+        response[name] = value
     response[REPLAYED_HEADER] = "true"
     return response
 
@@ -169,6 +173,7 @@ def run_idempotent(request: HttpRequest, *, scope: str, key: str, body: bytes, c
         response_status=response.status_code,
         response_body=response.content.decode("utf-8", errors="replace"),
         response_content_type=response.get("Content-Type", "application/json")[:100],
+        response_headers={name: response[name] for name in REPLAYED_RESPONSE_HEADERS if response.has_header(name)},
         updated_at=timezone.now(),
     )
     return response

@@ -139,6 +139,8 @@ class IdempotencyRecord(models.Model):
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
     response_body = models.TextField(blank=True)
     response_content_type = models.CharField(max_length=100, blank=True)
+    # The few response headers a replay must carry too (e.g. X-Cart-Token, Location).
+    response_headers = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -81,6 +81,11 @@ def test_500_in_plain_django_view_on_api_path_is_json():
     assert_envelope(response, 500, "server_error", "error")
 
 
+@pytest.mark.parametrize("path", ["/api", "/health", "/api/v2/products/"])
+def test_404_on_bare_api_prefixes_is_json(api_client, path):
+    assert_envelope(api_client.get(path), 404, "client_error", "not_found")
+
+
 def test_404_outside_api_stays_html(client):
     response = client.get("/definitely-not-here/")
     assert response.status_code == 404

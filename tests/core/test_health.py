@@ -71,3 +71,16 @@ def test_api_serves_when_cache_is_down(client):
     with override_settings(CACHES=UNREACHABLE_REDIS):
         response = client.get("/api/schema/")
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["post", "delete", "put"])
+@pytest.mark.parametrize("path", ["/health/live", "/health/ready"])
+def test_other_methods_get_a_json_405(client, method, path):
+    response = getattr(client, method)(path)
+    assert response.status_code == 405
+    assert response.json()["errors"][0]["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD"
+
+
+def test_head_is_allowed_for_probes(client):
+    assert client.head("/health/live").status_code == 200

@@ -20,3 +20,10 @@ def test_docs_assets_are_local(client):
     html = client.get("/api/docs/").content.decode()
     assert "cdn." not in html and "unpkg" not in html and "jsdelivr" not in html
     assert "/static/drf_spectacular_sidecar/" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/docs/", "/api/redoc/"])
+def test_docs_pages_load_nothing_from_other_hosts(client, path):
+    html = client.get(path).content.decode()
+    assert "https://" not in html and "http://" not in html.replace("http://testserver", "")

@@ -207,3 +207,15 @@ def test_sign_in_responses_are_never_stored_under_an_idempotency_key(api_client,
     assert "Idempotent-Replayed" not in second
     assert first.json()["refresh"] != second.json()["refresh"]
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_replay_of_a_first_cart_write_returns_the_cart_token_header_too(api_client):
+    from tests.carts.factories import ProductFactory
+
+    product = ProductFactory()
+    body = {"product_id": str(product.pk), "quantity": 1}
+    first = api_client.post("/api/v1/cart/items/", body, format="json", HTTP_IDEMPOTENCY_KEY="cart-1")
+    again = api_client.post("/api/v1/cart/items/", body, format="json", HTTP_IDEMPOTENCY_KEY="cart-1")
+    assert first.status_code == again.status_code == 201
+    assert again["Idempotent-Replayed"] == "true"
+    assert again["X-Cart-Token"] == first["X-Cart-Token"]
