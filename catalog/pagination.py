@@ -57,12 +57,21 @@ def _encode_cursor(ordering: str, value: Any, pk: UUID) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
+def _load_cursor(cursor: str, ordering: str) -> tuple[str, str]:
+    """(value, pk hex) of a cursor made for `ordering`; ValueError (and friends) if not."""
+    raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+    cursor_ordering, value, pk_hex = json.loads(raw)
+    if cursor_ordering != ordering or not isinstance(value, str) or not isinstance(pk_hex, str):
+        raise ValueError
+    return value, pk_hex
+
+
+_CURSOR_ERRORS = (ValueError, TypeError, InvalidOperation, binascii.Error, json.JSONDecodeError, UnicodeDecodeError)
+
+
 def _decode_cursor(cursor: str, ordering: str, field_name: str) -> tuple[Any, Any]:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        cursor_ordering, value, pk_hex = json.loads(raw)
-        if cursor_ordering != ordering or not isinstance(value, str):
-            raise ValueError
+        value, pk_hex = _load_cursor(cursor, ordering)
         model_field = Product._meta.get_field(field_name)
         if field_name == "created_at":
             parsed: Any = datetime.fromisoformat(value)
@@ -79,8 +88,11 @@ def _decode_cursor(cursor: str, ordering: str, field_name: str) -> tuple[Any, An
             model_field.get_db_prep_value(parsed, connection, prepared=False),
             Product._meta.pk.get_db_prep_value(pk, connection, prepared=False),
         )
-    except (ValueError, TypeError, InvalidOperation, binascii.Error, json.JSONDecodeError, UnicodeDecodeError):
+    except _CURSOR_ERRORS:
         raise InvalidCursor(attr="cursor")
+
+
+RELEVANCE = ""  # the ordering key of a relevance-ranked search (see catalog.selectors)
 
 
 class ProductPagination(BasePagination):
@@ -142,8 +154,12 @@ class ProductPagination(BasePagination):
         return results
 
     def _paginate_cursor(self, queryset: QuerySet, request, ordering: str, size: int) -> list:
-        from catalog.selectors import ORDERINGS
+        from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
 
+        if ordering == RELEVANCE:
+            if hasattr(queryset, "ids"):
+                return self._paginate_ranked_cursor(queryset, request, size)
+            ordering = DEFAULT_ORDERING  # no ranking on this database: the list is newest first
         first, _ = ORDERINGS[ordering]
         field_name = first.lstrip("-")
         descending = first.startswith("-")
@@ -162,6 +178,25 @@ class ProductPagination(BasePagination):
         if len(rows) > size:
             last = results[-1]
             next_cursor = _encode_cursor(ordering, getattr(last, field_name), last.pk)
+            self.next_url = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
+        return results
+
+    def _paginate_ranked_cursor(self, ranked, request, size: int) -> list:
+        """Relevance order has no column to seek on, but the ranked candidates are a bounded
+        list (CATALOG_SEARCH_CANDIDATES ids): the cursor names the last product seen and the
+        next page starts right after it, in relevance order."""
+        self.count, self.count_is_exact = self._count()
+        start = 0
+        cursor = request.query_params.get("cursor", "")
+        if cursor:
+            try:
+                _, pk_hex = _load_cursor(cursor, "relevance")
+                start = ranked.ids.index(UUID(hex=pk_hex)) + 1
+            except _CURSOR_ERRORS:  # malformed, or no longer among the ranked matches
+                raise InvalidCursor(attr="cursor")
+        results = ranked[start : start + size]
+        if results and start + size < len(ranked.ids):
+            next_cursor = _encode_cursor("relevance", "", results[-1].pk)
             self.next_url = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
         return results
 

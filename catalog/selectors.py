@@ -176,17 +176,17 @@ def product_filter(qs: QuerySet[Product], filters: ProductFilters) -> QuerySet[P
     return qs
 
 
-def effective_ordering(filters: ProductFilters, *, keyset: bool) -> str:
-    """The ordering in force: explicit, else relevance for a search in page mode (""), else
-    newest first. Keyset paging needs a column order, so it never uses relevance."""
+def effective_ordering(filters: ProductFilters) -> str:
+    """The ordering in force: explicit, else relevance for a search (""), else newest first.
+    Cursor paging of a relevance-ranked search walks its bounded ranked list."""
     if filters.ordering:
         return filters.ordering
-    if filters.search and not keyset:
+    if filters.search:
         return ""
     return DEFAULT_ORDERING
 
 
-def product_list(user, filters: ProductFilters, *, keyset: bool = False) -> QuerySet[Product] | RankedProducts:
+def product_list(user, filters: ProductFilters) -> QuerySet[Product] | RankedProducts:
     """The filtered, ordered product list `user` may see.
 
     Relevance ranking is bounded: only the first CATALOG_SEARCH_CANDIDATES matches (the
@@ -195,7 +195,7 @@ def product_list(user, filters: ProductFilters, *, keyset: bool = False) -> Quer
     query = None
     if filters.search:
         qs, query = _apply_search(qs, filters.search)
-    ordering = effective_ordering(filters, keyset=keyset)
+    ordering = effective_ordering(filters)
     if ordering:
         return qs.order_by(*ORDERINGS[ordering])
     if query is None:  # SQLite: no ranking

@@ -213,10 +213,9 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
 
     def _list(self, request) -> Response:
         filters = self._filters()
-        keyset = "cursor" in request.query_params
-        qs = selectors.product_list(request.user, filters, keyset=keyset)
+        qs = selectors.product_list(request.user, filters)
         paginator = self.paginator
-        ordering = selectors.effective_ordering(filters, keyset=keyset)
+        ordering = selectors.effective_ordering(filters)
         # A relevance-ranked search counts itself (the ranked candidates); lists count
         # every match, up to the page window.
         ranked = isinstance(qs, selectors.RankedProducts)

@@ -272,3 +272,16 @@ def test_stats_for_staff(manager_client, shop):
     expected_value = sum(p.price * p.stock_quantity for p in shop.values())
     assert Decimal(body["stock_value"]) == expected_value
     assert {c["slug"]: c["count"] for c in body["per_category"]} == {"running": 2, "shoes": 1, "hats": 1}
+
+
+def test_search_with_a_cursor_walks_every_match_once(api_client):
+    """On either database (PostgreSQL: relevance order; SQLite: newest first)."""
+    for i in range(5):
+        ProductFactory(name=f"Walking lamp {i}")
+    ProductFactory(name="Unrelated chair")
+    seen, cursor = [], ""
+    while cursor is not None:
+        body = api_client.get(URL, {"search": "lamp", "cursor": cursor, "page_size": 2}).json()
+        seen += [p["name"] for p in body["results"]]
+        cursor = body["next"].split("cursor=")[1].split("&")[0] if body["next"] else None
+    assert sorted(seen) == [f"Walking lamp {i}" for i in range(5)]

@@ -1,3 +1,5 @@
+from urllib.parse import parse_qs, urlparse
+
 import pytest
 
 from catalog.models import Brand, Product
@@ -78,3 +80,26 @@ def test_last_word_of_a_multi_word_query_is_a_prefix(api_client):
     ProductFactory(name="Trail running jacket")
     ProductFactory(name="Trail bike")
     assert names(api_client.get(URL, {"search": "trail runn"})) == ["Trail running jacket"]
+
+
+def test_cursor_paging_of_a_search_keeps_relevance_order(api_client):
+    """API.md: relevance is the default ordering of a search, cursor paging included."""
+    ProductFactory(name="Plain hat", description="Not a shoe, but shoe-adjacent: shoe shoe.")
+    ProductFactory(name="Red running shoe")
+    ProductFactory(name="Blue shoe")
+    ProductFactory(name="Green hat", description="Goes with a shoe.")
+    by_page = names(api_client.get(URL, {"search": "shoe", "page_size": 100}))
+
+    walked, cursor = [], ""
+    while cursor is not None:
+        body = api_client.get(URL, {"search": "shoe", "cursor": cursor, "page_size": 1}).json()
+        walked += [p["name"] for p in body["results"]]
+        cursor = parse_qs(urlparse(body["next"]).query)["cursor"][0] if body["next"] else None
+    assert walked == by_page and len(walked) == 4
+
+
+def test_search_cursor_from_another_list_is_rejected(api_client):
+    ProductFactory(name="Desk lamp")
+    response = api_client.get(URL, {"search": "lamp", "cursor": "bm90LWEtY3Vyc29y"})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_cursor"
