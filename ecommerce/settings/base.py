@@ -303,6 +303,8 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 # Periodic jobs; each app adds its own entries (see the apps' tasks.py).
 CELERY_BEAT_SCHEDULE: dict = {}
+# Worker logs go through the project LOGGING (structlog: JSON in production, request_id bound).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 # RequestIdMiddleware (which runs first) has already replaced any unsafe client id.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True

@@ -9,6 +9,7 @@ def test_celery_is_configured_from_settings():
     assert app.conf.task_serializer == "json"
     assert app.conf.accept_content == ["json"]
     assert app.conf.task_acks_late is True
+    assert app.conf.worker_hijack_root_logger is False  # worker logs use the project LOGGING
     assert app.conf.task_time_limit == settings.CELERY_TASK_TIME_LIMIT
     assert app.conf.task_soft_time_limit == settings.CELERY_TASK_SOFT_TIME_LIMIT
 
