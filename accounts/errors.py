@@ -1,18 +1,16 @@
 """Domain errors of accounts (codes are part of the API contract, shared/API.md)."""
 
-from ecommerce.errors import DomainError, InvalidInput
+from ecommerce.errors import InvalidInput, Unauthenticated
 
 
-class InvalidCredentials(DomainError):
-    status_code = 401
+class InvalidCredentials(Unauthenticated):
     code = "authentication_failed"
     default_detail = "No active account found with the given credentials."
 
 
-class RefreshTokenInvalid(DomainError):
+class RefreshTokenInvalid(Unauthenticated):
     """A refresh token that is malformed, expired, used (rotated), logged out or revoked."""
 
-    status_code = 401
     code = "token_not_valid"
     default_detail = "Token is invalid or expired."
 

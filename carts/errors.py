@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ecommerce.errors import Conflict, DomainError, InvalidInput, NotFound
+from ecommerce.errors import Conflict, InvalidInput, NotFound, Unavailable
 
 
 class CartErrorCode(StrEnum):
@@ -46,9 +46,8 @@ class QuantityTooLarge(InvalidInput):
         super().__init__(f"A cart line holds at most {limit} units.", attr="quantity")
 
 
-class CartStoreUnavailable(DomainError):
+class CartStoreUnavailable(Unavailable):
     """The anonymous cart store (Redis) cannot be reached: 503, and nothing was changed."""
 
-    status_code = 503
     code = CartErrorCode.SERVICE_UNAVAILABLE.value
     default_detail = "Anonymous carts are temporarily unavailable; please retry."

@@ -42,6 +42,12 @@ class InvalidInput(DomainError):
     status_code = 400
 
 
+class Unauthenticated(DomainError):
+    status_code = 401
+    code = "authentication_failed"
+    default_detail = "Authentication failed."
+
+
 class PaymentRequired(DomainError):
     status_code = 402
     code = "payment_required"
@@ -73,6 +79,12 @@ class Protected(Conflict):
 class Unprocessable(DomainError):
     status_code = 422
     code = "unprocessable"
+
+
+class Unavailable(DomainError):
+    status_code = 503
+    code = "service_unavailable"
+    default_detail = "A backing service is temporarily unavailable; please retry."
 
 
 class UpstreamError(DomainError):

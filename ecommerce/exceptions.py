@@ -82,9 +82,13 @@ def wants_json_errors(path: str) -> bool:
     return any(path == prefix or path.startswith(prefix + "/") for prefix in JSON_PREFIXES)
 
 
-def json_error(status_code: int, code: str, detail: str) -> JsonResponse:
+def json_error(status_code: int, code: str, detail: str, *, validation: bool = False) -> JsonResponse:
+    """The error envelope for code outside DRF views (URL handlers, middleware)."""
     return JsonResponse(
-        {"type": error_type_for(status_code), "errors": [{"code": code, "detail": detail, "attr": None}]},
+        {
+            "type": error_type_for(status_code, validation=validation),
+            "errors": [{"code": code, "detail": detail, "attr": None}],
+        },
         status=status_code,
     )
 

@@ -31,6 +31,7 @@ from django.http.request import RawPostDataException
 from django.utils import timezone
 
 from ecommerce.errors import InvalidInput
+from ecommerce.exceptions import json_error
 
 logger = logging.getLogger(__name__)
 
@@ -58,13 +59,8 @@ def key_is_valid(key: str) -> bool:
 
 
 def _error(status: int, code: str, detail: str) -> JsonResponse:
-    return JsonResponse(
-        {
-            "type": "validation_error" if status == 400 else "client_error",
-            "errors": [{"code": code, "detail": detail, "attr": None}],
-        },
-        status=status,
-    )
+    # A bad or missing key is a validation error of the request (400); the rest are 4xx.
+    return json_error(status, code, detail, validation=status == 400)
 
 
 def caller_scope(request: HttpRequest) -> str | None:
