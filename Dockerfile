@@ -34,4 +34,4 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD curl -fsS "http://127.0.0.1:${PORT}/health/live" || exit 1
-CMD ["sh", "-c", "exec gunicorn ecommerce.wsgi:application --bind 0.0.0.0:${PORT} --workers ${WEB_CONCURRENCY} --threads ${GUNICORN_THREADS} --worker-tmp-dir /dev/shm --access-logfile - --graceful-timeout 30 --timeout 60"]
+CMD ["sh", "-c", "exec gunicorn ecommerce.wsgi:application --bind 0.0.0.0:${PORT} --preload --workers ${WEB_CONCURRENCY} --threads ${GUNICORN_THREADS} --worker-tmp-dir /dev/shm --access-logfile - --graceful-timeout 30 --timeout 60"]
