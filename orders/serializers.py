@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.models import OrderStatus
 
 
 class ShippingAddressSerializer(serializers.Serializer):
@@ -48,25 +48,25 @@ class OrderCreateSerializer(serializers.Serializer):
         return attrs
 
 
-class OrderLineSerializer(serializers.ModelSerializer):
+# Output serializers are plain Serializers with every field declared: a ModelSerializer
+# introspects the model on every instantiation, which the checkout path pays per request.
+
+
+class OrderLineSerializer(serializers.Serializer):
     product_id = serializers.UUIDField(read_only=True)
     name = serializers.CharField(source="product_name", read_only=True)
     sku = serializers.CharField(source="product_sku", read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
 
-    class Meta:
-        model = OrderLine
-        fields = ["product_id", "name", "sku", "quantity", "unit_price", "line_total"]
 
-
-class OrderStatusChangeSerializer(serializers.ModelSerializer):
+class OrderStatusChangeSerializer(serializers.Serializer):
     from_status = serializers.CharField(read_only=True, help_text="Empty for the creation of the order.")
+    to_status = serializers.CharField(read_only=True)
     by = serializers.UUIDField(source="changed_by_id", read_only=True, allow_null=True)
     at = serializers.DateTimeField(source="created_at", read_only=True)
-
-    class Meta:
-        model = OrderStatusChange
-        fields = ["from_status", "to_status", "by", "at", "note"]
+    note = serializers.CharField(read_only=True)
 
 
 class OrderAddressSnapshotSerializer(serializers.Serializer):
@@ -80,33 +80,23 @@ class OrderAddressSnapshotSerializer(serializers.Serializer):
     phone = serializers.CharField(allow_blank=True)
 
 
-class OrderSerializer(serializers.ModelSerializer):
-    items = OrderLineSerializer(source="lines", many=True, read_only=True)
-    history = OrderStatusChangeSerializer(many=True, read_only=True)
-    shipping_address = OrderAddressSnapshotSerializer(read_only=True)
+class OrderSerializer(serializers.Serializer):
+    id = serializers.UUIDField(read_only=True)
+    number = serializers.CharField(read_only=True)
     user_id = serializers.UUIDField(read_only=True)
-
-    class Meta:
-        model = Order
-        fields = [
-            "id",
-            "number",
-            "user_id",
-            "status",
-            "items",
-            "subtotal",
-            "total_amount",
-            "currency",
-            "shipping_address",
-            "tracking_number",
-            "created_at",
-            "updated_at",
-            "expires_at",
-            "paid_at",
-            "cancelled_at",
-            "history",
-        ]
-        read_only_fields = fields
+    status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
+    items = OrderLineSerializer(source="lines", many=True, read_only=True)
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    total_amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    currency = serializers.CharField(read_only=True)
+    shipping_address = OrderAddressSnapshotSerializer(read_only=True)
+    tracking_number = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+    expires_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    history = OrderStatusChangeSerializer(many=True, read_only=True)
 
 
 class OrderStatusUpdateSerializer(serializers.Serializer):
