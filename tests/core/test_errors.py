@@ -90,3 +90,20 @@ def test_404_outside_api_stays_html(client):
     response = client.get("/definitely-not-here/")
     assert response.status_code == 404
     assert not response["Content-Type"].startswith("application/json")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_post_without_trailing_slash_is_308_keeping_method_and_body(api_client, debug):
+    # 308, not Django's 301 (followed with a GET, body lost) or, under DEBUG, a 500.
+    with override_settings(DEBUG=debug):
+        response = api_client.post("/api/test/validation", {"quantity": 0}, format="json")
+    assert response.status_code == 308
+    assert response["Location"] == "/api/test/validation/"
+    followed = api_client.post(response["Location"], {"quantity": 0}, format="json")
+    assert_envelope(followed, 400, "validation_error", "min_value", attr="quantity")
+
+
+def test_get_without_trailing_slash_keeps_the_301(api_client):
+    response = api_client.get("/api/test/private?x=1")
+    assert response.status_code == 301
+    assert response["Location"] == "/api/test/private/?x=1"
