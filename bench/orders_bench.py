@@ -192,6 +192,30 @@ def _code(data: bytes) -> str:
         return "?"
 
 
+def _cpu_seconds(server: Server) -> dict[str, float]:
+    """CPU seconds used so far by the app (gunicorn master and workers), PostgreSQL (every
+    `postgres` process on the machine) and this process (the load generator). Linux /proc;
+    empty elsewhere."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    app_pids = {server.proc.pid} if server.proc else set()
+    totals = {"app": 0.0, "postgres": 0.0, "load": 0.0}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        pid, ppid, used = int(entry.name), int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if pid in app_pids or ppid in app_pids:
+            totals["app"] += used
+        elif name == "postgres":
+            totals["postgres"] += used
+        elif pid == os.getpid():
+            totals["load"] += used
+    return totals
+
+
 def _parallel(count: int, target) -> list:
     barrier = threading.Barrier(count)
     results: list = [None] * count
@@ -296,12 +320,17 @@ def _throughput(server: Server, name: str, hot: bool, target: str) -> dict:
     # Warm-up, outside the measured window: one order per customer (connections, caches).
     _parallel(CUSTOMERS, lambda i: server.request("POST", "/api/v1/orders/", body(i), tokens[i], key=str(uuid.uuid4())))
     stop_at[0] = time.monotonic() + DURATION
+    cpu_before = _cpu_seconds(server)
     start = time.monotonic()
     results = _parallel(CUSTOMERS, customer)
     seconds = time.monotonic() - start
+    cpu_after = _cpu_seconds(server)
     ok = sum(r for r in results if isinstance(r, int))
     row = _row(name, ok + len(errors), ok, len(errors), seconds, latencies, "")
     row["result"] = f"target {target}" + (f"; errors {sorted(set(errors))[:3]}" if errors else "")
+    if ok and cpu_after["app"]:
+        # Where a 2-core machine's time goes: CPU milliseconds per order, by process group.
+        row["cpu_ms_per_order"] = {k: round((cpu_after[k] - cpu_before[k]) * 1000 / ok, 1) for k in cpu_after}
     return row
 
 
@@ -348,6 +377,9 @@ def _table_row(row: dict, min_rate: float | None = None, max_p95: float | None =
     value = f"{row['ok']}/{row['requests']} ok, {row['errors']} errors, {row['per_s']}/s"
     if row["p50_ms"] != "-":
         value += f", p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms"
+    if row.get("cpu_ms_per_order"):
+        cpu = row["cpu_ms_per_order"]
+        value += f"; CPU/order: app {cpu['app']} ms, PostgreSQL {cpu['postgres']} ms, load {cpu['load']} ms"
     if min_rate is None:  # a correctness scenario: its result says PASS or FAIL
         return {"bench": "orders", "metric": f"{row['benchmark'][8:]}: {row['result']}", "value": value,
                 "target": "exactly as specified", "ok": row["result"].startswith("PASS")}  # fmt: skip
