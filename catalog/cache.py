@@ -1,41 +1,68 @@
-"""Catalog cache: a generation number plus rendered response bytes.
+"""Catalog cache: generation tokens plus rendered response bytes.
 
-Every cached catalog response is keyed by the current generation number; any catalog write
-bumps it, so the very next GET misses and re-renders. This avoids pattern deletes (slow and
-racy on Redis) and never serves stale data after a write. If the cache is down, reads get a
-fixed generation and every lookup misses: correct, just slower.
+Every cached catalog response is stored with the *stamp* it was rendered under (the values
+of a few generation keys) and is served only while the stamp is still current; a write
+replaces a generation with a fresh token, so the very next GET misses and re-renders. This
+avoids pattern deletes (slow and racy on Redis) and never serves stale data after a write.
+
+Generations:
+- `catalog:generation`: any catalog write (products, categories, brands, reviews, imports).
+- `catalog:stock`: any stock move by checkout, cancellation or expiry.
+- `catalog:stock:<product id>`: a stock move of that product.
+
+Product lists, facets and categories depend on the first two; a product's detail depends
+on the first and its own stock key, so an order invalidates the details of the products
+it bought, not the cached details of every other product.
+
+If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
+correct, just slower.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import time
+import uuid
+from collections.abc import Iterable, Sequence
 
 from django.conf import settings
 from django.core.cache import cache
 
 GENERATION_KEY = "catalog:generation"
+STOCK_GENERATION_KEY = "catalog:stock"
+CATALOG_STAMP = (GENERATION_KEY, STOCK_GENERATION_KEY)
 
 
-def catalog_generation() -> int:
-    value = cache.get(GENERATION_KEY)
-    if value is None:
-        # First use, eviction or outage: start a generation no cached page can carry.
-        value = int(time.time() * 1000)
-        cache.add(GENERATION_KEY, value, timeout=None)
-        value = cache.get(GENERATION_KEY, value)
-    return int(value)
+def product_stock_key(product_id) -> str:
+    return f"catalog:stock:{uuid.UUID(str(product_id)).hex}"
+
+
+def product_detail_stamp(product_id) -> tuple[str, ...]:
+    """The generations a product's cached detail depends on; the catalog-wide stamp when
+    `product_id` is not a UUID (the view answers 404 anyway)."""
+    try:
+        return (GENERATION_KEY, product_stock_key(product_id))
+    except ValueError:
+        return CATALOG_STAMP
+
+
+def _new_token() -> str:
+    # Unique, so no entry rendered under an earlier (or evicted) generation can carry it.
+    return uuid.uuid4().hex
+
+
+def _bump(keys: Iterable[str]) -> None:
+    cache.set_many({key: _new_token() for key in keys}, timeout=None)
 
 
 def bump_catalog_generation() -> None:
-    try:
-        cache.incr(GENERATION_KEY)
-    except ValueError:  # key missing (evicted or never set): a fresh generation
-        catalog_generation()
-        # Still failing means the cache is unreachable: nothing cached can be served anyway.
-        with contextlib.suppress(ValueError):
-            cache.incr(GENERATION_KEY)
+    """Invalidate every cached catalog response."""
+    _bump([GENERATION_KEY])
+
+
+def bump_stock_generations(product_ids: Iterable) -> None:
+    """Invalidate what shows the stock of `product_ids`: product lists, facets, categories
+    and those products' details (one round trip)."""
+    _bump([STOCK_GENERATION_KEY, *(product_stock_key(pk) for pk in product_ids)])
 
 
 def response_cache_key(namespace: str, variant: str, path: str, query: list[tuple[str, str]]) -> str:
@@ -46,22 +73,28 @@ def response_cache_key(namespace: str, variant: str, path: str, query: list[tupl
     return f"catalog:r:{namespace}:{variant}:{digest}"
 
 
-def cached_bytes(key: str) -> tuple[int | None, bytes | None]:
-    """(current generation, cached bytes or None) in one round trip: the entry is stored
-    with the generation it was rendered in and only served while that is still current,
-    so a write (which bumps the generation) invalidates every entry at once."""
+def cached_bytes(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tuple | None, bytes | None]:
+    """(current stamp, cached bytes or None) in one round trip. The entry is served only
+    when it was stored under the current stamp. A missing generation (first use, eviction)
+    is started with a fresh token; a stamp of None (cache down) means: do not store."""
     if not settings.CATALOG_CACHE_ENABLED:
         return None, None
-    values = cache.get_many([GENERATION_KEY, key])
-    generation = values.get(GENERATION_KEY)
-    if generation is None:
-        return catalog_generation(), None
+    values = cache.get_many([*stamp_keys, key])
+    missing = [k for k in stamp_keys if k not in values]
+    if missing:
+        for k in missing:
+            cache.add(k, _new_token(), timeout=None)
+        values = cache.get_many(list(stamp_keys))
+        if any(k not in values for k in stamp_keys):
+            return None, None  # the cache is unreachable
+        return tuple(values[k] for k in stamp_keys), None
+    stamp = tuple(values[k] for k in stamp_keys)
     entry = values.get(key)
-    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == generation:
-        return generation, entry[1]
-    return generation, None
+    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp:
+        return stamp, entry[1]
+    return stamp, None
 
 
-def store_bytes(key: str, generation: int | None, content: bytes) -> None:
-    if settings.CATALOG_CACHE_ENABLED and generation is not None:
-        cache.set(key, (generation, content), timeout=settings.CATALOG_CACHE_TIMEOUT)
+def store_bytes(key: str, stamp: tuple | None, content: bytes) -> None:
+    if settings.CATALOG_CACHE_ENABLED and stamp is not None:
+        cache.set(key, (stamp, content), timeout=settings.CATALOG_CACHE_TIMEOUT)

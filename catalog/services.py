@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, ProtectedError
 from django.utils.text import slugify
 
-from catalog.cache import bump_catalog_generation
+from catalog.cache import bump_catalog_generation, bump_stock_generations
 from catalog.models import Brand, Category, Product, Review
 from catalog.selectors import review_is_verified_purchase
 from ecommerce.errors import Conflict, InvalidInput, Protected
@@ -31,9 +31,10 @@ def catalog_changed() -> None:
 
 def product_stock_changed(product_ids: Iterable[UUID]) -> None:
     """Called by checkout, cancellation and restock after stock moved (inside their
-    transaction): cached product pages must show the new stock on the next GET. The whole
-    catalog generation moves (lists, facets and stats all show stock), on commit."""
-    catalog_changed()
+    transaction): on commit, cached product lists and facets (they show stock) and the
+    details of these products miss on the next GET. Other products' cached details stay."""
+    ids = list(product_ids)
+    transaction.on_commit(lambda: bump_stock_generations(ids))
 
 
 def unique_slug(model, base: str, *, exclude_pk=None, max_length: int = 140) -> str:

@@ -1,7 +1,7 @@
 """Catalog HTTP layer: parse, check permissions, call one selector or service, serialize.
 Cached GETs store the rendered bytes (catalog.cache), so a hit skips the database and the
-serializers; each entry records the catalog generation it was rendered in and is served
-only while that generation is current (every write bumps it)."""
+serializers; each entry records the generations it was rendered under and is served only
+while they are current (every write replaces one)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
 from catalog import selectors, services
-from catalog.cache import cached_bytes, response_cache_key, store_bytes
+from catalog.cache import CATALOG_STAMP, cached_bytes, product_detail_stamp, response_cache_key, store_bytes
 from catalog.filters import ProductFilter
 from catalog.models import Brand, Review
 from catalog.pagination import ProductPagination
@@ -50,14 +50,14 @@ CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or
 class CachedReadMixin:
     """Serve a GET from the rendered-bytes cache, else build, render and store it."""
 
-    def cached(self, request, namespace: str, build: Callable[[], Response]):
+    def cached(self, request, namespace: str, build: Callable[[], Response], stamp_keys=CATALOG_STAMP):
         use_cache = settings.CATALOG_CACHE_ENABLED and getattr(request.accepted_renderer, "format", "") == "json"
-        key, generation = None, None
+        key, stamp = None, None
         if use_cache:
             variant = "staff" if is_staff_user(request.user) else "public"
             query = [(k, v) for k, values in request.GET.lists() for v in values]
             key = response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
-            generation, content = cached_bytes(key)
+            stamp, content = cached_bytes(key, stamp_keys)
             if content is not None:
                 return HttpResponse(content, content_type="application/json", headers={"X-Cache": "HIT"})
         response = build()
@@ -67,7 +67,7 @@ class CachedReadMixin:
             response.accepted_media_type = request.accepted_media_type
             response.renderer_context = self.get_renderer_context()
             response.render()
-            store_bytes(key, generation, response.content)
+            store_bytes(key, stamp, response.content)
         return response
 
 
@@ -231,7 +231,9 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
             product = selectors.product_get_for_user(request.user, kwargs[self.lookup_field])
             return Response(ProductSerializer(product).data)
 
-        return self.cached(request, "product", build)
+        # Depends on the catalog generation and this product's own stock generation only:
+        # an order invalidates the details of what it bought, not of every product.
+        return self.cached(request, "product", build, product_detail_stamp(kwargs[self.lookup_field]))
 
     def create(self, request, *args, **kwargs):
         serializer = ProductWriteSerializer(data=request.data)

@@ -114,6 +114,44 @@ def test_stock_change_from_checkout_is_visible(api_client):
     assert get(api_client, f"/api/v1/products/{product.id}/").json()["stock_quantity"] == 2
 
 
+def test_an_order_invalidates_what_it_bought_not_every_cached_detail(api_client, customer_client):
+    bought, other = ProductFactory(stock_quantity=5), ProductFactory(stock_quantity=7)
+    for product in (bought, other):
+        get(api_client, f"/api/v1/products/{product.id}/")
+    get(api_client, "/api/v1/products/")
+    placed = customer_client.post(
+        "/api/v1/orders/",
+        {
+            "items": [{"product_id": str(bought.id), "quantity": 2}],
+            "shipping_address": {
+                "full_name": "B",
+                "line1": "1 St",
+                "city": "Oslo",
+                "postal_code": "1",
+                "country": "NO",
+            },
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="cache-test-order",
+    )
+    assert placed.status_code == 201, placed.content
+
+    detail = get(api_client, f"/api/v1/products/{bought.id}/")
+    assert detail["X-Cache"] == "MISS" and detail.json()["stock_quantity"] == 3
+    assert get(api_client, f"/api/v1/products/{other.id}/")["X-Cache"] == "HIT"
+    listed = get(api_client, "/api/v1/products/")
+    assert listed["X-Cache"] == "MISS"
+    assert {p["id"]: p["stock_quantity"] for p in listed.json()["results"]}[str(bought.id)] == 3
+
+
+def test_a_catalog_write_invalidates_every_detail(api_client, manager_client):
+    product, other = ProductFactory(), ProductFactory()
+    get(api_client, f"/api/v1/products/{other.id}/")
+    assert manager_client.patch(f"/api/v1/products/{product.id}/", {"name": "Renamed"}).status_code == 200
+    # A write may change what every detail embeds (category, brand names): all miss.
+    assert get(api_client, f"/api/v1/products/{other.id}/")["X-Cache"] == "MISS"
+
+
 def test_category_write_invalidates_the_tree(api_client, manager_client):
     CategoryFactory(name="Old")
     get(api_client, "/api/v1/categories/tree/")
