@@ -33,6 +33,11 @@ import urllib.parse
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run directly: python bench/catalog_bench.py
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_database  # noqa: E402
+
 PY = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ecommerce_bench")
@@ -237,6 +242,8 @@ def _fixtures() -> tuple[str, list[str], str]:
 def run() -> list[dict]:
     if not shutil.which("wrk"):
         raise RuntimeError("wrk not found: apt-get install -y wrk")
+    ensure_database(DB)
+    _manage("migrate", "--noinput")
     rows = seed_rows()
     pid, slugs, cursor = _fixtures()
     rows += throughput_rows(pid)
@@ -245,7 +252,6 @@ def run() -> list[dict]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     from bench.run import format_table
 
     print(format_table(run()))

@@ -28,10 +28,14 @@ import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:  # run directly: python bench/orders_bench.py
+    sys.path.insert(0, str(ROOT))
+
+from bench.common import ensure_database  # noqa: E402
+
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DB_NAME = "ecommerce_bench_orders"
-PG = ["psql", "-h", "127.0.0.1", "-U", "postgres"]
 DURATION = float(os.environ.get("ORDERS_BENCH_SECONDS", "12"))  # per throughput scenario
 CUSTOMERS = 16
 BROKER_URL = os.environ.get("ORDERS_BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
@@ -114,14 +118,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def __enter__(self) -> Server:
-        exists = subprocess.run(
-            [*PG, "-tAc", f"SELECT 1 FROM pg_database WHERE datname='{DB_NAME}'"],  # noqa: S608 - a constant
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        if exists != "1":
-            subprocess.run([*PG, "-c", f"CREATE DATABASE {DB_NAME}"], check=True, capture_output=True)
+        ensure_database(self.env["DATABASE_URL"])
         subprocess.run(
             [PYTHON, "manage.py", "migrate", "--noinput"], cwd=ROOT, env=self.env, check=True, capture_output=True
         )
@@ -400,7 +397,6 @@ def run() -> list[dict]:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(ROOT))
     from bench.run import format_table
 
     print(format_table(run()))
