@@ -237,12 +237,16 @@ def _apply_event(provider_name: str, event: WebhookEventData) -> str:
             return "payment_succeeded"
         # Money arrived for an order that is cancelled or already paid by another payment:
         # give it back rather than keep it.
-        result = get_provider(payment.provider).refund(
-            transaction_id=payment.transaction_id,
-            amount=payment.amount,
-            currency=payment.currency,
-            idempotency_key=f"refund:{payment.pk}",
-        )
+        try:
+            result = get_provider(payment.provider).refund(
+                transaction_id=payment.transaction_id,
+                amount=payment.amount,
+                currency=payment.currency,
+                idempotency_key=f"refund:{payment.pk}",
+            )
+        except ProviderError:
+            # Rolls the event back (not recorded): the provider's redelivery tries again.
+            raise PaymentProviderError("The payment provider could not refund the late payment; try again.")
         Refund.objects.create(
             payment=payment,
             provider_refund_id=result.refund_id,

@@ -60,6 +60,8 @@ def verify_signature(body: bytes, signature: str, secret: str) -> bool:
     signature = signature.strip()
     if signature.startswith("sha256="):
         signature = signature[len("sha256=") :]
+    if not signature.isascii():  # compare_digest raises on non-ASCII str: a bad signature
+        return False
     return hmac.compare_digest(sign(body, secret), signature)
 
 

@@ -49,6 +49,13 @@ def test_bad_signature_is_400(api_client):
     assert not WebhookEvent.objects.exists()
 
 
+def test_non_ascii_signature_is_400_not_500(api_client):
+    # Header values arrive decoded as latin-1; hmac.compare_digest refuses non-ASCII str.
+    response = send(api_client, {"id": "evt_1", "type": "payment.succeeded", "data": {}}, signature="sha256=é" * 8)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_signature"
+
+
 def test_missing_signature_is_400(api_client):
     response = api_client.post(URL, {"id": "evt"}, format="json")
     assert response.status_code == 400
@@ -111,6 +118,28 @@ def test_late_success_for_a_cancelled_order_is_refunded(api_client, customer, pl
     assert payment.status == "refunded"
     assert Refund.objects.filter(payment=payment).exists()
     assert Order.objects.get(pk=payment.order_id).status == "cancelled"
+
+
+def test_late_success_whose_refund_fails_is_502_and_not_recorded(api_client, customer, place, monkeypatch):
+    from orders.services import order_cancel
+    from payments.providers.base import ProviderError
+    from payments.providers.test import TestProvider
+
+    payment = _processing_payment(customer, place)
+    order_cancel(payment.order_id)
+
+    def outage(self, **kwargs):
+        raise ProviderError("provider down")
+
+    monkeypatch.setattr(TestProvider, "refund", outage)
+    event = {"id": "evt_late_outage", "type": "payment.succeeded", "data": {"transaction_id": "txn_async_1"}}
+    response = send(api_client, event)
+    assert response.status_code == 502
+    assert response.json()["errors"][0]["code"] == "payment_provider_error"
+    # Not recorded as applied: the provider's redelivery gets another try.
+    assert not WebhookEvent.objects.filter(event_id="evt_late_outage").exists()
+    monkeypatch.undo()
+    assert send(api_client, event).json()["result"] == "refunded_late_payment"
 
 
 def test_refund_succeeded_updates_the_refund(api_client, customer, place):
