@@ -57,6 +57,14 @@ class OrderAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
+    def has_change_permission(self, request, obj=None) -> bool:
+        # An order changes only through the actions below (the services, under the order
+        # row lock). Its change form is read-only: a Save would write back the copy of the
+        # row read when the form loaded, undoing a payment committed in the meantime.
+        if obj is not None:
+            return False
+        return super().has_change_permission(request)
+
     def _apply(self, request, queryset, label, move) -> None:
         done, failed = 0, []
         for order in queryset.order_by("pk"):
@@ -70,13 +78,13 @@ class OrderAdmin(admin.ModelAdmin):
         for failure in failed:
             self.message_user(request, failure, messages.ERROR)
 
-    @admin.action(description="Mark selected orders as processing")
+    @admin.action(description="Mark selected orders as processing", permissions=["change"])
     def mark_processing(self, request, queryset):
         self._apply(
             request, queryset, "Processing", lambda o: order_set_status(o.pk, OrderStatus.PROCESSING, by=request.user)
         )
 
-    @admin.action(description="Mark selected orders as shipped (with the tracking number)")
+    @admin.action(description="Mark selected orders as shipped (with the tracking number)", permissions=["change"])
     def mark_shipped(self, request, queryset):
         tracking = request.POST.get("tracking_number", "").strip()
         self._apply(
@@ -86,7 +94,7 @@ class OrderAdmin(admin.ModelAdmin):
             lambda o: order_set_status(o.pk, OrderStatus.SHIPPED, by=request.user, tracking_number=tracking),
         )
 
-    @admin.action(description="Cancel selected orders (restock, refund if paid)")
+    @admin.action(description="Cancel selected orders (restock, refund if paid)", permissions=["change"])
     def cancel_orders(self, request, queryset):
         self._apply(request, queryset, "Cancelled", lambda o: order_cancel(o.pk, by=request.user, note="admin"))
 

@@ -45,3 +45,17 @@ def test_actions_call_the_services(staff_client, customer, place):
     product.refresh_from_db()
     assert product.stock_quantity == 9
     assert [h.to_status for h in paid.history.all()] == ["pending", "payment_confirmed", "processing", "shipped"]
+
+
+def test_change_form_is_read_only_so_a_save_cannot_undo_a_payment(staff_client, customer, place):
+    # The row is read when the form loads; a Save would write that copy back and undo a
+    # payment committed in between. Orders change only through the actions (the services).
+    order = place(customer, (ProductFactory(stock_quantity=5), 1))
+    url = reverse("admin:orders_order_change", args=[order.pk])
+    page = staff_client.get(url)
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    payment_pay(order.pk, user=customer, token="tok_visa", idempotency_key=new_key())
+    forms = {f"{p}-{k}": v for p in ("lines", "history") for k, v in (("TOTAL_FORMS", "1"), ("INITIAL_FORMS", "1"))}
+    assert staff_client.post(url, {**forms, "_save": "Save"}).status_code == 403
+    order.refresh_from_db()
+    assert order.status == "payment_confirmed" and order.paid_at is not None
