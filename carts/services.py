@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from carts.errors import CartLineNotFound, CartStoreUnavailable, InsufficientStock, ProductNotFound, QuantityTooLarge
 from carts.models import Cart, CartItem
-from carts.selectors import CartDetail, cart_get
+from carts.selectors import CartDetail, cart_get, cart_lines_for_user
 from carts.stores import (
     AnonymousCartStore,
     CartStore,
@@ -136,6 +136,17 @@ def cart_clear(*, user=None, token: str | None = None) -> None:
     store, _ = _existing_store(user, token)
     if store is not None:
         store.clear()
+
+
+def cart_lock_lines_for_checkout(user) -> list[tuple[UUID, int]]:
+    """Lock `user`'s cart row until the caller's transaction ends, then read its lines
+    ((product_id, quantity), oldest first). Checkout calls it before locking any product
+    (lock order: cart, then products): two checkouts of one cart queue here and the second
+    finds the cart the first emptied; a concurrent add waits instead of being cleared
+    without being ordered."""
+    if lock_user_cart(user, create=False) is None:
+        return []
+    return cart_lines_for_user(user)
 
 
 def cart_clear_for_user(user) -> None:

@@ -14,6 +14,7 @@ class OrderErrorCode(StrEnum):
     PRODUCT_UNAVAILABLE = "product_unavailable"
     INSUFFICIENT_STOCK = "insufficient_stock"
     PRICE_CHANGED = "price_changed"
+    ORDER_TOO_LARGE = "order_too_large"
     INVALID_TRANSITION = "invalid_transition"
 
 
@@ -50,3 +51,8 @@ class PriceChanged(Conflict):
 class InvalidTransition(Conflict):
     code = OrderErrorCode.INVALID_TRANSITION
     default_detail = "The order cannot move to that status."
+
+
+class OrderTooLarge(InvalidInput):
+    code = OrderErrorCode.ORDER_TOO_LARGE
+    default_detail = "The order total is larger than an order can hold; split it into smaller orders."

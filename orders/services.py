@@ -20,8 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import Address
-from carts.selectors import cart_lines_for_user
-from carts.services import cart_clear_for_user
+from carts.services import cart_clear_for_user, cart_lock_lines_for_checkout
 from catalog.models import Product, Review
 from catalog.services import product_stock_changed
 from ecommerce.tasks import enqueue
@@ -31,6 +30,7 @@ from orders.errors import (
     InsufficientStock,
     InvalidAddress,
     InvalidTransition,
+    OrderTooLarge,
     PriceChanged,
     ProductUnavailable,
 )
@@ -98,17 +98,18 @@ def _attach_prefetched(instance, **related) -> None:
         cache[name] = queryset
 
 
-def _merge_lines(lines: Iterable[LineRequest]) -> dict[UUID, LineRequest]:
-    merged: dict[UUID, LineRequest] = {}
+def _merge_lines(lines: Iterable[LineRequest]) -> dict[UUID, int]:
+    """Quantity per product (lines naming the same product are summed)."""
+    merged: dict[UUID, int] = {}
     for line in lines:
-        previous = merged.get(line.product_id)
-        if previous is None:
-            merged[line.product_id] = line
-        else:
-            merged[line.product_id] = LineRequest(
-                line.product_id, previous.quantity + line.quantity, previous.unit_price or line.unit_price
-            )
+        merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
     return merged
+
+
+def _max_amount() -> Decimal:
+    """The largest amount an order (and its payment and invoice) can hold."""
+    field = Order._meta.get_field("total_amount")
+    return Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** -field.decimal_places
 
 
 def _address_snapshot(user, shipping_address_id: UUID | None, shipping_address: Mapping[str, Any] | None) -> dict:
@@ -168,9 +169,11 @@ def order_place(
 
     with transaction.atomic():
         if items is None:
-            # Read inside the transaction that clears the cart, to keep the window in
-            # which a concurrent cart write could be lost as small as possible.
-            items = [LineRequest(product_id, quantity) for product_id, quantity in cart_lines_for_user(user)]
+            # The cart row stays locked until commit (before any product row: lock order
+            # cart, then products): a second checkout of the same cart waits and then finds
+            # it empty, and an item added meanwhile is not cleared without being ordered.
+            items = [LineRequest(product_id, quantity) for product_id, quantity in cart_lock_lines_for_checkout(user)]
+        items = list(items)
         requested = _merge_lines(items)
         if not requested:
             raise EmptyOrder()
@@ -180,26 +183,31 @@ def order_place(
         if unavailable:
             raise ProductUnavailable(errors=[{"product_id": str(pid)} for pid in sorted(unavailable)])
 
+        # Every price the client sent is checked, also when several lines name one product.
+        sent_prices = dict.fromkeys((line.product_id, line.unit_price) for line in items if line.unit_price is not None)
         changed = [
-            {"product_id": str(pid), "sent": str(line.unit_price), "current": str(products[pid].price)}
-            for pid, line in requested.items()
-            if line.unit_price is not None and line.unit_price != products[pid].price
+            {"product_id": str(pid), "sent": str(sent), "current": str(products[pid].price)}
+            for pid, sent in sent_prices
+            if sent != products[pid].price
         ]
         if changed:
             raise PriceChanged(errors=changed)
 
         short = [
-            {"product_id": str(pid), "requested": line.quantity, "available": max(products[pid].stock_quantity, 0)}
-            for pid, line in requested.items()
-            if line.quantity > products[pid].stock_quantity
+            {"product_id": str(pid), "requested": quantity, "available": max(products[pid].stock_quantity, 0)}
+            for pid, quantity in requested.items()
+            if quantity > products[pid].stock_quantity
         ]
         if short:
             raise InsufficientStock(errors=short)
 
-        _move_stock({pid: -line.quantity for pid, line in requested.items()})
+        subtotal = sum((products[pid].price * quantity for pid, quantity in requested.items()), Decimal("0.00"))
+        if subtotal > _max_amount():
+            raise OrderTooLarge(errors=[{"subtotal": str(subtotal), "maximum": str(_max_amount())}])
+
+        _move_stock({pid: -quantity for pid, quantity in requested.items()})
 
         now = timezone.now()
-        subtotal = sum((products[pid].price * line.quantity for pid, line in requested.items()), Decimal("0.00"))
         order = Order.objects.create(
             number=_new_order_number(now),
             user=user,
@@ -217,10 +225,10 @@ def order_place(
                     product_id=pid,
                     product_name=products[pid].name,
                     product_sku=products[pid].sku,
-                    quantity=line.quantity,
+                    quantity=quantity,
                     unit_price=products[pid].price,
                 )
-                for pid, line in requested.items()
+                for pid, quantity in requested.items()
             ]
         )
         change = _record_change(order, "", OrderStatus.PENDING, user, "order placed")

@@ -191,6 +191,31 @@ def test_duplicate_lines_are_merged(customer_client):
     assert product.stock_quantity == 0
 
 
+@pytest.mark.parametrize("prices", [("10.00", "8.00"), ("0.00", "10.00")])
+def test_every_sent_price_is_checked_when_lines_repeat_a_product(customer_client, prices):
+    # Each line's unit_price is checked, not just the first one kept by the merge ("0.00"
+    # included, which is falsy).
+    product = ProductFactory(price=Decimal("10.00"), stock_quantity=5)
+    response = post_order(customer_client, [item(product, 1, unit_price=p) for p in prices])
+    assert response.status_code == 409
+    errors = response.json()["errors"]
+    assert {e["code"] for e in errors} == {"price_changed"}
+    assert [e["sent"] for e in errors] == [p for p in prices if p != "10.00"]
+    product.refresh_from_db()
+    assert product.stock_quantity == 5
+
+
+def test_an_order_total_beyond_what_an_order_holds_is_400_not_500(customer_client):
+    # Each price fits the 12-digit money columns; their sum does not.
+    a, b = (ProductFactory(price=Decimal("6000000000.00"), stock_quantity=5) for _ in range(2))
+    response = post_order(customer_client, [item(a), item(b)])
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["code"] == "order_too_large" and error["maximum"] == "9999999999.99"
+    assert not Order.objects.exists()
+    assert {p.stock_quantity for p in Product.objects.all()} == {5}
+
+
 def test_duplicate_lines_over_stock_are_409(customer_client):
     product = ProductFactory(stock_quantity=2)
     response = post_order(customer_client, [item(product, 2), item(product, 1)])

@@ -91,3 +91,25 @@ def test_concurrent_cancels_restore_stock_exactly_once():
     assert results.count("invalid_transition") == 9
     product.refresh_from_db()
     assert product.stock_quantity == 10
+
+
+def test_two_concurrent_checkouts_of_one_cart_make_one_order():
+    """A double submit with two different keys: the cart row lock makes the second checkout
+    wait for the first and then find the cart empty (400 empty_order), not order it again."""
+    from carts.services import cart_add_item
+
+    product = ProductFactory(stock_quantity=10)
+    buyer = UserFactory(is_verified=True)
+    cart_add_item(user=buyer, product_id=product.pk, quantity=3)
+
+    def checkout(_i):
+        try:
+            return order_place(buyer, items=None, shipping_address=ADDRESS).number
+        except DomainError as exc:
+            return exc.code
+
+    results = run_threads(2, checkout)
+    assert sorted(r == "empty_order" for r in results) == [False, True], results
+    assert Order.objects.count() == 1
+    product.refresh_from_db()
+    assert product.stock_quantity == 7
