@@ -104,7 +104,8 @@ def seed_rows() -> list[dict]:
 def gunicorn(port: int, **env):
     proc = subprocess.Popen(
         [GUNICORN, "ecommerce.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", WORKERS,
-         "--threads", THREADS, "--worker-class", "gthread", "--log-level", "warning"],
+         "--threads", THREADS, "--worker-class", "gthread", "--log-level", "warning",
+         "--preload"],  # as in the image: every worker is ready when the first request comes
         cwd=ROOT, env=_env(**env), start_new_session=True,
     )  # fmt: skip
     try:
