@@ -147,6 +147,15 @@ def payment_refund_for_order(order: Order, *, reason: str = "") -> Refund | None
     payment = Payment.objects.select_for_update().filter(order=order, status=PaymentStatus.SUCCEEDED).first()
     if payment is None:
         return None
+    return _refund_in_full(
+        payment, reason=reason, failure="The payment provider could not refund the order; nothing was changed."
+    )
+
+
+def _refund_in_full(payment: Payment, *, reason: str, failure: str) -> Refund:
+    """Refund `payment` in full through its provider (our key makes a retry the same
+    refund) and record it. The caller holds the payment's order row lock. A provider
+    failure raises PaymentProviderError (502) with `failure` as its detail."""
     try:
         result = get_provider(payment.provider).refund(
             transaction_id=payment.transaction_id,
@@ -155,7 +164,7 @@ def payment_refund_for_order(order: Order, *, reason: str = "") -> Refund | None
             idempotency_key=f"refund:{payment.pk}",
         )
     except ProviderError:
-        raise PaymentProviderError("The payment provider could not refund the order; nothing was changed.")
+        raise PaymentProviderError(failure)
     refund = Refund.objects.create(
         payment=payment,
         provider_refund_id=result.refund_id,
@@ -237,27 +246,12 @@ def _apply_event(provider_name: str, event: WebhookEventData) -> str:
             return "payment_succeeded"
         # Money arrived for an order that is cancelled or already paid by another payment:
         # give it back rather than keep it.
-        try:
-            result = get_provider(payment.provider).refund(
-                transaction_id=payment.transaction_id,
-                amount=payment.amount,
-                currency=payment.currency,
-                idempotency_key=f"refund:{payment.pk}",
-            )
-        except ProviderError:
-            # Rolls the event back (not recorded): the provider's redelivery tries again.
-            raise PaymentProviderError("The payment provider could not refund the late payment; try again.")
-        Refund.objects.create(
-            payment=payment,
-            provider_refund_id=result.refund_id,
-            amount=payment.amount,
-            currency=payment.currency,
-            status=RefundStatus.SUCCEEDED if result.succeeded else RefundStatus.PENDING,
+        # A provider failure rolls the event back (not recorded): the redelivery retries.
+        _refund_in_full(
+            payment,
             reason="payment for an order that was no longer payable",
-            raw_response=result.raw,
+            failure="The payment provider could not refund the late payment; try again.",
         )
-        payment.status = PaymentStatus.REFUNDED
-        payment.save(update_fields=["status", "updated_at"])
         return "refunded_late_payment"
     if event.event_type == "refund.succeeded":
         refund_id = event.data.get("refund_id")
