@@ -15,7 +15,7 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -153,6 +153,7 @@ def order_place(
     items: Iterable[LineRequest] | None = None,
     shipping_address_id: UUID | None = None,
     shipping_address: Mapping[str, Any] | None = None,
+    idempotency_key: str = "",
 ) -> Order:
     """Place an order from `items`, or from the user's cart when `items` is None.
 
@@ -160,20 +161,45 @@ def order_place(
     takes the stock with F(), writes the order, empties the cart. The confirmation email
     is enqueued on commit.
 
-    Raises EmailNotVerified (403), EmptyOrder / InvalidAddress (400), ProductUnavailable,
-    PriceChanged, InsufficientStock (409, every offending line listed; nothing written).
+    With `idempotency_key`, the customer's order already placed with that key (within
+    IDEMPOTENCY_KEY_TTL) is returned instead of a second one (a unique constraint decides).
+
+    Raises EmailNotVerified (403), EmptyOrder / InvalidAddress / OrderTooLarge (400),
+    ProductUnavailable, PriceChanged, InsufficientStock (409, every offending line listed;
+    nothing written).
     """
     if not user.is_verified:
         raise EmailNotVerified()
     address = _address_snapshot(user, shipping_address_id, shipping_address)
+    items = list(items) if items is not None else None
+    try:
+        return _place(user, items, address, idempotency_key)
+    except IntegrityError:
+        existing = _order_placed_with(user, idempotency_key)
+        if existing is None:
+            raise
+        if existing.created_at >= timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL):
+            from orders.selectors import order_get_for_user
 
+            return order_get_for_user(user, existing.pk)
+        # Older than the idempotency promise: the key is free again.
+        Order.objects.filter(pk=existing.pk, idempotency_key=idempotency_key).update(idempotency_key="")
+        return _place(user, items, address, idempotency_key)
+
+
+def _order_placed_with(user, idempotency_key: str) -> Order | None:
+    if not idempotency_key:
+        return None
+    return Order.objects.filter(user=user, idempotency_key=idempotency_key).only("pk", "created_at").first()
+
+
+def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key: str) -> Order:
     with transaction.atomic():
         if items is None:
             # The cart row stays locked until commit (before any product row: lock order
             # cart, then products): a second checkout of the same cart waits and then finds
             # it empty, and an item added meanwhile is not cleared without being ordered.
             items = [LineRequest(product_id, quantity) for product_id, quantity in cart_lock_lines_for_checkout(user)]
-        items = list(items)
         requested = _merge_lines(items)
         if not requested:
             raise EmptyOrder()
@@ -217,6 +243,7 @@ def order_place(
             total_amount=subtotal,
             currency=settings.CURRENCY,
             expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
+            idempotency_key=idempotency_key[:255],
         )
         lines = OrderLine.objects.bulk_create(
             [

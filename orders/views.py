@@ -95,6 +95,7 @@ class OrderViewSet(
             items=items,
             shipping_address_id=data.get("shipping_address_id"),
             shipping_address=data.get("shipping_address"),
+            idempotency_key=request.headers.get(HEADER, ""),
         )
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 

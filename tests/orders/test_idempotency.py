@@ -161,10 +161,44 @@ def test_purge_forgets_records_older_than_24h():
 def test_expired_key_runs_again(customer_client, customer):
     product = ProductFactory(stock_quantity=5)
     assert post_order(customer_client, [item(product)], key="k").status_code == 201
-    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(hours=25))
+    day_ago = timezone.now() - timedelta(hours=25)
+    IdempotencyRecord.objects.update(created_at=day_ago)
+    Order.objects.update(created_at=day_ago)
     response = post_order(customer_client, [item(product)], key="k")
     assert response.status_code == 201 and "Idempotent-Replayed" not in response
     assert Order.objects.count() == 2
+
+
+def test_worker_death_after_the_order_committed_never_makes_a_second_order(customer_client, customer, settings):
+    # The order committed, then the worker died before storing the answer: the record is
+    # left in progress and a retry past IDEMPOTENCY_LOCK_TIMEOUT takes the key over and
+    # runs checkout again. The order's own unique key answers with the first order.
+    product = ProductFactory(stock_quantity=5)
+    first = post_order(customer_client, [item(product, 2)], key="died-after-commit")
+    assert first.status_code == 201
+    stale = timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT + 5)
+    IdempotencyRecord.objects.update(
+        state=IdempotencyState.IN_PROGRESS, response_status=None, response_body="", updated_at=stale
+    )
+    retry = post_order(customer_client, [item(product, 2)], key="died-after-commit")
+    assert retry.status_code == 201
+    assert retry.json()["id"] == first.json()["id"] and retry.json()["items"] == first.json()["items"]
+    assert Order.objects.count() == 1
+    product.refresh_from_db()
+    assert product.stock_quantity == 3
+
+
+def test_the_same_key_through_the_service_returns_the_same_order(customer, place):
+    from orders.services import LineRequest, order_place
+    from tests.orders.helpers import ADDRESS
+
+    product = ProductFactory(stock_quantity=5)
+    once = order_place(customer, items=[LineRequest(product.pk, 1)], shipping_address=ADDRESS, idempotency_key="svc")
+    again = order_place(customer, items=[LineRequest(product.pk, 1)], shipping_address=ADDRESS, idempotency_key="svc")
+    other = order_place(customer, items=[LineRequest(product.pk, 1)], shipping_address=ADDRESS, idempotency_key="x")
+    assert once.pk == again.pk != other.pk
+    product.refresh_from_db()
+    assert product.stock_quantity == 3
 
 
 @pytest.mark.postgres
