@@ -5,8 +5,7 @@ from __future__ import annotations
 from django.http import HttpResponsePermanentRedirect
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.utils.http import escape_leading_slashes
-
-SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+from rest_framework.permissions import SAFE_METHODS
 
 
 class HttpResponsePermanentRedirectKeepMethod(HttpResponsePermanentRedirect):

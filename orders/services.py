@@ -47,6 +47,11 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 }
 
 ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
+_AMOUNT_FIELD = Order._meta.get_field("total_amount")
+# The largest amount an order (and its payment and invoice: same columns) can hold.
+MAX_ORDER_AMOUNT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places) - Decimal(10) ** (
+    -_AMOUNT_FIELD.decimal_places
+)
 # Crockford base32 without look-alikes, for the random part of order numbers.
 _NUMBER_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
@@ -104,12 +109,6 @@ def _merge_lines(lines: Iterable[LineRequest]) -> dict[UUID, int]:
     for line in lines:
         merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
     return merged
-
-
-def _max_amount() -> Decimal:
-    """The largest amount an order (and its payment and invoice) can hold."""
-    field = Order._meta.get_field("total_amount")
-    return Decimal(10) ** (field.max_digits - field.decimal_places) - Decimal(10) ** -field.decimal_places
 
 
 def _address_snapshot(user, shipping_address_id: UUID | None, shipping_address: Mapping[str, Any] | None) -> dict:
@@ -228,8 +227,8 @@ def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key
             raise InsufficientStock(errors=short)
 
         subtotal = sum((products[pid].price * quantity for pid, quantity in requested.items()), Decimal("0.00"))
-        if subtotal > _max_amount():
-            raise OrderTooLarge(errors=[{"subtotal": str(subtotal), "maximum": str(_max_amount())}])
+        if subtotal > MAX_ORDER_AMOUNT:
+            raise OrderTooLarge(errors=[{"subtotal": str(subtotal), "maximum": str(MAX_ORDER_AMOUNT)}])
 
         _move_stock({pid: -quantity for pid, quantity in requested.items()})
 
