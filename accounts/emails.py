@@ -8,7 +8,7 @@ from django.conf import settings
 from django.template.loader import render_to_string
 
 from accounts.tokens import make_email_verification_token, make_password_reset_token
-from ecommerce.tasks import send_multipart_email
+from core.emails import send_multipart_email
 
 
 def _send(*, to: str, subject: str, template: str, context: dict) -> None:

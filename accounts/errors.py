@@ -1,6 +1,6 @@
 """Domain errors of accounts (codes are part of the API contract, shared/API.md)."""
 
-from ecommerce.errors import InvalidInput, Unauthenticated
+from core.errors import InvalidInput, Unauthenticated
 
 
 class InvalidCredentials(Unauthenticated):

@@ -19,6 +19,20 @@ from django.db.models import Q
 from accounts.models import Role
 
 ROLE_GROUPS = {Role.MANAGER: "Managers", Role.ADMIN: "Admins"}
+STAFF_ROLES = (Role.MANAGER, Role.ADMIN)
+
+
+def role_of(user) -> str | None:
+    """The caller's role (superusers are admins); None when not signed in or inactive."""
+    if not (user and user.is_authenticated):
+        return None
+    return user.effective_role
+
+
+def is_staff_user(user) -> bool:
+    """Managers and admins: they see inactive products, every order, staff-only fields."""
+    return role_of(user) in STAFF_ROLES
+
 
 MANAGER_FULL_APPS = ("catalog", "orders")
 MANAGER_VIEW_APPS = ("carts", "payments")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from accounts.models import Address, RefreshTokenFamily, User
+from accounts.models import Address, User
 
 
 def user_list(*, search: str | None = None, role: str | None = None, is_active: bool | None = None) -> QuerySet[User]:
@@ -22,7 +22,3 @@ def user_list(*, search: str | None = None, role: str | None = None, is_active: 
 def address_list_for_user(*, user: User) -> QuerySet[Address]:
     """Only `user`'s own addresses: anyone else's are invisible (404), never 403."""
     return Address.objects.filter(user=user).order_by("-is_default", "-created_at", "id")
-
-
-def active_sessions_for_user(*, user: User) -> QuerySet[RefreshTokenFamily]:
-    return RefreshTokenFamily.objects.filter(user=user, revoked_at__isnull=True)

@@ -40,8 +40,8 @@ from accounts.tokens import (
     decode_uid,
     read_email_verification_token,
 )
-from ecommerce.errors import Conflict
-from ecommerce.tasks import enqueue
+from core.errors import Conflict
+from core.jobs import enqueue
 
 logger = logging.getLogger(__name__)
 

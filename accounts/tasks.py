@@ -1,37 +1,23 @@
 """Celery tasks of accounts. They take ids (or an email address), look the user up again,
-and are safe to run twice: a delivery is recorded under its `send_id` once sent, so a
-redelivered task (acks_late) does not mail the user a second time. SMTP and network
-errors are retried with exponential backoff."""
+and are safe to run twice: a delivery is recorded in the sent-email ledger under its
+`send_id`, so a redelivered task (acks_late) does not mail the user a second time. SMTP and
+network errors are retried with exponential backoff."""
 
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
+from contextlib import nullcontext
 
 from celery import shared_task
-from django.core.cache import cache
 
-from ecommerce.tasks import EMAIL_TASK_RETRY
+from core.emails import EMAIL_TASK_RETRY, send_once
 
 logger = logging.getLogger(__name__)
 
-SENT_MARK_TTL = 7 * 24 * 3600
 
-
-@contextmanager
 def _send_once(kind: str, send_id: str | None):
-    """Yields False when this send already happened; forgets the mark if sending fails
-    so that the retry sends."""
-    key = f"accounts:sent:{kind}:{send_id}"
-    if send_id and not cache.add(key, 1, timeout=SENT_MARK_TTL):
-        yield False
-        return
-    try:
-        yield True
-    except BaseException:
-        if send_id:
-            cache.delete(key)
-        raise
+    # Without a send_id (a task queued by an older release) there is nothing to dedupe on.
+    return send_once(f"accounts.{kind}", send_id) if send_id else nullcontext(True)
 
 
 @shared_task(name="accounts.send_verification_email", **EMAIL_TASK_RETRY)

@@ -34,9 +34,10 @@ from accounts.serializers import (
     VerifyEmailSerializer,
 )
 from accounts.tokens import FAMILY_CLAIM
-from ecommerce.openapi import ErrorResponse401Serializer, error_responses
-from ecommerce.permissions import IsAdmin, IsCustomer
-from ecommerce.ratelimit import GlobalRateThrottle, RateLimitThrottle, is_over_limit, rate_limit, user_or_ip
+from core.ratelimit import limit_hit, seconds_until_allowed, user_or_ip
+from ecommerce.api.openapi import ErrorResponse401Serializer, error_responses
+from ecommerce.api.permissions import IsAdmin, IsCustomer
+from ecommerce.api.throttling import GlobalRateThrottle, RateLimitThrottle
 
 PASSWORD_ERROR_CODES = [
     "password_too_short",
@@ -60,8 +61,8 @@ class PublicAuthView(APIView):
     permission_classes = [AllowAny]
 
 
-def _email_key(email: str):
-    return lambda group, request: f"email:{email}"
+def _email_key(email: str) -> str:
+    return f"email:{email}"
 
 
 @extend_validation_errors(["unique"], field_name="email")
@@ -141,7 +142,7 @@ class TokenObtainView(PublicAuthView):
         serializer.is_valid(raise_exception=True)
         email = normalize_email(serializer.validated_data["email"])
         key = _email_key(email)
-        wait = is_over_limit(request, group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
+        wait = seconds_until_allowed(group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
         if wait:
             raise Throttled(wait=wait)
         try:
@@ -153,7 +154,7 @@ class TokenObtainView(PublicAuthView):
         except InvalidCredentials:
             # Only failures count against the email, so its owner is not locked out by
             # their own successful sign-ins; an attacker guessing is.
-            rate_limit(request, group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
+            limit_hit(group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
             raise
         return Response(TokenPairSerializer(pair).data)
 
@@ -227,7 +228,7 @@ class PasswordResetView(PublicAuthView):
         serializer = PasswordResetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         email = normalize_email(serializer.validated_data["email"])
-        rate_limit(request, group="password-reset-email", key=_email_key(email), rate=settings.RATELIMIT_PASSWORD_RESET)
+        limit_hit(group="password-reset-email", key=_email_key(email), rate=settings.RATELIMIT_PASSWORD_RESET)
         services.password_reset_request(email=email)
         return Response({"detail": "If an account uses this address, a reset link is on its way."}, status=202)
 

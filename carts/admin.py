@@ -5,17 +5,7 @@ from django.contrib import admin
 from django.db.models import Count, Sum
 
 from carts.models import Cart, CartItem
-
-
-class ReadOnlyAdminMixin:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from core.admin import ReadOnlyAdminMixin
 
 
 class CartItemInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -1,10 +1,10 @@
-"""Domain errors of carts (plain exceptions; `ecommerce.exceptions` maps them to HTTP)."""
+"""Domain errors of carts (plain exceptions; `ecommerce.api.exceptions` maps them to HTTP)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from ecommerce.errors import Conflict, InvalidInput, NotFound, Unavailable
+from core.errors import Conflict, InvalidInput, NotFound, Unavailable
 
 
 class CartErrorCode(StrEnum):

@@ -32,7 +32,7 @@ from carts.stores import (
     touch_cart,
 )
 from catalog.models import Product
-from ecommerce.errors import InvalidInput
+from core.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from carts.serializers import (
     CartSerializer,
     InsufficientStockResponseSerializer,
 )
-from ecommerce.openapi import error_responses
+from ecommerce.api.openapi import error_responses
 
 TOKEN_HEADER = "X-Cart-Token"  # noqa: S105 (a header name, not a secret)
 UNAVAILABLE = error_responses(503)

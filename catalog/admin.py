@@ -9,7 +9,7 @@ from django.http import HttpResponse
 
 from catalog import services
 from catalog.models import Brand, Category, Product, Review
-from ecommerce.errors import DomainError
+from core.errors import DomainError
 
 EXPORT_FIELDS = ["sku", "slug", "name", "price", "stock_quantity", "is_active", "category", "brand", "attributes"]
 

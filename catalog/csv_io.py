@@ -18,7 +18,7 @@ from django.db import transaction
 from catalog import services
 from catalog.models import Brand, Category, Product
 from catalog.selectors import ATTRIBUTE_NAME_RE
-from ecommerce.errors import DomainError
+from core.errors import DomainError
 
 COLUMNS = [
     "sku",

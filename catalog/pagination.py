@@ -26,7 +26,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
 from catalog.models import Product
-from ecommerce.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 
 MAX_WINDOW = 10_000
 

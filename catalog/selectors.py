@@ -16,9 +16,9 @@ from django.db import connection
 from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
+from accounts.roles import is_staff_user
 from catalog.models import Brand, Category, Product, Review
-from ecommerce.errors import NotFound
-from ecommerce.permissions import is_staff_user
+from core.errors import NotFound
 
 # ordering parameter -> ORDER BY, always with id last so the order is total (keyset paging).
 ORDERINGS: dict[str, tuple[str, str]] = {

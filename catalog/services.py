@@ -16,7 +16,7 @@ from django.utils.text import slugify
 from catalog.cache import bump_catalog_generation, bump_stock_generations
 from catalog.models import Brand, Category, Product, Review
 from catalog.selectors import review_is_verified_purchase
-from ecommerce.errors import Conflict, InvalidInput, Protected
+from core.errors import Conflict, InvalidInput, Protected
 
 
 class AlreadyReviewed(Conflict):

@@ -38,10 +38,10 @@ from catalog.serializers import (
     ReviewSerializer,
     ReviewWriteSerializer,
 )
-from ecommerce.errors import NotFound
-from ecommerce.openapi import error_response
-from ecommerce.pagination import PageNumberPagination as DefaultPagination
-from ecommerce.permissions import IsManager, IsManagerOrReadOnly, is_staff_user
+from core.errors import NotFound
+from ecommerce.api.openapi import error_response
+from ecommerce.api.pagination import PageNumberPagination as DefaultPagination
+from ecommerce.api.permissions import IsManager, IsManagerOrReadOnly, is_staff_user
 
 UUID_RE = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or `unique`.")

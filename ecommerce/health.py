@@ -18,7 +18,7 @@ from django.db import connection
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
-from ecommerce.exceptions import json_error
+from ecommerce.api.exceptions import json_error
 
 
 def _get_or_head_only(view):

@@ -26,7 +26,7 @@ urlpatterns = [
     ),
 ]
 
-handler400 = "ecommerce.exceptions.handler400"
-handler403 = "ecommerce.exceptions.handler403"
-handler404 = "ecommerce.exceptions.handler404"
-handler500 = "ecommerce.exceptions.handler500"
+handler400 = "ecommerce.api.exceptions.handler400"
+handler403 = "ecommerce.api.exceptions.handler403"
+handler404 = "ecommerce.api.exceptions.handler404"
+handler500 = "ecommerce.api.exceptions.handler500"

@@ -7,8 +7,9 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 
-from ecommerce.errors import DomainError
-from orders.models import IdempotencyRecord, Order, OrderLine, OrderStatus, OrderStatusChange
+from core.admin import ReadOnlyAdminMixin
+from core.errors import DomainError
+from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.services import order_cancel, order_set_status
 
 
@@ -16,15 +17,9 @@ class OrderActionForm(ActionForm):
     tracking_number = forms.CharField(required=False, max_length=100, help_text="For “mark shipped”.")
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class OrderLineInline(ReadOnlyInline):
@@ -97,17 +92,3 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected orders (restock, refund if paid)", permissions=["change"])
     def cancel_orders(self, request, queryset):
         self._apply(request, queryset, "Cancelled", lambda o: order_cancel(o.pk, by=request.user, note="admin"))
-
-
-@admin.register(IdempotencyRecord)
-class IdempotencyRecordAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "scope", "method", "path", "key", "state", "response_status")
-    list_filter = ("state", "method")
-    search_fields = ("key", "scope", "path")
-    readonly_fields = [f.name for f in IdempotencyRecord._meta.fields]
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.utils.html import escape, format_html, format_html_join
 
-from ecommerce.tasks import send_multipart_email
+from core.emails import send_multipart_email
 from orders.models import Order
 
 

@@ -1,10 +1,10 @@
-"""Domain errors of orders (plain exceptions, mapped to HTTP by ecommerce.exceptions)."""
+"""Domain errors of orders (plain exceptions, mapped to HTTP by ecommerce.api.exceptions)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from ecommerce.errors import Conflict, Forbidden, InvalidInput
+from core.errors import Conflict, Forbidden, InvalidInput
 
 
 class OrderErrorCode(StrEnum):

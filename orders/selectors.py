@@ -6,7 +6,7 @@ from uuid import UUID
 
 from django.db.models import QuerySet
 
-from ecommerce.permissions import is_staff_user
+from accounts.roles import is_staff_user
 from orders.models import PAID_STATUSES, Order, OrderLine
 
 

@@ -23,7 +23,7 @@ from accounts.models import Address
 from carts.services import cart_clear_for_user, cart_lock_lines_for_checkout
 from catalog.models import Product, Review
 from catalog.services import product_stock_changed
-from ecommerce.tasks import enqueue
+from core.jobs import enqueue
 from orders.errors import (
     EmailNotVerified,
     EmptyOrder,

@@ -3,37 +3,35 @@ the expiry job and the purge of old idempotency records."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
-from django.db import IntegrityError
 from django.utils import timezone
 
-from ecommerce.tasks import EMAIL_TASK_RETRY
+from core.emails import EMAIL_TASK_RETRY, send_once
+from core.models import IdempotencyRecord
 from orders.emails import send_order_email
-from orders.models import IdempotencyRecord, Order, OrderEmail
+from orders.models import Order
 
 logger = logging.getLogger(__name__)
 
 
-def send_once(order_id: str, kind: str, *, subject: str, intro: str, extra_for=None) -> bool:
-    """Send email `kind` about the order unless it was already sent. A crash between the
-    send and the record can send it twice (at-least-once); it never sends it zero times."""
+def send_order_email_once(order_id: str, kind: str, *, subject: str, intro: str, extra_for=None) -> bool:
+    """Send email `kind` about the order unless the sent-email ledger has it already."""
     order = Order.objects.select_related("user").filter(pk=order_id).first()
-    if order is None or OrderEmail.objects.filter(order=order, kind=kind).exists():
+    if order is None:
         return False
-    send_order_email(order, subject=subject, intro=intro, extra=extra_for(order) if extra_for else "")
-    with contextlib.suppress(IntegrityError):  # a concurrent run sent it too
-        OrderEmail.objects.create(order=order, kind=kind)
-    return True
+    with send_once(f"order.{kind}", order.pk) as first:
+        if first:
+            send_order_email(order, subject=subject, intro=intro, extra=extra_for(order) if extra_for else "")
+        return first
 
 
 @shared_task(**EMAIL_TASK_RETRY)
 def send_order_confirmation(order_id: str) -> bool:
-    return send_once(
+    return send_order_email_once(
         order_id,
         "confirmation",
         subject="Order received",
@@ -43,7 +41,7 @@ def send_order_confirmation(order_id: str) -> bool:
 
 @shared_task(**EMAIL_TASK_RETRY)
 def send_order_shipped(order_id: str) -> bool:
-    return send_once(
+    return send_order_email_once(
         order_id,
         "shipped",
         subject="Your order has shipped",
@@ -54,7 +52,7 @@ def send_order_shipped(order_id: str) -> bool:
 
 @shared_task(**EMAIL_TASK_RETRY)
 def send_order_cancelled(order_id: str) -> bool:
-    return send_once(
+    return send_order_email_once(
         order_id,
         "cancelled",
         subject="Your order was cancelled",

@@ -5,11 +5,12 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from ecommerce.errors import NotFound
-from ecommerce.idempotency import HEADER, IdempotencyRequiredMixin
-from ecommerce.openapi import IDEMPOTENCY_RESPONSES, error_response, idempotency_header
-from ecommerce.permissions import IsCustomer, IsManager
-from ecommerce.ratelimit import RateLimitThrottle, user_or_ip
+from core.errors import NotFound
+from core.ratelimit import user_or_ip
+from ecommerce.api.idempotency import HEADER, IdempotencyRequiredMixin
+from ecommerce.api.openapi import IDEMPOTENCY_RESPONSES, error_response, idempotency_header
+from ecommerce.api.permissions import IsCustomer, IsManager
+from ecommerce.api.throttling import RateLimitThrottle
 from orders import services
 from orders.filters import OrderFilter
 from orders.models import Order

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from ecommerce.errors import Conflict, InvalidInput, NotFound, PaymentRequired, UpstreamError
+from core.errors import Conflict, InvalidInput, NotFound, PaymentRequired, UpstreamError
 
 
 class PaymentErrorCode(StrEnum):

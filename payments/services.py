@@ -13,7 +13,7 @@ from uuid import UUID
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from ecommerce.tasks import enqueue
+from core.jobs import enqueue
 from orders.models import PAID_STATUSES, Order, OrderStatus
 from orders.services import order_mark_paid
 from payments.errors import (

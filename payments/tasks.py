@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from ecommerce.tasks import EMAIL_TASK_RETRY
-from orders.tasks import send_once
+from core.emails import EMAIL_TASK_RETRY
+from orders.tasks import send_order_email_once
 from payments.models import Payment
 
 
@@ -20,7 +20,7 @@ def send_payment_receipt(payment_id: str) -> bool:
         number = f" Invoice {invoice.number}." if invoice else ""
         return f"Paid {payment.amount} {payment.currency} (transaction {payment.transaction_id}).{number}"
 
-    return send_once(
+    return send_order_email_once(
         str(payment.order_id),
         f"receipt:{payment.pk}",
         subject="Payment receipt",

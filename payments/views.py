@@ -6,7 +6,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecommerce.openapi import error_response
+from ecommerce.api.openapi import error_response
 from payments.serializers import WebhookAckSerializer
 from payments.services import webhook_handle
 

@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "django_ratelimit",
     # ours
     "ecommerce.apps.EcommerceConfig",
+    "core",
     "accounts",
     "catalog",
     "carts",
@@ -58,13 +59,13 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "ecommerce.common.CommonMiddleware",  # APPEND_SLASH answers 308 to a POST (body kept)
+    "ecommerce.middleware.CommonMiddleware",  # APPEND_SLASH answers 308 to a POST (body kept)
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Honours Idempotency-Key on every API POST; last, because it runs the view itself.
-    "ecommerce.idempotency.IdempotencyMiddleware",
+    "ecommerce.api.idempotency.IdempotencyMiddleware",
 ]
 
 ROOT_URLCONF = "ecommerce.urls"
@@ -105,7 +106,6 @@ def _tune_database(db: dict) -> dict:
 
 
 DATABASES["default"] = _tune_database(DATABASES["default"])
-USING_POSTGRES = DATABASES["default"]["ENGINE"].startswith("django.db.backends.postgresql")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ---------------------------------------------------------------------------
@@ -147,7 +147,6 @@ else:
 
 # --- Auth ----------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
@@ -202,35 +201,33 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
-    "DEFAULT_PAGINATION_CLASS": "ecommerce.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "ecommerce.api.pagination.PageNumberPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_THROTTLE_CLASSES": ["ecommerce.ratelimit.GlobalRateThrottle"],
+    "DEFAULT_THROTTLE_CLASSES": ["ecommerce.api.throttling.GlobalRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_standardized_errors.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "ecommerce.exceptions.exception_handler",
+    "EXCEPTION_HANDLER": "ecommerce.api.exceptions.exception_handler",
     "TEST_REQUEST_DEFAULT_FORMAT": "json",
     "DATETIME_FORMAT": "iso-8601",
     "COERCE_DECIMAL_TO_STRING": True,
 }
 
 DRF_STANDARDIZED_ERRORS = {
-    "EXCEPTION_HANDLER_CLASS": "ecommerce.exceptions.ExceptionHandler",
+    "EXCEPTION_HANDLER_CLASS": "ecommerce.api.exceptions.ExceptionHandler",
     "ENABLE_IN_DEBUG_FOR_UNHANDLED_EXCEPTIONS": True,
     # Generic statuses documented on every operation they apply to; domain statuses (402,
-    # 409, 422, 502, 503) are declared per endpoint with ecommerce.openapi.error_responses.
+    # 409, 422, 502, 503) are declared per endpoint with ecommerce.api.openapi.error_responses.
     "ALLOWED_ERROR_STATUS_CODES": ["400", "401", "403", "404", "405", "406", "415", "429", "500"],
-    "ERROR_SCHEMAS": {"401": "ecommerce.openapi.ErrorResponse401Serializer"},
+    "ERROR_SCHEMAS": {"401": "ecommerce.api.openapi.ErrorResponse401Serializer"},
 }
 
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),
-    "ROTATE_REFRESH_TOKENS": True,
-    "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": True,
     "SIGNING_KEY": None,  # filled in below from SECRET_KEY by each mode
     "USER_ID_FIELD": "id",
@@ -252,7 +249,7 @@ SPECTACULAR_SETTINGS = {
         "ValidationErrorEnum": "drf_standardized_errors.openapi_serializers.ValidationErrorEnum.choices",
         "ClientErrorEnum": "drf_standardized_errors.openapi_serializers.ClientErrorEnum.choices",
         "ServerErrorEnum": "drf_standardized_errors.openapi_serializers.ServerErrorEnum.choices",
-        "ErrorCode401Enum": "ecommerce.openapi.ErrorCode401Enum.choices",
+        "ErrorCode401Enum": "ecommerce.api.openapi.ErrorCode401Enum.choices",
         "ErrorCode403Enum": "drf_standardized_errors.openapi_serializers.ErrorCode403Enum.choices",
         "ErrorCode404Enum": "drf_standardized_errors.openapi_serializers.ErrorCode404Enum.choices",
         "ErrorCode405Enum": "drf_standardized_errors.openapi_serializers.ErrorCode405Enum.choices",
@@ -268,8 +265,7 @@ SPECTACULAR_SETTINGS = {
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True
-RATELIMIT_IP_META_KEY = "ecommerce.ratelimit.client_ip"
-RATELIMIT_EXCEPTION_CLASS = "ecommerce.ratelimit.RateLimited"
+RATELIMIT_IP_META_KEY = "core.ratelimit.client_ip"
 # How many reverse proxies in front of the app append to X-Forwarded-For. 0 = trust none:
 # the client IP is REMOTE_ADDR and the header is ignored (it is trivially spoofed).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -341,9 +337,8 @@ AUTHENTICATION_BACKENDS = ["accounts.backends.RoleModelBackend"]
 EMAIL_VERIFICATION_TOKEN_MAX_AGE = env.int("EMAIL_VERIFICATION_TOKEN_MAX_AGE", default=48 * 3600)
 # Password-reset links expire after this many seconds (Django's setting; default 24 h).
 PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=24 * 3600)
-# Revocation happens in the token families (accounts.RefreshTokenFamily), checked by the
-# refresh service under a row lock; simplejwt's blacklist records the rotated tokens.
-SIMPLE_JWT["UPDATE_LAST_LOGIN"] = True
+# Refresh tokens rotate and revocation happens in the token families
+# (accounts.RefreshTokenFamily), checked by the refresh service under a row lock.
 # Delete expired refresh tokens and sessions once a day.
 from celery.schedules import crontab  # noqa: E402
 

@@ -158,7 +158,7 @@ def test_superuser_is_an_admin_for_the_api():
     [("customer", True, False, False), ("manager", True, True, False), ("admin", True, True, True)],
 )
 def test_role_permission_classes(rf, role, customer_ok, manager_ok, admin_ok):
-    from ecommerce.permissions import IsAdmin, IsCustomer, IsManager
+    from ecommerce.api.permissions import IsAdmin, IsCustomer, IsManager
 
     request = rf.get("/")
     request.user = UserFactory(role=role)
@@ -202,33 +202,3 @@ def test_role_groups_sync_is_idempotent():
     sync_role_groups()
     after = {g.name: set(g.permissions.values_list("pk", flat=True)) for g in Group.objects.all()}
     assert before == after and {"Managers", "Admins"} <= set(after)
-
-
-def test_is_verified_permission_answers_403_email_not_verified():
-    from rest_framework.response import Response
-    from rest_framework.views import APIView
-
-    from ecommerce.permissions import IsVerified
-
-    class Checkout(APIView):
-        permission_classes = [IsVerified]
-
-        def post(self, request):
-            return Response({"ok": True})
-
-    from rest_framework.test import APIRequestFactory, force_authenticate
-
-    factory = APIRequestFactory()
-    view = Checkout.as_view()
-
-    request = factory.post("/x/")
-    force_authenticate(request, user=UserFactory(is_verified=False))
-    response = view(request)
-    assert response.status_code == 403
-    assert response.data["errors"][0]["code"] == "email_not_verified"
-
-    request = factory.post("/x/")
-    force_authenticate(request, user=UserFactory(is_verified=True))
-    assert view(request).status_code == 200
-
-    assert view(factory.post("/x/")).status_code == 401

@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 
 from carts.services import cart_add_item
-from ecommerce.errors import InvalidInput
+from core.errors import InvalidInput
 from tests.carts.conftest import add, error_of, get_cart
 from tests.carts.factories import ProductFactory
 

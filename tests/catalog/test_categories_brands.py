@@ -2,7 +2,7 @@ import pytest
 
 from catalog.models import Category
 from catalog.services import category_update
-from ecommerce.errors import InvalidInput
+from core.errors import InvalidInput
 from tests.catalog.factories import BrandFactory, CategoryFactory, ProductFactory
 
 pytestmark = pytest.mark.django_db

@@ -30,7 +30,7 @@ def test_request_id_travels_with_published_tasks():
 
 @pytest.mark.django_db
 def test_enqueue_survives_a_broker_outage(django_capture_on_commit_callbacks, caplog):
-    from ecommerce.tasks import enqueue
+    from core.jobs import enqueue
 
     class DownBroker:
         name = "tests.down"

@@ -7,7 +7,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ecommerce.errors import Conflict
+from core.errors import Conflict
 from ecommerce.urls import urlpatterns as project_urlpatterns
 
 
@@ -39,7 +39,7 @@ class NotAuthView(APIView):
 
 class StaffOnlyView(APIView):
     def get(self, request):
-        from ecommerce.permissions import IsAdmin
+        from ecommerce.api.permissions import IsAdmin
 
         self.permission_classes = [IsAdmin]
         self.check_permissions(request)
@@ -76,5 +76,5 @@ test_api = [
 
 urlpatterns = [path("api/test/", include(test_api)), *project_urlpatterns]
 
-handler404 = "ecommerce.exceptions.handler404"
-handler500 = "ecommerce.exceptions.handler500"
+handler404 = "ecommerce.api.exceptions.handler404"
+handler500 = "ecommerce.api.exceptions.handler500"

@@ -3,7 +3,7 @@
 import pytest
 
 from catalog.models import Product
-from ecommerce.errors import DomainError
+from core.errors import DomainError
 from orders.models import Order, OrderLine
 from orders.services import LineRequest, order_place
 from tests.accounts.factories import UserFactory

@@ -5,7 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from orders.models import IdempotencyRecord, IdempotencyState, Order
+from core.models import IdempotencyRecord, IdempotencyState
+from orders.models import Order
 from orders.tasks import purge_idempotency_records
 from tests.accounts.factories import UserFactory
 from tests.concurrency import run_threads
@@ -68,7 +69,7 @@ def test_key_in_flight_is_409(customer_client, customer):
     # Same body hash is needed for the in-flight answer: compute it as the middleware does.
     import json
 
-    from ecommerce.idempotency import body_fingerprint
+    from ecommerce.api.idempotency import body_fingerprint
 
     body = {"shipping_address": {"full_name": "A", "line1": "l", "city": "c", "postal_code": "p", "country": "GB"}}
     body["items"] = [item(product)]
@@ -82,7 +83,7 @@ def test_key_in_flight_is_409(customer_client, customer):
 def test_abandoned_in_flight_key_is_taken_over(customer_client, customer, settings):
     import json
 
-    from ecommerce.idempotency import body_fingerprint
+    from ecommerce.api.idempotency import body_fingerprint
 
     product = ProductFactory(stock_quantity=5)
     body = {"shipping_address": {"full_name": "A", "line1": "l", "city": "c", "postal_code": "p", "country": "GB"}}
@@ -231,7 +232,7 @@ def test_views_can_opt_out(customer_client, customer, place, monkeypatch):
 
 def test_sign_in_responses_are_never_stored_under_an_idempotency_key(api_client, customer):
     """Tokens must not sit in the idempotency table for 24 h: token views are exempt."""
-    from orders.models import IdempotencyRecord
+    from core.models import IdempotencyRecord
     from tests.accounts.factories import DEFAULT_PASSWORD
 
     body = {"email": customer.email, "password": DEFAULT_PASSWORD}

@@ -269,7 +269,7 @@ def test_rate_limit_on_payment(customer, customer_client, place, rate_limits_on)
 def test_same_key_declined_again_after_the_key_expired(customer, customer_client, place):
     """After 24 h a key is forgotten; the provider derives the same transaction id from it,
     and a second declined attempt must still be recorded (not a 500)."""
-    from orders.models import IdempotencyRecord
+    from core.models import IdempotencyRecord
 
     order = place(customer, (ProductFactory(), 1))
     assert pay(customer_client, order, token="tok_declined", key="old-key").status_code == 402

@@ -26,7 +26,7 @@ from django.db import connection
 
 from accounts.models import User
 from catalog.models import Category, Product
-from ecommerce.errors import DomainError
+from core.errors import DomainError
 from orders.models import Order
 from orders.services import LineRequest, order_place
 

@@ -13,7 +13,7 @@ Two pieces:
 - `IdempotencyRequiredMixin` on a DRF view makes the header mandatory for the listed
   actions (400 `idempotency_key_required`), checked after authentication.
 
-Records live in `orders.IdempotencyRecord`; `orders.tasks.purge_idempotency_records`
+Records live in `core.IdempotencyRecord`; `orders.tasks.purge_idempotency_records`
 deletes them after IDEMPOTENCY_KEY_TTL (24 h).
 """
 
@@ -30,8 +30,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
 from django.utils import timezone
 
-from ecommerce.errors import InvalidInput
-from ecommerce.exceptions import json_error
+from core.errors import InvalidInput
+from ecommerce.api.exceptions import json_error
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ def caller_scope(request: HttpRequest) -> str | None:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    from ecommerce.ratelimit import client_ip
+    from core.ratelimit import client_ip
 
     cart = request.headers.get("X-Cart-Token", "")[:64]
     return f"anon:{client_ip(request)}" + (f":{cart}" if cart else "")
@@ -113,7 +113,7 @@ def _replay(record) -> HttpResponse:
 
 def run_idempotent(request: HttpRequest, *, scope: str, key: str, body: bytes, call) -> HttpResponse:
     """Run `call()` at most once per (scope, method, path, key); see the module docstring."""
-    from orders.models import IdempotencyRecord, IdempotencyState
+    from core.models import IdempotencyRecord, IdempotencyState
 
     identity = {"scope": scope[:100], "method": request.method, "path": request.path[:500], "key": key}
     fingerprint = body_fingerprint(body)

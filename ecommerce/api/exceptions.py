@@ -18,7 +18,7 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
-from ecommerce.errors import DomainError, Protected
+from core.errors import DomainError, Protected
 
 logger = logging.getLogger(__name__)
 
@@ -48,15 +48,12 @@ class ExceptionHandler(BaseExceptionHandler):
                 "type": error_type_for(exc.status_code, validation=exc.status_code == 400),
                 "errors": exc.as_errors(),
             }
-            return Response(data, status=exc.status_code)
+            return Response(data, status=exc.status_code, headers=exc.headers or None)
         return super().run()
 
     def convert_known_exceptions(self, exc: Exception) -> Exception:
-        from django_ratelimit.exceptions import Ratelimited
         from rest_framework_simplejwt.exceptions import InvalidToken
 
-        if isinstance(exc, Ratelimited):
-            return exceptions.Throttled(wait=60)
         if isinstance(exc, InvalidToken):
             # simplejwt puts a dict (with per-token-class messages) in `detail`; clients
             # get one flat error: 401 token_not_valid.

@@ -87,7 +87,7 @@ def error_response(description: str, *, server: bool = False) -> OpenApiResponse
 
 def idempotency_header(required: bool) -> list[OpenApiParameter]:
     """The Idempotency-Key request header, and the header a replayed response carries."""
-    from ecommerce.idempotency import OPENAPI_HEADER_DESCRIPTION
+    from ecommerce.api.idempotency import OPENAPI_HEADER_DESCRIPTION
 
     return [
         OpenApiParameter(

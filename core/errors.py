@@ -1,5 +1,5 @@
 """Domain errors: plain exceptions raised by services, mapped to HTTP in one place
-(`ecommerce.exceptions`). Domain code imports these, never DRF.
+(`ecommerce.api.exceptions`). Domain code imports these, never DRF.
 
 Each subclass family fixes the HTTP status; each concrete error fixes its machine `code`
 (the codes are part of the API contract, see shared/API.md).
@@ -31,6 +31,9 @@ class DomainError(Exception):
         # least code/detail/attr, plus any machine-readable extra keys.
         self._errors = errors
         super().__init__(self.detail)
+
+    # Response headers that belong to the error (e.g. Retry-After).
+    headers: dict[str, str] = {}
 
     def as_errors(self) -> list[dict[str, Any]]:
         if self._errors:
@@ -76,9 +79,21 @@ class Protected(Conflict):
     default_detail = "This object is referenced by other objects and cannot be deleted."
 
 
-class Unprocessable(DomainError):
-    status_code = 422
-    code = "unprocessable"
+class RateLimited(DomainError):
+    """Too many attempts; `retry_after` seconds until the next one is allowed (the
+    `Retry-After` header)."""
+
+    status_code = 429
+    code = "throttled"
+    default_detail = "Request was throttled."
+
+    def __init__(self, detail: str | None = None, *, retry_after: int, **kwargs: Any) -> None:
+        self.retry_after = retry_after
+        super().__init__(detail or f"Request was throttled. Expected available in {retry_after} seconds.", **kwargs)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 class Unavailable(DomainError):
