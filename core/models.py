@@ -58,3 +58,34 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} {self.path} [{self.key}] {self.state}"
+
+
+class OutboxMessage(models.Model):
+    """A job to publish to Celery, written in the same transaction as the change that caused
+    it (the transactional outbox). Published right after commit; if the broker refused it
+    (or the process died first), the relay publishes it later, with backoff. Unpublished rows
+    are the outbox depth reported by /health/ready."""
+
+    task = models.CharField(max_length=200)
+    args = models.JSONField(default=list, blank=True)
+    kwargs = models.JSONField(default=dict, blank=True)
+    request_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    # Not before this time may the relay take it (a grace period after commit, then backoff).
+    available_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["available_at", "id"],
+                name="core_outbox_pending",
+                condition=models.Q(published_at__isnull=True),
+            )
+        ]
+
+    def __str__(self) -> str:
+        state = "published" if self.published_at else f"pending ({self.attempts} attempts)"
+        return f"#{self.pk} {self.task} {state}"

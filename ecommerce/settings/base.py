@@ -299,6 +299,17 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "inte
 CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
 # Periodic jobs; each app adds its own entries (see the apps' tasks.py).
 CELERY_BEAT_SCHEDULE: dict = {}
+
+# --- Task outbox (core.jobs): jobs are rows first, published after commit -------------
+# Seconds the after-commit publish has before the relay may take a row; the relay's period;
+# the first retry delay (doubling per attempt) and its cap; days published rows are kept.
+OUTBOX_RELAY_GRACE = env.int("OUTBOX_RELAY_GRACE", default=10)
+OUTBOX_RELAY_INTERVAL = env.float("OUTBOX_RELAY_INTERVAL", default=5.0)
+OUTBOX_RETRY_BASE = env.int("OUTBOX_RETRY_BASE", default=5)
+OUTBOX_RETRY_MAX = env.int("OUTBOX_RETRY_MAX", default=600)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["core-relay-outbox"] = {"task": "core.relay_outbox", "schedule": OUTBOX_RELAY_INTERVAL}
+CELERY_BEAT_SCHEDULE["core-purge-outbox"] = {"task": "core.purge_outbox", "schedule": timedelta(hours=6)}
 # Worker logs go through the project LOGGING (structlog: JSON in production, request_id bound).
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DJANGO_STRUCTLOG_CELERY_ENABLED = True

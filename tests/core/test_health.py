@@ -24,7 +24,7 @@ def test_ready_reports_each_check_with_latency(client):
     assert response.status_code == 200
     body = response.json()
     assert body["status"] == "ok"
-    assert set(body["checks"]) == {"database", "cache", "broker"}
+    assert set(body["checks"]) == {"database", "cache", "broker", "outbox"}
     for check in body["checks"].values():
         assert check["latency_ms"] >= 0
     assert body["checks"]["database"]["status"] == "ok"
