@@ -1,4 +1,3 @@
-import pytest
 import structlog
 from django.conf import settings
 
