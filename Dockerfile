@@ -34,4 +34,6 @@ USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD curl -fsS "http://127.0.0.1:${PORT}/health/live" || exit 1
-CMD ["sh", "-c", "exec gunicorn ecommerce.wsgi:application --bind 0.0.0.0:${PORT} --preload --workers ${WEB_CONCURRENCY} --threads ${GUNICORN_THREADS} --worker-tmp-dir /dev/shm --access-logfile - --graceful-timeout 30 --timeout 60"]
+# Workers, threads, keep-alive, timeouts and the access log come from gunicorn.conf.py
+# (each overridable by an environment variable, see docs/operations.md).
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "ecommerce.wsgi:application"]

@@ -108,7 +108,40 @@ def test_dockerfile_is_multistage_slim_non_root_with_healthcheck():
     assert re.search(r"^USER\s+app\b", dockerfile, flags=re.M)
     assert "collectstatic --noinput" in dockerfile
     assert re.search(r"^HEALTHCHECK .*\n?.*/health/live", dockerfile, flags=re.M)
-    assert "gunicorn ecommerce.wsgi:application" in dockerfile
-    assert "${WEB_CONCURRENCY}" in dockerfile and "${GUNICORN_THREADS}" in dockerfile
+    assert '"gunicorn", "-c", "gunicorn.conf.py", "ecommerce.wsgi:application"' in dockerfile
+    assert "WEB_CONCURRENCY=" in dockerfile and "GUNICORN_THREADS=" in dockerfile
+
+
+def test_gunicorn_config_loads_and_outlives_a_load_balancer_idle_timeout(monkeypatch):
+    """The image, compose and benchmarks all start gunicorn with gunicorn.conf.py; gunicorn
+    itself parses it here, and the app it names loads (`--check-config`)."""
+    import os
+    import subprocess
+    import sys
+
+    from gunicorn.config import Config
+
+    for name in ("WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_KEEPALIVE", "PORT"):
+        monkeypatch.delenv(name, raising=False)
+    namespace: dict = {}
+    exec(compile((ROOT / "gunicorn.conf.py").read_text(), "gunicorn.conf.py", "exec"), namespace)  # noqa: S102
+    config = Config()
+    for key, value in namespace.items():
+        if key in config.settings:
+            config.set(key, value)
+    assert config.keepalive > 60  # longer than an AWS ALB's 60 s idle timeout
+    assert config.worker_class_str == "gthread" and config.threads >= 2
+    assert config.max_requests > 0 and config.max_requests_jitter > 0
+    assert "x-request-id" in config.access_log_format
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ecommerce.settings.test"}
+    result = subprocess.run(  # noqa: S603
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--check-config", "ecommerce.wsgi:application"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
     for needed in ("requirements.txt", "manage.py"):
         assert (ROOT / needed).is_file()

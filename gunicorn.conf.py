@@ -1,0 +1,48 @@
+"""gunicorn settings, used by the image, docker-compose.yml and the benchmarks
+(`gunicorn -c gunicorn.conf.py ecommerce.wsgi:application`). Every value can be set from
+the environment; the defaults suit a 2-core host behind a load balancer.
+See docs/operations.md, "gunicorn"."""
+
+import os
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
+workers = _int("WEB_CONCURRENCY", 2)
+threads = _int("GUNICORN_THREADS", 4)
+# Threads need the gthread worker; with one thread the sync worker is leaner.
+worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
+# Connections one gthread worker holds open (idle keep-alive ones included).
+worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
+# Longer than any load balancer's idle timeout in front (AWS ALB 60 s, nginx 75 s): the
+# balancer, not gunicorn, closes idle connections, so no request is sent on a connection
+# the server is closing at that instant (gunicorn's default of 2 s reset 5.5% of requests
+# under load). Only the gthread worker keeps connections alive.
+keepalive = _int("GUNICORN_KEEPALIVE", 75)
+# Pending connections the kernel queues while every thread is busy.
+backlog = _int("GUNICORN_BACKLOG", 2048)
+# Recycle workers now and then (a leak cannot grow forever), staggered by the jitter so
+# that they do not all restart at once.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# A request stuck longer than this kills its worker; on SIGTERM, in-flight requests get
+# graceful_timeout seconds to finish.
+timeout = _int("GUNICORN_TIMEOUT", 60)
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
+# Load the app once in the master, then fork: workers share its memory and start warm.
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() == "true"
+# The worker heartbeat file in memory, not on a possibly slow container overlay disk.
+if os.path.isdir("/dev/shm"):
+    worker_tmp_dir = "/dev/shm"
+
+accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
+errorlog = "-"
+loglevel = os.environ.get("GUNICORN_LOGLEVEL", "info")
+# Client, request line, status, size, duration in microseconds, and the request id that
+# the app puts on every response and log line (X-Request-ID).
+access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s ua="%(a)s"'
+# Trust X-Forwarded-* only from these addresses (the proxy in docker-compose.yml).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
