@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Address
@@ -91,16 +91,6 @@ def _record_change(order: Order, from_status: str, to_status: str, by, note: str
         changed_by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
         note=note[:255],
     )
-
-
-def _attach_prefetched(instance, **related) -> None:
-    """Fill `instance`'s prefetch cache with rows already in memory (as prefetch_related would)."""
-    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
-    for name, rows in related.items():
-        queryset = getattr(instance, name).all()
-        queryset._result_cache = list(rows)
-        queryset._prefetch_done = True
-        cache[name] = queryset
 
 
 def _merge_lines(lines: Iterable[LineRequest]) -> dict[UUID, int]:
@@ -244,7 +234,7 @@ def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key
             expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
             idempotency_key=idempotency_key[:255],
         )
-        lines = OrderLine.objects.bulk_create(
+        OrderLine.objects.bulk_create(
             [
                 OrderLine(
                     order=order,
@@ -257,15 +247,16 @@ def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key
                 for pid, quantity in requested.items()
             ]
         )
-        change = _record_change(order, "", OrderStatus.PENDING, user, "order placed")
+        _record_change(order, "", OrderStatus.PENDING, user, "order placed")
         cart_clear_for_user(user)
-        # The caller usually renders the new order: hand it the rows just written instead
-        # of making it read them back.
-        _attach_prefetched(order, lines=lines, history=[change])
 
         from orders.tasks import send_order_confirmation
 
         enqueue(send_order_confirmation, str(order.pk))
+    # The caller usually renders the new order with its lines and history: load them the
+    # way the selectors do (two queries), after the commit so the product row locks are
+    # not held any longer for it.
+    prefetch_related_objects([order], "lines", "history")
     return order
 
 
