@@ -34,6 +34,7 @@ from orders.errors import (
     PriceChanged,
     ProductUnavailable,
 )
+from orders.hooks import refund_paid_order
 from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange
 
 # The status machine: the only place that says which move is allowed.
@@ -280,13 +281,17 @@ def order_mark_paid(order: Order, *, by=None, note: str = "") -> None:
 
 
 def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bool = False) -> Order:
-    """Cancel a pending or paid order: refund a paid order through the provider, put the
-    stock back (locked, F()), record the move and email the customer.
+    """Cancel a pending or paid order: refund a paid order, put the stock back (locked,
+    F()), record the move and email the customer. The one way to cancel an order (API,
+    status endpoint, admin, expiry job).
 
-    Locks the order row first (so a concurrent payment or cancellation waits, and stock
-    comes back exactly once), then the product rows in primary-key order. The provider is
-    called while only the order row is locked. Raises InvalidTransition (409) and, when the
-    refund fails, UpstreamError (502, nothing changed).
+    The refund is the handler payments registers in `orders.hooks` at startup (orders
+    cannot import payments); it runs in this transaction, so its failure rolls the
+    cancellation back. Locks the order row first (so a concurrent payment or cancellation
+    waits, and stock comes back exactly once), then the product rows in primary-key order;
+    the provider is called while only the order row is locked. Raises InvalidTransition
+    (409) and, when the refund fails, the handler's UpstreamError (502
+    `payment_provider_error`, nothing changed).
     With `only_if_expired`, does nothing (returns the order) unless it is still pending
     past its `expires_at` — the check the expiry job needs, made under the lock."""
     with transaction.atomic():
@@ -298,9 +303,7 @@ def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bo
         _check_transition(order, OrderStatus.CANCELLED)
         previous = order.status
         if previous == OrderStatus.PAYMENT_CONFIRMED:
-            from payments.services import payment_refund_for_order
-
-            payment_refund_for_order(order, reason=note or "order cancelled")
+            refund_paid_order(order, reason=note or "order cancelled")
 
         lines = list(order.lines.all().only("product_id", "quantity"))
         _lock_products(line.product_id for line in lines)
