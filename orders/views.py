@@ -36,6 +36,11 @@ class OrderViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    # The docstring is the operations' description in the OpenAPI schema (without one they
+    # showed IdempotencyRequiredMixin's), so it speaks to clients.
+    """A customer's orders. Customers see and act on their own orders only (another
+    customer's order answers 404); staff see every order."""
+
     serializer_class = OrderSerializer
     permission_classes = [IsCustomer]
     filterset_class = OrderFilter
