@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Address
@@ -34,6 +34,7 @@ from orders.errors import (
     PriceChanged,
     ProductUnavailable,
 )
+from orders.hooks import refund_paid_order
 from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange
 
 # The status machine: the only place that says which move is allowed.
@@ -91,16 +92,6 @@ def _record_change(order: Order, from_status: str, to_status: str, by, note: str
         changed_by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
         note=note[:255],
     )
-
-
-def _attach_prefetched(instance, **related) -> None:
-    """Fill `instance`'s prefetch cache with rows already in memory (as prefetch_related would)."""
-    cache = instance.__dict__.setdefault("_prefetched_objects_cache", {})
-    for name, rows in related.items():
-        queryset = getattr(instance, name).all()
-        queryset._result_cache = list(rows)
-        queryset._prefetch_done = True
-        cache[name] = queryset
 
 
 def _merge_lines(lines: Iterable[LineRequest]) -> dict[UUID, int]:
@@ -244,7 +235,7 @@ def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key
             expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
             idempotency_key=idempotency_key[:255],
         )
-        lines = OrderLine.objects.bulk_create(
+        OrderLine.objects.bulk_create(
             [
                 OrderLine(
                     order=order,
@@ -257,15 +248,16 @@ def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key
                 for pid, quantity in requested.items()
             ]
         )
-        change = _record_change(order, "", OrderStatus.PENDING, user, "order placed")
+        _record_change(order, "", OrderStatus.PENDING, user, "order placed")
         cart_clear_for_user(user)
-        # The caller usually renders the new order: hand it the rows just written instead
-        # of making it read them back.
-        _attach_prefetched(order, lines=lines, history=[change])
 
         from orders.tasks import send_order_confirmation
 
         enqueue(send_order_confirmation, str(order.pk))
+    # The caller usually renders the new order with its lines and history: load them the
+    # way the selectors do (two queries), after the commit so the product row locks are
+    # not held any longer for it.
+    prefetch_related_objects([order], "lines", "history")
     return order
 
 
@@ -289,13 +281,17 @@ def order_mark_paid(order: Order, *, by=None, note: str = "") -> None:
 
 
 def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bool = False) -> Order:
-    """Cancel a pending or paid order: refund a paid order through the provider, put the
-    stock back (locked, F()), record the move and email the customer.
+    """Cancel a pending or paid order: refund a paid order, put the stock back (locked,
+    F()), record the move and email the customer. The one way to cancel an order (API,
+    status endpoint, admin, expiry job).
 
-    Locks the order row first (so a concurrent payment or cancellation waits, and stock
-    comes back exactly once), then the product rows in primary-key order. The provider is
-    called while only the order row is locked. Raises InvalidTransition (409) and, when the
-    refund fails, UpstreamError (502, nothing changed).
+    The refund is the handler payments registers in `orders.hooks` at startup (orders
+    cannot import payments); it runs in this transaction, so its failure rolls the
+    cancellation back. Locks the order row first (so a concurrent payment or cancellation
+    waits, and stock comes back exactly once), then the product rows in primary-key order;
+    the provider is called while only the order row is locked. Raises InvalidTransition
+    (409) and, when the refund fails, the handler's UpstreamError (502
+    `payment_provider_error`, nothing changed).
     With `only_if_expired`, does nothing (returns the order) unless it is still pending
     past its `expires_at` — the check the expiry job needs, made under the lock."""
     with transaction.atomic():
@@ -307,9 +303,7 @@ def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bo
         _check_transition(order, OrderStatus.CANCELLED)
         previous = order.status
         if previous == OrderStatus.PAYMENT_CONFIRMED:
-            from payments.services import payment_refund_for_order
-
-            payment_refund_for_order(order, reason=note or "order cancelled")
+            refund_paid_order(order, reason=note or "order cancelled")
 
         lines = list(order.lines.all().only("product_id", "quantity"))
         _lock_products(line.product_id for line in lines)

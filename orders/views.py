@@ -5,7 +5,6 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from core.errors import NotFound
 from core.ratelimit import user_or_ip
 from ecommerce.api.idempotency import HEADER, IdempotencyRequiredMixin
 from ecommerce.api.openapi import IDEMPOTENCY_RESPONSES, error_response, idempotency_header
@@ -21,12 +20,10 @@ from orders.serializers import (
     OrderSerializer,
     OrderStatusUpdateSerializer,
 )
-from payments.serializers import InvoiceSerializer, PaymentSerializer, PayOrderSerializer
 
-# RATELIMIT_ORDERS (20/min per user) counts placements and payments separately: a
-# customer retrying a declined card should not lose the right to place an order.
+# RATELIMIT_ORDERS (20/min per user) counts placements and payments (payments.views)
+# separately: a customer retrying a declined card should not lose the right to place an order.
 PlaceOrderThrottle = RateLimitThrottle.for_("orders-place", "RATELIMIT_ORDERS", user_or_ip)
-PayOrderThrottle = RateLimitThrottle.for_("orders-pay", "RATELIMIT_ORDERS", user_or_ip)
 
 
 @extend_schema_view(
@@ -39,10 +36,15 @@ class OrderViewSet(
     mixins.RetrieveModelMixin,
     viewsets.GenericViewSet,
 ):
+    # The docstring is the operations' description in the OpenAPI schema (without one they
+    # showed IdempotencyRequiredMixin's), so it speaks to clients.
+    """A customer's orders. Customers see and act on their own orders only (another
+    customer's order answers 404); staff see every order."""
+
     serializer_class = OrderSerializer
     permission_classes = [IsCustomer]
     filterset_class = OrderFilter
-    idempotency_required_actions = frozenset({"create", "pay"})
+    idempotency_required_actions = frozenset({"create"})
 
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
@@ -64,8 +66,6 @@ class OrderViewSet(
         throttles = super().get_throttles()
         if self.action == "create":
             throttles.append(PlaceOrderThrottle())
-        elif self.action == "pay":
-            throttles.append(PayOrderThrottle())
         return throttles
 
     def _fresh(self, order_id):
@@ -140,42 +140,3 @@ class OrderViewSet(
             order.pk, data["status"], by=request.user, tracking_number=data["tracking_number"], note=data["note"]
         )
         return Response(OrderSerializer(self._fresh(order.pk)).data)
-
-    @extend_schema(
-        summary="Pay an order (the amount is the order's total)",
-        request=PayOrderSerializer,
-        parameters=idempotency_header(required=True),
-        responses={
-            201: PaymentSerializer,
-            402: error_response("`payment_declined`: the order stays pending."),
-            **IDEMPOTENCY_RESPONSES,
-            409: error_response("`already_paid`, `order_not_payable`, `order_expired`, or key in use."),
-            502: error_response("`payment_provider_error`: nothing was charged.", server=True),
-        },
-    )
-    @action(detail=True, methods=["post"])
-    def pay(self, request, pk=None):
-        from payments.services import payment_pay
-
-        order = self.get_object()
-        serializer = PayOrderSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        payment = payment_pay(
-            order.pk,
-            user=request.user,
-            token=serializer.validated_data["token"],
-            payment_method=serializer.validated_data["payment_method"],
-            idempotency_key=request.headers[HEADER],
-        )
-        return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
-
-    @extend_schema(summary="The invoice of a paid order", responses={200: InvoiceSerializer})
-    @action(detail=True, methods=["get"])
-    def invoice(self, request, pk=None):
-        from payments.selectors import invoice_for_order
-
-        order = self.get_object()
-        invoice = invoice_for_order(order)
-        if invoice is None:
-            raise NotFound("This order has no invoice (it is not paid).")
-        return Response(InvoiceSerializer(invoice).data)
