@@ -38,10 +38,10 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 worker: $(STAMP)
-	$(BIN)/celery -A ecommerce worker --loglevel=INFO
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-ecommerce.settings.local} $(BIN)/celery -A ecommerce worker --loglevel=INFO
 
 beat: $(STAMP)
-	$(BIN)/celery -A ecommerce beat --loglevel=INFO
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-ecommerce.settings.local} $(BIN)/celery -A ecommerce beat --loglevel=INFO
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -59,6 +59,7 @@ def _env(port: int) -> dict[str, str]:
         REDIS_URL=os.environ.get("ORDERS_BENCH_REDIS_URL", "redis://127.0.0.1:6379/4"),
         CACHE_KEY_PREFIX="bench-orders",
         SECRET_KEY="bench-only-secret-key-0123456789abcdef0123456789abcdef",  # noqa: S106 - local bench only
+        JWT_SIGNING_KEY="bench-only-jwt-signing-key-0123456789abcdef",  # noqa: S106 - local bench only
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
         RATELIMIT_ENABLE="false",

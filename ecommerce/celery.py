@@ -3,7 +3,9 @@ import os
 from celery import Celery
 from django_structlog.celery.steps import DjangoStructLogInitStep
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommerce.settings.local")
+# Importing the project (gunicorn, celery -A ecommerce) means production unless told
+# otherwise; manage.py and the Makefile choose local for development.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ecommerce.settings.production")
 
 app = Celery("ecommerce")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -1,7 +1,10 @@
-"""Django's CommonMiddleware, with a trailing-slash redirect that keeps the request body."""
+"""Project middleware: Django's CommonMiddleware with a trailing-slash redirect that keeps the
+request body, and the Content-Security-Policy per kind of response."""
 
 from __future__ import annotations
 
+from csp.middleware import CSPMiddleware
+from django.conf import settings
 from django.http import HttpResponsePermanentRedirect
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.utils.http import escape_leading_slashes
@@ -31,3 +34,17 @@ class CommonMiddleware(DjangoCommonMiddleware):
         ):
             return HttpResponsePermanentRedirectKeepMethod(self.get_full_path_with_slash(request))
         return super().process_response(request, response)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware with one policy per kind of body: CONTENT_SECURITY_POLICY for
+    HTML (admin, API docs, browsable API) and `default-src 'none'` for everything else
+    (JSON, the schema, files): a JSON answer rendered by mistake as a page runs nothing."""
+
+    def process_response(self, request, response):
+        content_type = response.get("Content-Type", "")
+        if content_type.startswith(("text/html", "application/javascript", "text/css")) or not content_type:
+            return super().process_response(request, response)
+        if "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY_JSON
+        return response

@@ -1,6 +1,7 @@
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from ecommerce import health
 
@@ -17,14 +18,18 @@ urlpatterns = [
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
     path("api/v1/", include(api_v1)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
-    path(
-        "api/redoc/",
-        SpectacularRedocView.as_view(url_name="schema", template_name="ecommerce/redoc.html"),
-        name="redoc",
-    ),
 ]
+if settings.API_DOCS_PUBLIC:  # API_DOCS_PUBLIC=false closes the schema and both docs pages (404)
+    urlpatterns += [
+        path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+        # The split view serves its start-up script as a file: no inline script for the CSP.
+        path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
+        path(
+            "api/redoc/",
+            SpectacularRedocView.as_view(url_name="schema", template_name="ecommerce/redoc.html"),
+            name="redoc",
+        ),
+    ]
 
 handler400 = "ecommerce.api.exceptions.handler400"
 handler403 = "ecommerce.api.exceptions.handler403"

@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     # third party
     "corsheaders",
+    "csp",
     "rest_framework",
     "rest_framework_simplejwt",
     "rest_framework_simplejwt.token_blacklist",
@@ -56,6 +57,8 @@ MIDDLEWARE = [
     "ecommerce.request_id.RequestIdMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy: strict for HTML (admin, API docs), default-src 'none' for JSON.
+    "ecommerce.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -172,6 +175,45 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# --- Content-Security-Policy (django-csp) ------------------------------------------
+# HTML pages (the admin, Swagger UI, Redoc, the browsable API) load scripts only from this
+# origin, no inline script; JSON answers get `default-src 'none'` (ecommerce.middleware).
+from csp.constants import NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        # Swagger UI and Redoc set style attributes from script; inline styles cannot run code.
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],  # Redoc parses the schema in a blob worker
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+CONTENT_SECURITY_POLICY_JSON = "default-src 'none'; frame-ancestors 'none'"
+# Whether /api/docs/, /api/redoc/ and /api/schema/ are served (set false to close them).
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
+
+# Secrets that ship with this repository (.env.example, local and test modes): production
+# refuses to start with any of them.
+KNOWN_PLACEHOLDER_SECRETS = frozenset(
+    {
+        "change-me-to-a-long-random-string",
+        "change-me-jwt-signing-key",
+        "change-me-webhook-secret",
+        "local-dev-only-insecure-key-change-me-0123456789abcdef",
+        "local-dev-only-jwt-signing-key-change-me-0123456789abcdef",
+        "test-secret-key-not-for-production-0123456789abcdef0123456789",
+        "test-jwt-signing-key-not-for-production-0123456789abcdef0123",
+    }
+)
+
 # --- CORS ----------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
 CORS_EXPOSE_HEADERS = ["X-Request-ID", "X-Cart-Token", "X-Cache", "Idempotent-Replayed", "Retry-After"]
@@ -229,7 +271,9 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=10)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=14)),
     "UPDATE_LAST_LOGIN": True,
-    "SIGNING_KEY": None,  # filled in below from SECRET_KEY by each mode
+    # Its own key, never SECRET_KEY (a leaked or default SECRET_KEY must not mint tokens):
+    # JWT_SIGNING_KEY, filled in by each mode; production requires a strong one.
+    "SIGNING_KEY": None,
     "USER_ID_FIELD": "id",
     "USER_ID_CLAIM": "user_id",
     "AUTH_HEADER_TYPES": ("Bearer",),

@@ -9,7 +9,7 @@ from .base import CACHES, SIMPLE_JWT, env
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-dev-only-insecure-key-change-me-0123456789abcdef")
-SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY
+SIMPLE_JWT["SIGNING_KEY"] = env("JWT_SIGNING_KEY", default="local-dev-only-jwt-signing-key-change-me-0123456789abcdef")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"])

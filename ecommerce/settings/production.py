@@ -1,26 +1,48 @@
 """Production: everything from the environment, nothing insecure by default.
 
-Refuses to start without SECRET_KEY and ALLOWED_HOSTS.
+Refuses to start without SECRET_KEY, JWT_SIGNING_KEY, ALLOWED_HOSTS and REDIS_URL, or with a
+secret that is short or ships with the repository.
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SIMPLE_JWT, STORAGES, env
+from .base import KNOWN_PLACEHOLDER_SECRETS, REDIS_URL, SIMPLE_JWT, STORAGES, env
 
 DEBUG = False
-SECRET_KEY = env("SECRET_KEY", default="")
-if not SECRET_KEY:
-    raise ImproperlyConfigured("SECRET_KEY must be set in production.")
+
+
+def _strong_secret(name: str, *, min_length: int) -> str:
+    value = env(name, default="")
+    if not value:
+        raise ImproperlyConfigured(f"{name} must be set in production.")
+    if value in KNOWN_PLACEHOLDER_SECRETS or value.startswith(("change-me", "django-insecure-")):
+        raise ImproperlyConfigured(f"{name} is a placeholder that ships with the code; generate a random one.")
+    if len(value.encode()) < min_length:
+        raise ImproperlyConfigured(f"{name} must be at least {min_length} bytes long.")
+    return value
+
+
+SECRET_KEY = _strong_secret("SECRET_KEY", min_length=50)
+JWT_SIGNING_KEY = _strong_secret("JWT_SIGNING_KEY", min_length=32)
+if JWT_SIGNING_KEY == SECRET_KEY:
+    raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
+SIMPLE_JWT["SIGNING_KEY"] = JWT_SIGNING_KEY
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")
-SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY
+# Rate-limit counters, anonymous carts and the catalog cache must be shared by every worker
+# and host; a per-process fallback would silently multiply every limit.
+if not REDIS_URL:
+    raise ImproperlyConfigured("REDIS_URL must be set in production (shared cache, limits, carts).")
 
 # TLS. Set SECURE_SSL_REDIRECT=false when TLS ends at a proxy that does not send
 # X-Forwarded-Proto (otherwise every request would redirect forever).
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# X-Forwarded-Proto is trusted only behind a proxy we were told about (TRUSTED_PROXY_COUNT,
+# as for the client IP): otherwise any client could claim https and skip the redirect.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT > 0 else None
 SECURE_REDIRECT_EXEMPT = [r"^health/"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -60,17 +60,67 @@ def test_env_switches_to_postgres_and_redis():
     ]
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "ALLOWED_HOSTS"])
+PRODUCTION_ENV = {
+    "DJANGO_SETTINGS_MODULE": "ecommerce.settings.production",
+    "SECRET_KEY": "prod-" + "k3y!" * 20,
+    "JWT_SIGNING_KEY": "jwt-" + "s1gn" * 12,
+    "ALLOWED_HOSTS": "shop.example.com",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+}
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "JWT_SIGNING_KEY", "ALLOWED_HOSTS", "REDIS_URL"])
 def test_production_refuses_to_start_without(missing):
-    env = {
-        "DJANGO_SETTINGS_MODULE": "ecommerce.settings.production",
-        "SECRET_KEY": "x" * 60,
-        "ALLOWED_HOSTS": "shop.example.com",
-    }
+    env = dict(PRODUCTION_ENV)
     env.pop(missing)
     result = run_manage("check", env_extra=env, drop=(missing,))
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("SECRET_KEY", "change-me-to-a-long-random-string"),  # .env.example's
+        ("SECRET_KEY", "local-dev-only-insecure-key-change-me-0123456789abcdef"),  # local mode's
+        ("JWT_SIGNING_KEY", "change-me-jwt-signing-key"),
+        ("JWT_SIGNING_KEY", "short-but-random-7Gx"),
+        ("JWT_SIGNING_KEY", PRODUCTION_ENV["SECRET_KEY"]),  # the same as SECRET_KEY
+    ],
+)
+def test_production_refuses_placeholder_short_or_shared_keys(name, value):
+    result = run_manage("check", env_extra={**PRODUCTION_ENV, name: value})
+    assert result.returncode != 0
+    assert name in result.stderr
+
+
+def test_wsgi_and_asgi_default_to_production_settings():
+    """A server started without DJANGO_SETTINGS_MODULE must not run on local's public keys."""
+    for module in ("wsgi", "asgi"):
+        source = (ROOT / "ecommerce" / f"{module}.py").read_text()
+        assert 'setdefault("DJANGO_SETTINGS_MODULE", "ecommerce.settings.production")' in source
+    env = {k: v for k, v in os.environ.items() if k not in ("DJANGO_SETTINGS_MODULE", "SECRET_KEY")}
+    result = subprocess.run(
+        [sys.executable, "-c", "import ecommerce.wsgi"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode != 0 and "SECRET_KEY must be set in production" in result.stderr
+
+
+def test_forwarded_proto_is_trusted_only_behind_a_configured_proxy():
+    shell = "from django.conf import settings as s; print(s.SECURE_PROXY_SSL_HEADER)"
+    alone = run_manage("shell", "-c", shell, env_extra=PRODUCTION_ENV, drop=("TRUSTED_PROXY_COUNT",))
+    proxied = run_manage("shell", "-c", shell, env_extra={**PRODUCTION_ENV, "TRUSTED_PROXY_COUNT": "1"})
+    assert alone.stdout.strip().splitlines()[-1] == "None", alone.stderr
+    assert "HTTP_X_FORWARDED_PROTO" in proxied.stdout, proxied.stderr
+
+
+def test_a_spoofed_forwarded_proto_is_redirected_without_a_trusted_proxy():
+    code = (
+        "from django.test import Client; c = Client(); "
+        "print(c.get('/api/v1/products/', HTTP_X_FORWARDED_PROTO='https', HTTP_HOST='shop.example.com').status_code)"
+    )
+    result = run_manage("shell", "-c", code, env_extra=PRODUCTION_ENV, drop=("TRUSTED_PROXY_COUNT",))
+    assert result.stdout.strip().splitlines()[-1] == "301", result.stdout + result.stderr
 
 
 def test_production_passes_check_deploy():
@@ -79,12 +129,7 @@ def test_production_passes_check_deploy():
         "--deploy",
         "--fail-level",
         "WARNING",
-        env_extra={
-            "DJANGO_SETTINGS_MODULE": "ecommerce.settings.production",
-            "SECRET_KEY": "prod-" + "k3y!" * 20,
-            "ALLOWED_HOSTS": "shop.example.com",
-            "REDIS_URL": "redis://127.0.0.1:6379/0",
-        },
+        env_extra=PRODUCTION_ENV,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
