@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import logging
 
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import DatabaseError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import JsonResponse
@@ -23,6 +25,12 @@ from core.errors import DomainError, Protected
 logger = logging.getLogger(__name__)
 
 exception_handler = _standard_handler
+
+
+class RequestTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_detail = "The request body is larger than this API accepts."
+    default_code = "request_too_large"
 
 
 class ServiceUnavailable(exceptions.APIException):
@@ -54,6 +62,12 @@ class ExceptionHandler(BaseExceptionHandler):
     def convert_known_exceptions(self, exc: Exception) -> Exception:
         from rest_framework_simplejwt.exceptions import InvalidToken
 
+        if isinstance(exc, RequestDataTooBig):
+            return RequestTooLarge(
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.", code="request_too_large"
+            )
+        if isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
+            return exceptions.ParseError("JSON parse error - nested too deeply.", code="parse_error")
         if isinstance(exc, InvalidToken):
             # simplejwt puts a dict (with per-token-class messages) in `detail`; clients
             # get one flat error: 401 token_not_valid.

@@ -25,6 +25,7 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.request import RawPostDataException
@@ -94,7 +95,7 @@ def body_fingerprint(body: bytes) -> str:
     """sha256 of the body; JSON bodies are canonicalised first (key order, spacing)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON (the view will say so)
         canonical = body
     return hashlib.sha256(canonical).hexdigest()
 
@@ -202,6 +203,12 @@ class IdempotencyMiddleware:
             body = request.body
         except RawPostDataException:  # a form already parsed by an earlier middleware
             return None
+        except RequestDataTooBig:
+            return json_error(
+                413,
+                "request_too_large",
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+            )
         scope = caller_scope(request)
         if scope is None:
             return None
