@@ -36,8 +36,8 @@ graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 30)
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").lower() == "true"
 # The worker heartbeat file in memory, not on a possibly slow container overlay disk.
 # (gunicorn's own advice for containers; the file holds no data.)
-if os.path.isdir("/dev/shm"):  # noqa: S108
-    worker_tmp_dir = "/dev/shm"  # noqa: S108
+if os.path.isdir("/dev/shm"):  # noqa: S108 - heartbeat file only  # nosec B108
+    worker_tmp_dir = "/dev/shm"  # noqa: S108 - heartbeat file only  # nosec B108
 
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = "-"

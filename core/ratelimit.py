@@ -29,7 +29,7 @@ def client_ip(request) -> str:
     """The client's IP. X-Forwarded-For is used only when TRUSTED_PROXY_COUNT > 0, and then
     only the hop appended by the outermost trusted proxy (the header's leftmost entries
     are whatever the client chose to send)."""
-    remote = request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 (an address, not a bind)
+    remote = request.META.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - a fallback address, nothing binds to it  # nosec B104
     hops = settings.TRUSTED_PROXY_COUNT
     if hops > 0:
         forwarded = [p.strip() for p in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if p.strip()]

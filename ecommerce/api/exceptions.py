@@ -64,7 +64,8 @@ class ExceptionHandler(BaseExceptionHandler):
 
         if isinstance(exc, RequestDataTooBig):
             return RequestTooLarge(
-                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.", code="request_too_large"
+                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
+                code="request_too_large",
             )
         if isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
             return exceptions.ParseError("JSON parse error - nested too deeply.", code="parse_error")
