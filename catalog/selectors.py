@@ -17,6 +17,7 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.roles import is_staff_user
+from catalog import hooks
 from catalog.models import Brand, Category, Product, Review
 from core.errors import NotFound
 
@@ -378,7 +379,6 @@ def review_list_for_product(product: Product) -> QuerySet[Review]:
 
 
 def review_is_verified_purchase(user, product: Product) -> bool:
-    """Whether `user` bought `product`: an order of it that is paid or later, not cancelled."""
-    from orders.selectors import user_has_purchased
-
-    return user_has_purchased(user, product.pk)
+    """Whether `user` bought `product`, as the checker orders registered answers it (an
+    order of it that is paid or later, not cancelled); see catalog.hooks."""
+    return hooks.user_has_purchased(user, product.pk)
