@@ -25,6 +25,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from catalog.filters import DEFAULT_ORDERING, ORDERINGS
 from catalog.models import Product
 from core.errors import InvalidInput, NotFound
 
@@ -92,7 +93,7 @@ def _decode_cursor(cursor: str, ordering: str, field_name: str) -> tuple[Any, An
         raise InvalidCursor(attr="cursor")
 
 
-RELEVANCE = ""  # the ordering key of a relevance-ranked search (see catalog.selectors)
+RELEVANCE = ""  # the ordering key of a relevance-ranked search (see catalog.selectors.effective_ordering)
 
 
 class ProductPagination(BasePagination):
@@ -112,13 +113,12 @@ class ProductPagination(BasePagination):
             return self.page_size
         return max(1, min(size, self.max_page_size))
 
-    def paginate(self, queryset, request, ordering: str, count_queryset: QuerySet | None = None) -> list:
-        """`ordering` is the key of catalog.selectors.ORDERINGS in force ("" = relevance,
-        page mode only); `count_queryset` (default: `queryset`) is what `count` counts.
+    def paginate(self, queryset, request, ordering: str) -> list:
+        """`ordering` is the key of catalog.filters.ORDERINGS in force ("" = relevance).
         `queryset` may also be a sliceable result that counts itself (`bounded_count()`),
         such as a relevance-ranked search."""
         self.request = request
-        self.count_queryset = queryset if count_queryset is None else count_queryset
+        self.count_queryset = queryset
         size = self.get_page_size(request)
         if "cursor" in request.query_params:
             return self._paginate_cursor(queryset, request, ordering, size)
@@ -154,8 +154,6 @@ class ProductPagination(BasePagination):
         return results
 
     def _paginate_cursor(self, queryset: QuerySet, request, ordering: str, size: int) -> list:
-        from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
-
         if ordering == RELEVANCE:
             if hasattr(queryset, "ids"):
                 return self._paginate_ranked_cursor(queryset, request, size)
