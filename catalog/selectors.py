@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from accounts.roles import is_staff_user
 from catalog import hooks
 from catalog.filters import DEFAULT_ORDERING, ORDERINGS, ProductFilter, search_query
-from catalog.models import Brand, Category, Product, Review
+from catalog.models import Category, Product, Review
 from core.errors import NotFound
 
 # --- categories ------------------------------------------------------------------------
@@ -158,12 +158,8 @@ def product_facets(filterset: ProductFilter) -> dict[str, Any]:
     `is_exact` is false); brands and attribute values are the CATALOG_FACET_TOP most
     frequent (categories: all that occur)."""
     cap = settings.CATALOG_FACET_MAX_ROWS
-    qs = product_matches(filterset)
-    sample = qs.values("category_id", "brand_id", "attributes", "price")[: cap + 1]
-    if connection.vendor == "postgresql":
-        categories, brands, attributes, price_min, price_max, total = _facets_postgres(sample)
-    else:
-        categories, brands, attributes, price_min, price_max, total = _facets_python(list(sample))
+    sample = product_matches(filterset).values("category_id", "brand_id", "attributes", "price")[: cap + 1]
+    categories, brands, attributes, price_min, price_max, total = _facet_counts(sample)
     top = settings.CATALOG_FACET_TOP
     by_count = lambda d: (-d["count"], d.get("name", d.get("value")))  # noqa: E731
     return {
@@ -179,26 +175,45 @@ def product_facets(filterset: ProductFilter) -> dict[str, Any]:
     }
 
 
-def _facets_postgres(sample: QuerySet):
+# The only dialect differences of the facet statement: how a JSON object is expanded into
+# (key, value-as-text) rows, and asking PostgreSQL to compute the sample once.
+_FACET_DIALECTS = {
+    "postgresql": {
+        "materialized": "MATERIALIZED",
+        "attribute_pairs": """jsonb_each_text(
+            CASE WHEN jsonb_typeof(a.attributes) = 'object' THEN a.attributes ELSE '{}'::jsonb END
+        ) AS kv""",
+        "value_text": "kv.value",
+    },
+    "sqlite": {
+        "materialized": "",
+        "attribute_pairs": "json_each(CASE WHEN json_type(a.attributes) = 'object' THEN a.attributes ELSE '{}' END) AS kv",
+        # json_each gives booleans as 1/0; jsonb_each_text as true/false.
+        "value_text": "CASE kv.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(kv.value AS TEXT) END",
+    },
+}
+
+
+def _facet_counts(sample: QuerySet):
     sql, params = sample.query.sql_with_params()
+    dialect = _FACET_DIALECTS[connection.vendor]
     # One round trip: the capped matching set once, grouped three ways, names joined.
     statement = f"""
-        WITH s AS MATERIALIZED ({sql}),
+        WITH s AS {dialect["materialized"]} ({sql}),
         c AS (SELECT category_id, count(*) AS n FROM s GROUP BY category_id),
         b AS (SELECT brand_id, count(*) AS n FROM s WHERE brand_id IS NOT NULL GROUP BY brand_id),
-        -- Expand each distinct attribute set once (far fewer than rows): jsonb_each_text
-        -- per row was most of the statement's time.
+        -- Expand each distinct attribute set once (far fewer than rows): expanding per row
+        -- was most of the statement's time.
         a AS (SELECT attributes, count(*) AS n FROM s GROUP BY attributes)
-        SELECT 'c', c.category_id::text, cat.slug, cat.name, c.n
+        SELECT 'c', CAST(c.category_id AS TEXT), cat.slug, cat.name, c.n
           FROM c JOIN catalog_category cat ON cat.id = c.category_id
         UNION ALL
-        SELECT 'b', b.brand_id::text, br.slug, br.name, b.n FROM b JOIN catalog_brand br ON br.id = b.brand_id
+        SELECT 'b', CAST(b.brand_id AS TEXT), br.slug, br.name, b.n FROM b JOIN catalog_brand br ON br.id = b.brand_id
         UNION ALL
-        SELECT 'a', NULL, kv.key, kv.value, sum(a.n)::int FROM a, jsonb_each_text(
-            CASE WHEN jsonb_typeof(a.attributes) = 'object' THEN a.attributes ELSE '{{}}'::jsonb END
-        ) AS kv GROUP BY kv.key, kv.value
+        SELECT 'a', NULL, kv.key, {dialect["value_text"]}, CAST(sum(a.n) AS INTEGER)
+          FROM a, {dialect["attribute_pairs"]} GROUP BY kv.key, {dialect["value_text"]}
         UNION ALL
-        SELECT 'p', NULL, min(price)::text, max(price)::text, count(*) FROM s
+        SELECT 'p', NULL, CAST(min(price) AS TEXT), CAST(max(price) AS TEXT), count(*) FROM s
     """  # noqa: S608 (the inner SQL is Django's, parameters stay parameters)
     categories, brands = [], []
     attributes: dict[str, Counter] = defaultdict(Counter)
@@ -218,35 +233,6 @@ def _facets_postgres(sample: QuerySet):
                 price_max = Decimal(b) if b is not None else None
                 total = n
     return categories, brands, attributes, price_min, price_max, total
-
-
-def _facets_python(rows: list[dict[str, Any]]):
-    total = len(rows)
-    rows = rows[: settings.CATALOG_FACET_MAX_ROWS]
-    cat_counts: Counter = Counter(r["category_id"] for r in rows if r["category_id"])
-    brand_counts: Counter = Counter(r["brand_id"] for r in rows if r["brand_id"])
-    attributes: dict[str, Counter] = defaultdict(Counter)
-    for r in rows:
-        if isinstance(r["attributes"], dict):
-            for k, v in r["attributes"].items():
-                attributes[k][v if isinstance(v, str) else _json_text(v)] += 1
-    cats = Category.objects.filter(id__in=list(cat_counts)) if cat_counts else []
-    brands = Brand.objects.filter(id__in=list(brand_counts)) if brand_counts else []
-    prices = [r["price"] for r in rows]
-    return (
-        [{"id": c.id, "slug": c.slug, "name": c.name, "count": cat_counts[c.id]} for c in cats],
-        [{"id": b.id, "slug": b.slug, "name": b.name, "count": brand_counts[b.id]} for b in brands],
-        attributes,
-        min(prices, default=None),
-        max(prices, default=None),
-        total,
-    )
-
-
-def _json_text(value: Any) -> str:
-    import json
-
-    return json.dumps(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else str(value)
 
 
 def product_stats() -> dict[str, Any]:
