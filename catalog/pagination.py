@@ -5,8 +5,8 @@
 - Page-number paging covers the first MAX_WINDOW results; a page starting past it is
   400 `page_too_deep` (OFFSET cost grows with depth).
 - `?cursor=` (empty to start) is keyset paging: `WHERE (col, id) > (last_col, last_id)`
-  on an index ending in id, constant cost at any depth. Forward only; `next` carries the
-  following cursor.
+  (Django's tuple lookups: a row comparison on PostgreSQL) on an index ending in id,
+  constant cost at any depth. Forward only; `next` carries the following cursor.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
@@ -85,10 +86,10 @@ def _decode_cursor(cursor: str, ordering: str, field_name: str) -> tuple[Any, An
         else:
             parsed = value
         pk = UUID(hex=pk_hex)
-        return (
-            model_field.get_db_prep_value(parsed, connection, prepared=False),
-            Product._meta.pk.get_db_prep_value(pk, connection, prepared=False),
-        )
+        # Prepared here only to reject a value the database cannot take (an invalid cursor,
+        # not a database error when the page is fetched); the lookup prepares it again.
+        model_field.get_db_prep_value(parsed, connection, prepared=False)
+        return parsed, pk
     except _CURSOR_ERRORS:
         raise InvalidCursor(attr="cursor")
 
@@ -165,12 +166,11 @@ class ProductPagination(BasePagination):
         cursor = request.query_params.get("cursor", "")
         if cursor:
             value, pk = _decode_cursor(cursor, ordering, field_name)
-            table = connection.ops.quote_name(Product._meta.db_table)
-            column = f"{table}.{connection.ops.quote_name(field_name)}"
-            op = "<" if descending else ">"
-            keyset = f"({column}, {table}.{connection.ops.quote_name('id')}) {op} (%s, %s)"
-            # Fixed column names; the values are query parameters.
-            queryset = queryset.extra(where=[keyset], params=[value, pk])  # noqa: S610
+            # WHERE (col, id) < (value, pk): one row comparison on PostgreSQL, which the
+            # (col, id) index serves as a range scan; SQLite gets the equivalent
+            # col < value OR (col = value AND id < pk).
+            after = TupleLessThan if descending else TupleGreaterThan
+            queryset = queryset.filter(after(Tuple(F(field_name), F("id")), (value, pk)))
         rows = list(queryset[: size + 1])
         results = rows[:size]
         if len(rows) > size:
