@@ -16,8 +16,7 @@ from typing import IO
 from django.db import transaction
 
 from catalog import services
-from catalog.models import Brand, Category, Product
-from catalog.selectors import ATTRIBUTE_NAME_RE
+from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product
 from core.errors import DomainError
 
 COLUMNS = [

@@ -1,9 +1,14 @@
+import re
 import uuid
 
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+
+# Names of product attributes (the keys of `Product.attributes`): checked by the write
+# serializer, the CSV import and the `attributes` filter.
+ATTRIBUTE_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 class Category(models.Model):

@@ -5,8 +5,8 @@
 - Page-number paging covers the first MAX_WINDOW results; a page starting past it is
   400 `page_too_deep` (OFFSET cost grows with depth).
 - `?cursor=` (empty to start) is keyset paging: `WHERE (col, id) > (last_col, last_id)`
-  on an index ending in id, constant cost at any depth. Forward only; `next` carries the
-  following cursor.
+  (Django's tuple lookups: a row comparison on PostgreSQL) on an index ending in id,
+  constant cost at any depth. Forward only; `next` carries the following cursor.
 """
 
 from __future__ import annotations
@@ -20,11 +20,13 @@ from typing import Any
 from uuid import UUID
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
+from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan, TupleLessThan
 from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from catalog.filters import DEFAULT_ORDERING, ORDERINGS
 from catalog.models import Product
 from core.errors import InvalidInput, NotFound
 
@@ -84,15 +86,15 @@ def _decode_cursor(cursor: str, ordering: str, field_name: str) -> tuple[Any, An
         else:
             parsed = value
         pk = UUID(hex=pk_hex)
-        return (
-            model_field.get_db_prep_value(parsed, connection, prepared=False),
-            Product._meta.pk.get_db_prep_value(pk, connection, prepared=False),
-        )
+        # Prepared here only to reject a value the database cannot take (an invalid cursor,
+        # not a database error when the page is fetched); the lookup prepares it again.
+        model_field.get_db_prep_value(parsed, connection, prepared=False)
+        return parsed, pk
     except _CURSOR_ERRORS:
         raise InvalidCursor(attr="cursor")
 
 
-RELEVANCE = ""  # the ordering key of a relevance-ranked search (see catalog.selectors)
+RELEVANCE = ""  # the ordering key of a relevance-ranked search (see catalog.selectors.effective_ordering)
 
 
 class ProductPagination(BasePagination):
@@ -112,13 +114,12 @@ class ProductPagination(BasePagination):
             return self.page_size
         return max(1, min(size, self.max_page_size))
 
-    def paginate(self, queryset, request, ordering: str, count_queryset: QuerySet | None = None) -> list:
-        """`ordering` is the key of catalog.selectors.ORDERINGS in force ("" = relevance,
-        page mode only); `count_queryset` (default: `queryset`) is what `count` counts.
+    def paginate(self, queryset, request, ordering: str) -> list:
+        """`ordering` is the key of catalog.filters.ORDERINGS in force ("" = relevance).
         `queryset` may also be a sliceable result that counts itself (`bounded_count()`),
         such as a relevance-ranked search."""
         self.request = request
-        self.count_queryset = queryset if count_queryset is None else count_queryset
+        self.count_queryset = queryset
         size = self.get_page_size(request)
         if "cursor" in request.query_params:
             return self._paginate_cursor(queryset, request, ordering, size)
@@ -154,8 +155,6 @@ class ProductPagination(BasePagination):
         return results
 
     def _paginate_cursor(self, queryset: QuerySet, request, ordering: str, size: int) -> list:
-        from catalog.selectors import DEFAULT_ORDERING, ORDERINGS
-
         if ordering == RELEVANCE:
             if hasattr(queryset, "ids"):
                 return self._paginate_ranked_cursor(queryset, request, size)
@@ -167,12 +166,11 @@ class ProductPagination(BasePagination):
         cursor = request.query_params.get("cursor", "")
         if cursor:
             value, pk = _decode_cursor(cursor, ordering, field_name)
-            table = connection.ops.quote_name(Product._meta.db_table)
-            column = f"{table}.{connection.ops.quote_name(field_name)}"
-            op = "<" if descending else ">"
-            keyset = f"({column}, {table}.{connection.ops.quote_name('id')}) {op} (%s, %s)"
-            # Fixed column names; the values are query parameters.
-            queryset = queryset.extra(where=[keyset], params=[value, pk])  # noqa: S610
+            # WHERE (col, id) < (value, pk): one row comparison on PostgreSQL, which the
+            # (col, id) index serves as a range scan; SQLite gets the equivalent
+            # col < value OR (col = value AND id < pk).
+            after = TupleLessThan if descending else TupleGreaterThan
+            queryset = queryset.filter(after(Tuple(F(field_name), F("id")), (value, pk)))
         rows = list(queryset[: size + 1])
         results = rows[:size]
         if len(rows) > size:

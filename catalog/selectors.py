@@ -3,9 +3,8 @@ tree and reviews. Views, the admin and commands all read through here."""
 
 from __future__ import annotations
 
-import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -17,23 +16,10 @@ from django.db.models import Count, F, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.roles import is_staff_user
-from catalog.models import Brand, Category, Product, Review
+from catalog import hooks
+from catalog.filters import DEFAULT_ORDERING, ORDERINGS, ProductFilter, search_query
+from catalog.models import Category, Product, Review
 from core.errors import NotFound
-
-# ordering parameter -> ORDER BY, always with id last so the order is total (keyset paging).
-ORDERINGS: dict[str, tuple[str, str]] = {
-    "price": ("price", "id"),
-    "-price": ("-price", "-id"),
-    "created_at": ("created_at", "id"),
-    "-created_at": ("-created_at", "-id"),
-    "name": ("name", "id"),
-    "-name": ("-name", "-id"),
-    "-rating_avg": ("-rating_avg", "-id"),
-}
-DEFAULT_ORDERING = "-created_at"
-ATTRIBUTE_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
-SEARCH_WORD_RE = re.compile(r"\w+", re.UNICODE)
-
 
 # --- categories ------------------------------------------------------------------------
 
@@ -69,11 +55,6 @@ def category_ancestors(category: Category) -> list[Category]:
     return list(Category.objects.filter(id__in=ids).order_by("depth"))
 
 
-def category_descendant_ids_subquery(category: Category) -> QuerySet:
-    """The category and every descendant (an indexed prefix match on the path)."""
-    return Category.objects.filter(path__startswith=category.path).values("id")
-
-
 # --- products --------------------------------------------------------------------------
 
 
@@ -93,125 +74,53 @@ def product_get_for_user(user, product_id: UUID) -> Product:
         raise NotFound()
 
 
-def parse_attribute_filters(values: list[str]) -> dict[str, list[str]]:
-    """`["color:red|blue", "size:M"]` -> {"color": ["red", "blue"], "size": ["M"]}.
-    Raises ValueError with a message naming the bad value."""
-    parsed: dict[str, list[str]] = {}
-    for raw in values:
-        name, sep, options = raw.partition(":")
-        name = name.strip()
-        choices = [o.strip() for o in options.split("|") if o.strip()]
-        if (
-            not sep
-            or not ATTRIBUTE_NAME_RE.match(name)
-            or not choices
-            or any(len(c) > 200 or "\x00" in c for c in choices)
-        ):
-            raise ValueError(f"'{raw[:100]}' is not of the form name:value or name:value1|value2.")
-        parsed.setdefault(name, []).extend(choices)
-    return parsed
+def product_filterset(user, params: Mapping[str, Any]) -> ProductFilter:
+    """The product filters (catalog.filters) bound to `params` (a QueryDict or a dict) over
+    the products `user` may see. Check `is_valid()` (its errors name the parameter) before
+    passing it to product_list, product_matches or product_facets."""
+    return ProductFilter(params, queryset=product_base_queryset(user))
 
 
-def _search_query(text: str):
-    """websearch_to_tsquery (english, stemmed) OR the words as typed with the last one as a
-    prefix (simple config), so `running shoes` matches stems and `runn` / `trail runn` find
-    `running`. Only the last word is a prefix: it is the one a user may still be typing, and
-    a prefix scan per word made multi-word queries several times slower on 1M products."""
-    from django.contrib.postgres.search import SearchQuery
-
-    query = SearchQuery(text, search_type="websearch", config="english")
-    words = SEARCH_WORD_RE.findall(text.lower())[:8]
-    # Quoted phrases, negation and OR are websearch syntax: honour them exactly, no prefixes.
-    uses_operators = '"' in text or re.search(r"(^|\s)-\w", text) or re.search(r"\bor\b", text, re.I)
-    if words and not uses_operators:
-        prefix = " & ".join([*words[:-1], f"{words[-1]}:*"])
-        query = query | SearchQuery(prefix, search_type="raw", config="simple")
-    return query
+def _matches(filterset: ProductFilter) -> QuerySet[Product]:
+    if not filterset.is_valid():
+        raise ValueError(f"invalid product filters: {filterset.errors.as_json()}")
+    return filterset.qs
 
 
-def _apply_search(qs: QuerySet[Product], text: str) -> tuple[QuerySet[Product], Any]:
-    if connection.vendor == "postgresql":
-        query = _search_query(text)
-        return qs.filter(search_vector=query), query
-    # SQLite fallback for development: substring match, no ranking.
-    cond = Q(name__icontains=text) | Q(sku__icontains=text) | Q(description__icontains=text)
-    cond |= Q(brand__name__icontains=text)
-    return qs.filter(cond), None
-
-
-@dataclass
-class ProductFilters:
-    search: str = ""
-    category: Category | None = None
-    brands: list[str] = field(default_factory=list)
-    min_price: Decimal | None = None
-    max_price: Decimal | None = None
-    in_stock: bool | None = None
-    attributes: dict[str, list[str]] = field(default_factory=dict)
-    ordering: str = ""
-
-
-def product_filter(qs: QuerySet[Product], filters: ProductFilters) -> QuerySet[Product]:
-    """Apply every filter except search and ordering (shared by lists and facets)."""
-    if filters.category is not None:
-        qs = qs.filter(category_id__in=category_descendant_ids_subquery(filters.category))
-    if filters.brands:
-        qs = qs.filter(brand__slug__in=filters.brands)
-    if filters.min_price is not None:
-        qs = qs.filter(price__gte=filters.min_price)
-    if filters.max_price is not None:
-        qs = qs.filter(price__lte=filters.max_price)
-    if filters.in_stock is True:
-        qs = qs.filter(stock_quantity__gt=0)
-    elif filters.in_stock is False:
-        qs = qs.filter(stock_quantity=0)
-    for name, options in filters.attributes.items():
-        cond = Q()
-        for option in options:
-            if connection.vendor == "postgresql":
-                cond |= Q(attributes__contains={name: option})  # served by the jsonb_path_ops GIN index
-            else:
-                cond |= Q(**{f"attributes__{name}": option})
-        qs = qs.filter(cond)
-    return qs
-
-
-def effective_ordering(filters: ProductFilters) -> str:
+def effective_ordering(filterset: ProductFilter) -> str:
     """The ordering in force: explicit, else relevance for a search (""), else newest first.
     Cursor paging of a relevance-ranked search walks its bounded ranked list."""
-    if filters.ordering:
-        return filters.ordering
-    if filters.search:
+    if filterset.explicit_ordering:
+        return filterset.explicit_ordering
+    if filterset.search_text:
         return ""
     return DEFAULT_ORDERING
 
 
-def product_list(user, filters: ProductFilters) -> QuerySet[Product] | RankedProducts:
-    """The filtered, ordered product list `user` may see.
+def product_list(filterset: ProductFilter) -> QuerySet[Product] | RankedProducts:
+    """The filtered, ordered product list: in the requested ordering, else ranked by
+    relevance for a search (PostgreSQL), else newest first.
 
     Relevance ranking is bounded: only the first CATALOG_SEARCH_CANDIDATES matches (the
     page-number window) are ranked, so a common term never ranks every match."""
-    qs = product_filter(product_base_queryset(user), filters)
-    query = None
-    if filters.search:
-        qs, query = _apply_search(qs, filters.search)
-    ordering = effective_ordering(filters)
-    if ordering:
-        return qs.order_by(*ORDERINGS[ordering])
-    if query is None:  # SQLite: no ranking
-        return qs.order_by(*ORDERINGS[DEFAULT_ORDERING])
-    return RankedProducts(user, qs, query)
+    qs = _matches(filterset)
+    if filterset.explicit_ordering:
+        return qs  # ordered by the FilterSet
+    if filterset.search_text and connection.vendor == "postgresql":
+        return RankedProducts(filterset.queryset, qs, search_query(filterset.search_text))
+    return qs.order_by(*ORDERINGS[DEFAULT_ORDERING])
 
 
 class RankedProducts:
     """A relevance-ordered search result. One query ranks the ids of the first
     CATALOG_SEARCH_CANDIDATES matches (bounded work however common the term); pages are
-    then fetched by id. Sliceable like a queryset and counts itself, for the paginator."""
+    then fetched by id from `visible` (the products the caller may see). Sliceable like a
+    queryset and counts itself, for the paginator."""
 
-    def __init__(self, user, matches: QuerySet[Product], query) -> None:
+    def __init__(self, visible: QuerySet[Product], matches: QuerySet[Product], query) -> None:
         from django.contrib.postgres.search import SearchRank
 
-        self.user = user
+        self.visible = visible
         self.limit = settings.CATALOG_SEARCH_CANDIDATES
         candidates = matches.order_by().values("pk")[: self.limit]
         self._ranked = (
@@ -234,30 +143,23 @@ class RankedProducts:
 
     def __getitem__(self, key: slice) -> list[Product]:
         page_ids = self.ids[key]
-        rows = {p.pk: p for p in product_base_queryset(self.user).filter(pk__in=page_ids)}
+        rows = {p.pk: p for p in self.visible.filter(pk__in=page_ids)}
         return [rows[pk] for pk in page_ids if pk in rows]
 
 
-def product_matches(user, filters: ProductFilters) -> QuerySet[Product]:
+def product_matches(filterset: ProductFilter) -> QuerySet[Product]:
     """Every product matching the filters and search, unordered (counts and facets)."""
-    qs = product_filter(product_base_queryset(user), filters)
-    if filters.search:
-        qs, _ = _apply_search(qs, filters.search)
-    return qs
+    return _matches(filterset).order_by()
 
 
-def product_facets(user, filters: ProductFilters) -> dict[str, Any]:
+def product_facets(filterset: ProductFilter) -> dict[str, Any]:
     """Counts per category, brand and attribute value and the price range of the filtered
     set, in one query. Counted over at most CATALOG_FACET_MAX_ROWS matches (then
     `is_exact` is false); brands and attribute values are the CATALOG_FACET_TOP most
     frequent (categories: all that occur)."""
     cap = settings.CATALOG_FACET_MAX_ROWS
-    qs = product_matches(user, filters).order_by()
-    sample = qs.values("category_id", "brand_id", "attributes", "price")[: cap + 1]
-    if connection.vendor == "postgresql":
-        categories, brands, attributes, price_min, price_max, total = _facets_postgres(sample)
-    else:
-        categories, brands, attributes, price_min, price_max, total = _facets_python(list(sample))
+    sample = product_matches(filterset).values("category_id", "brand_id", "attributes", "price")[: cap + 1]
+    categories, brands, attributes, price_min, price_max, total = _facet_counts(sample)
     top = settings.CATALOG_FACET_TOP
     by_count = lambda d: (-d["count"], d.get("name", d.get("value")))  # noqa: E731
     return {
@@ -273,26 +175,45 @@ def product_facets(user, filters: ProductFilters) -> dict[str, Any]:
     }
 
 
-def _facets_postgres(sample: QuerySet):
+# The only dialect differences of the facet statement: how a JSON object is expanded into
+# (key, value-as-text) rows, and asking PostgreSQL to compute the sample once.
+_FACET_DIALECTS = {
+    "postgresql": {
+        "materialized": "MATERIALIZED",
+        "attribute_pairs": """jsonb_each_text(
+            CASE WHEN jsonb_typeof(a.attributes) = 'object' THEN a.attributes ELSE '{}'::jsonb END
+        ) AS kv""",
+        "value_text": "kv.value",
+    },
+    "sqlite": {
+        "materialized": "",
+        "attribute_pairs": "json_each(CASE WHEN json_type(a.attributes) = 'object' THEN a.attributes ELSE '{}' END) AS kv",
+        # json_each gives booleans as 1/0; jsonb_each_text as true/false.
+        "value_text": "CASE kv.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(kv.value AS TEXT) END",
+    },
+}
+
+
+def _facet_counts(sample: QuerySet):
     sql, params = sample.query.sql_with_params()
+    dialect = _FACET_DIALECTS[connection.vendor]
     # One round trip: the capped matching set once, grouped three ways, names joined.
     statement = f"""
-        WITH s AS MATERIALIZED ({sql}),
+        WITH s AS {dialect["materialized"]} ({sql}),
         c AS (SELECT category_id, count(*) AS n FROM s GROUP BY category_id),
         b AS (SELECT brand_id, count(*) AS n FROM s WHERE brand_id IS NOT NULL GROUP BY brand_id),
-        -- Expand each distinct attribute set once (far fewer than rows): jsonb_each_text
-        -- per row was most of the statement's time.
+        -- Expand each distinct attribute set once (far fewer than rows): expanding per row
+        -- was most of the statement's time.
         a AS (SELECT attributes, count(*) AS n FROM s GROUP BY attributes)
-        SELECT 'c', c.category_id::text, cat.slug, cat.name, c.n
+        SELECT 'c', CAST(c.category_id AS TEXT), cat.slug, cat.name, c.n
           FROM c JOIN catalog_category cat ON cat.id = c.category_id
         UNION ALL
-        SELECT 'b', b.brand_id::text, br.slug, br.name, b.n FROM b JOIN catalog_brand br ON br.id = b.brand_id
+        SELECT 'b', CAST(b.brand_id AS TEXT), br.slug, br.name, b.n FROM b JOIN catalog_brand br ON br.id = b.brand_id
         UNION ALL
-        SELECT 'a', NULL, kv.key, kv.value, sum(a.n)::int FROM a, jsonb_each_text(
-            CASE WHEN jsonb_typeof(a.attributes) = 'object' THEN a.attributes ELSE '{{}}'::jsonb END
-        ) AS kv GROUP BY kv.key, kv.value
+        SELECT 'a', NULL, kv.key, {dialect["value_text"]}, CAST(sum(a.n) AS INTEGER)
+          FROM a, {dialect["attribute_pairs"]} GROUP BY kv.key, {dialect["value_text"]}
         UNION ALL
-        SELECT 'p', NULL, min(price)::text, max(price)::text, count(*) FROM s
+        SELECT 'p', NULL, CAST(min(price) AS TEXT), CAST(max(price) AS TEXT), count(*) FROM s
     """  # noqa: S608 (the inner SQL is Django's, parameters stay parameters)
     categories, brands = [], []
     attributes: dict[str, Counter] = defaultdict(Counter)
@@ -312,35 +233,6 @@ def _facets_postgres(sample: QuerySet):
                 price_max = Decimal(b) if b is not None else None
                 total = n
     return categories, brands, attributes, price_min, price_max, total
-
-
-def _facets_python(rows: list[dict[str, Any]]):
-    total = len(rows)
-    rows = rows[: settings.CATALOG_FACET_MAX_ROWS]
-    cat_counts: Counter = Counter(r["category_id"] for r in rows if r["category_id"])
-    brand_counts: Counter = Counter(r["brand_id"] for r in rows if r["brand_id"])
-    attributes: dict[str, Counter] = defaultdict(Counter)
-    for r in rows:
-        if isinstance(r["attributes"], dict):
-            for k, v in r["attributes"].items():
-                attributes[k][v if isinstance(v, str) else _json_text(v)] += 1
-    cats = Category.objects.filter(id__in=list(cat_counts)) if cat_counts else []
-    brands = Brand.objects.filter(id__in=list(brand_counts)) if brand_counts else []
-    prices = [r["price"] for r in rows]
-    return (
-        [{"id": c.id, "slug": c.slug, "name": c.name, "count": cat_counts[c.id]} for c in cats],
-        [{"id": b.id, "slug": b.slug, "name": b.name, "count": brand_counts[b.id]} for b in brands],
-        attributes,
-        min(prices, default=None),
-        max(prices, default=None),
-        total,
-    )
-
-
-def _json_text(value: Any) -> str:
-    import json
-
-    return json.dumps(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else str(value)
 
 
 def product_stats() -> dict[str, Any]:
@@ -378,7 +270,6 @@ def review_list_for_product(product: Product) -> QuerySet[Review]:
 
 
 def review_is_verified_purchase(user, product: Product) -> bool:
-    """Whether `user` bought `product`: an order of it that is paid or later, not cancelled."""
-    from orders.selectors import user_has_purchased
-
-    return user_has_purchased(user, product.pk)
+    """Whether `user` bought `product`, as the checker orders registered answers it (an
+    order of it that is paid or later, not cancelled); see catalog.hooks."""
+    return hooks.user_has_purchased(user, product.pk)

@@ -12,8 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import Brand, Category, Product, Review
-from catalog.selectors import ATTRIBUTE_NAME_RE
+from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product, Review
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 

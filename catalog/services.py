@@ -233,6 +233,18 @@ def review_delete(review: Review) -> None:
     product_rating_refresh(product)
 
 
+def review_set_verified_purchase(user_id, product_ids: Iterable[UUID], *, verified: bool) -> int:
+    """Mark `user_id`'s reviews of these products as verified purchases (orders calls it
+    when an order is paid) or not (when the last paid order of a product is cancelled).
+    Runs in the caller's transaction; returns the number of reviews changed. Cached
+    catalog responses do not show `verified_purchase`, so no cache is invalidated."""
+    return (
+        Review.objects.filter(user_id=user_id, product_id__in=list(product_ids))
+        .exclude(verified_purchase=verified)
+        .update(verified_purchase=verified)
+    )
+
+
 def product_rating_refresh(product: Product) -> None:
     """Recompute the denormalised rating from approved reviews."""
     agg = Review.objects.filter(product=product, is_approved=True).aggregate(avg=Avg("rating"), n=Count("id"))

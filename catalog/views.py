@@ -205,23 +205,20 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
             return ProductWriteSerializer
         return ProductSerializer
 
-    def _filters(self):
-        filterset = ProductFilter(self.request.query_params, queryset=None, request=self.request)
+    def _filterset(self) -> ProductFilter:
+        """This request's product filters, validated: a bad value is 400 naming it."""
+        filterset = selectors.product_filterset(self.request.user, self.request.query_params)
         if not filterset.is_valid():
             raise translate_validation(filterset.errors)
-        return filterset.to_filters()
+        return filterset
 
     def _list(self, request) -> Response:
-        filters = self._filters()
-        qs = selectors.product_list(request.user, filters)
-        paginator = self.paginator
-        ordering = selectors.effective_ordering(filters)
-        # A relevance-ranked search counts itself (the ranked candidates); lists count
-        # every match, up to the page window.
-        ranked = isinstance(qs, selectors.RankedProducts)
-        count_qs = None if ranked else selectors.product_matches(request.user, filters)
-        page = paginator.paginate(qs, request, ordering, count_queryset=count_qs)
-        return paginator.get_paginated_response(ProductSerializer(page, many=True).data)
+        filterset = self._filterset()
+        # The paginator counts the list (up to the page window); a relevance-ranked search
+        # counts its ranked candidates itself.
+        products = selectors.product_list(filterset)
+        page = self.paginator.paginate(products, request, selectors.effective_ordering(filterset))
+        return self.paginator.get_paginated_response(ProductSerializer(page, many=True).data)
 
     def list(self, request, *args, **kwargs):
         return self.cached(request, "products", lambda: self._list(request))
@@ -255,11 +252,12 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
     @extend_schema(
         summary="Counts per category, brand and attribute value, and the price range, of the filtered set",
         responses={200: ProductFacetsSerializer},
+        filters=True,  # not a list, but it takes the list's filters
     )
     @action(detail=False, methods=["get"], pagination_class=None)
     def facets(self, request):
         def build():
-            data = selectors.product_facets(request.user, self._filters())
+            data = selectors.product_facets(self._filterset())
             # Plain data (hundreds of entries): no serializer pass; same shape as
             # ProductFacetsSerializer, which documents it.
             data["price"] = {k: None if v is None else f"{v:.2f}" for k, v in data["price"].items()}

@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from accounts.models import Address
 from carts.services import cart_clear_for_user, cart_lock_lines_for_checkout
-from catalog.models import Product, Review
-from catalog.services import product_stock_changed
+from catalog.models import Product
+from catalog.services import product_stock_changed, review_set_verified_purchase
 from core.jobs import enqueue
 from orders.errors import (
     EmailNotVerified,
@@ -275,9 +275,7 @@ def order_mark_paid(order: Order, *, by=None, note: str = "") -> None:
     order.save(update_fields=["status", "paid_at", "updated_at"])
     _record_change(order, previous, order.status, by, note or "payment confirmed")
     product_ids = list(order.lines.values_list("product_id", flat=True))
-    Review.objects.filter(user_id=order.user_id, product_id__in=product_ids, verified_purchase=False).update(
-        verified_purchase=True
-    )
+    review_set_verified_purchase(order.user_id, product_ids, verified=True)
 
 
 def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bool = False) -> Order:
@@ -325,9 +323,9 @@ def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bo
 def _unverify_reviews(order: Order) -> None:
     from orders.selectors import user_has_purchased
 
-    for product_id in order.lines.values_list("product_id", flat=True):
-        if not user_has_purchased(order.user, product_id):
-            Review.objects.filter(user_id=order.user_id, product_id=product_id).update(verified_purchase=False)
+    product_ids = order.lines.values_list("product_id", flat=True)
+    no_longer_bought = [product_id for product_id in product_ids if not user_has_purchased(order.user, product_id)]
+    review_set_verified_purchase(order.user_id, no_longer_bought, verified=False)
 
 
 def order_set_status(order_id: UUID, to_status: str, *, by=None, tracking_number: str = "", note: str = "") -> Order:

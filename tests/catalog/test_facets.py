@@ -62,3 +62,20 @@ def test_facets_beyond_the_cap_say_so(api_client, products, settings):
     settings.CATALOG_FACET_MAX_ROWS = 2
     facets = api_client.get("/api/v1/products/facets/").json()
     assert facets["is_exact"] is False and facets["total"] == 2
+
+
+def test_facets_read_json_values_as_text_on_every_database(api_client):
+    """One facet statement for PostgreSQL and SQLite: non-text values written around the
+    API (imports, the shell) count as their JSON text on both, and prices keep cents."""
+    category = CategoryFactory(slug="misc")
+    ProductFactory(category=category, price=Decimal("19.99"), attributes={"waterproof": True, "pack": 2})
+    ProductFactory(category=category, price=Decimal("5.00"), attributes={"waterproof": False, "pack": 2})
+    ProductFactory(category=category, price=Decimal("7.50"), attributes=["not", "an", "object"])
+    facets = api_client.get("/api/v1/products/facets/", {"category": "misc"}).json()
+    assert facets["total"] == 3
+    assert facets["attributes"] == {
+        "pack": [{"value": "2", "count": 2}],
+        "waterproof": [{"value": "false", "count": 1}, {"value": "true", "count": 1}],
+    }
+    assert facets["price"] == {"min": "5.00", "max": "19.99"}
+    assert facets["categories"] == [{"id": str(category.id), "slug": "misc", "name": category.name, "count": 3}]

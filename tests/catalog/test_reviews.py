@@ -84,3 +84,41 @@ def test_unapproved_reviews_are_hidden_and_not_counted(customer_client):
     review_moderate(Review.objects.get(), approved=False)
     assert customer_client.get(url(product)).json()["count"] == 0
     assert Product.objects.get(pk=product.pk).review_count == 0
+
+
+def test_verified_purchase_asks_the_registered_checker(customer_client, customer, monkeypatch):
+    """The catalog cannot import orders: it asks the checker orders registered at startup
+    (catalog.hooks), and without one nobody has bought anything."""
+    from catalog import hooks
+
+    bought, not_bought = ProductFactory(), ProductFactory()
+    monkeypatch.setattr(hooks, "_purchase_checker", hooks._purchase_checker)  # restored after the test
+    hooks.register_purchase_checker(lambda user, product_id: user == customer and product_id == bought.pk)
+    assert customer_client.post(url(bought), {"rating": 5}).json()["verified_purchase"] is True
+    assert customer_client.post(url(not_bought), {"rating": 5}).json()["verified_purchase"] is False
+    monkeypatch.setattr(hooks, "_purchase_checker", None)
+    assert hooks.user_has_purchased(customer, bought.pk) is False
+
+
+def test_orders_registers_its_purchase_checker():
+    from catalog import hooks
+    from orders.selectors import user_has_purchased
+
+    assert hooks._purchase_checker is user_has_purchased
+
+
+def test_review_set_verified_purchase_changes_only_that_users_reviews_of_those_products(customer):
+    from catalog.services import review_set_verified_purchase
+    from tests.catalog.factories import ReviewFactory
+
+    bought, other = ProductFactory(), ProductFactory()
+    mine = ReviewFactory(user=customer, product=bought)
+    mine_other = ReviewFactory(user=customer, product=other)
+    theirs = ReviewFactory(product=bought)
+
+    assert review_set_verified_purchase(customer.pk, [bought.pk], verified=True) == 1
+    assert review_set_verified_purchase(customer.pk, [bought.pk], verified=True) == 0  # already verified
+    verified = set(Review.objects.filter(verified_purchase=True).values_list("pk", flat=True))
+    assert verified == {mine.pk}
+    assert review_set_verified_purchase(customer.pk, [bought.pk, other.pk], verified=False) == 1
+    assert not Review.objects.filter(pk__in=[mine.pk, mine_other.pk, theirs.pk], verified_purchase=True).exists()
