@@ -199,7 +199,7 @@ def _facet_counts(sample: QuerySet):
     dialect = _FACET_DIALECTS[connection.vendor]
     # One round trip: the capped matching set once, grouped three ways, names joined. The
     # f-string joins only the ORM's own SQL (its values stay parameters) and fixed dialect text.
-    statement = f"""  # nosec B608
+    statement = f"""
         WITH s AS {dialect["materialized"]} ({sql}),
         c AS (SELECT category_id, count(*) AS n FROM s GROUP BY category_id),
         b AS (SELECT brand_id, count(*) AS n FROM s WHERE brand_id IS NOT NULL GROUP BY brand_id),
@@ -215,7 +215,7 @@ def _facet_counts(sample: QuerySet):
           FROM a, {dialect["attribute_pairs"]} GROUP BY kv.key, {dialect["value_text"]}
         UNION ALL
         SELECT 'p', NULL, CAST(min(price) AS TEXT), CAST(max(price) AS TEXT), count(*) FROM s
-    """  # noqa: S608 (the inner SQL is Django's, parameters stay parameters)
+    """  # noqa: S608 - the inner SQL is Django's, parameters stay parameters  # nosec B608
     categories, brands = [], []
     attributes: dict[str, Counter] = defaultdict(Counter)
     price_min = price_max = None
