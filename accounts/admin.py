@@ -1,5 +1,6 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
@@ -7,6 +8,29 @@ from django.utils import timezone
 
 from accounts import services
 from accounts.models import Address, RefreshTokenFamily, User, normalize_email
+from core.errors import RateLimited
+
+
+class LockoutAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's sign-in form. Its password check goes through the same per-email lockout
+    as the API's (`accounts.backends.RoleModelBackend`), which raises RateLimited while the
+    email is locked: shown here as a form error."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many failed sign-ins for this email. Try again in %(seconds)s seconds.",
+    }
+
+    def clean(self):
+        try:
+            return super().clean()
+        except RateLimited as exc:
+            raise forms.ValidationError(
+                self.error_messages["throttled"], code="throttled", params={"seconds": exc.retry_after}
+            )
+
+
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 
 class UserCreationAdminForm(AdminUserCreationForm):

@@ -1,4 +1,5 @@
-"""Writes of accounts: registration, sign-in sessions (JWT refresh-token families),
+"""Writes of accounts: registration, sign-in (with its per-email lockout), sessions
+(JWT refresh-token families),
 email verification, password flows, roles, addresses.
 
 Callable alike from the API, the admin, tasks, management commands and tests. Errors are
@@ -12,7 +13,9 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -23,7 +26,7 @@ from rest_framework_simplejwt.settings import api_settings as jwt_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import tasks
+from accounts import hooks, tasks
 from accounts.errors import (
     EmailTaken,
     InvalidCredentials,
@@ -40,8 +43,9 @@ from accounts.tokens import (
     decode_uid,
     read_email_verification_token,
 )
-from core.errors import Conflict
+from core.errors import Conflict, RateLimited
 from core.jobs import enqueue
+from core.ratelimit import limit_hit, seconds_until_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +127,36 @@ def user_mark_verified(*, user: User) -> None:
     user.is_verified = True
 
 
+# --- sign-in and its per-email lockout ----------------------------------------------------
+
+LOGIN_LOCKOUT_GROUP = "login-email"
+PASSWORD_RESET_EMAIL_GROUP = "password-reset-email"  # noqa: S105 (a counter name)
+
+
+def _email_key(email: str) -> str:
+    return f"email:{email}"
+
+
+def authenticate_with_lockout(*, email: str, password: str, request=None) -> User | None:
+    """Check an email and password behind the per-email lockout; every door calls this
+    (the API's `auth_login`, and the Django admin login through `RoleModelBackend`), so they
+    share one counter. The check itself is Django's ModelBackend (inactive users refused).
+
+    Only failures count (RATELIMIT_LOGIN_EMAIL): an owner is never locked out by their own
+    sign-ins, a guesser is. Once the email is over the limit every attempt is refused until
+    the window ends, the right password included, so guessing teaches nothing. Returns the
+    user, or None for bad credentials; raises RateLimited (429, Retry-After) while locked."""
+    email = normalize_email(email)
+    rate = settings.RATELIMIT_LOGIN_EMAIL
+    wait = seconds_until_allowed(group=LOGIN_LOCKOUT_GROUP, key=_email_key(email), rate=rate)
+    if wait:
+        raise RateLimited(retry_after=wait)
+    user = ModelBackend().authenticate(request, username=email, password=password)
+    if user is None:
+        limit_hit(group=LOGIN_LOCKOUT_GROUP, key=_email_key(email), rate=rate)
+    return user
+
+
 # --- sessions: JWT refresh-token families ---------------------------------------------
 
 
@@ -155,31 +189,21 @@ def session_start(*, user: User) -> TokenPair:
     return _pair(token)
 
 
-def auth_login(*, email: str, password: str, cart_token: str | None = None) -> tuple[User, TokenPair]:
-    """Check the credentials (Django's backends: inactive users are refused) and start a
-    session. With `cart_token`, that anonymous cart is merged into the user's cart.
-    Raises InvalidCredentials, the same for an unknown email, a wrong password and an
-    inactive account."""
-    user = authenticate(email=normalize_email(email), password=password)
+def auth_login(*, email: str, password: str, request=None) -> tuple[User, TokenPair]:
+    """Sign in with email and password (the per-email lockout of
+    `authenticate_with_lockout` applies) and start a session; then the sign-in hooks of
+    other apps run (`accounts.hooks`, e.g. carts merges an anonymous cart), outside any
+    transaction, never failing the sign-in. `request` is the Django HttpRequest, if any.
+    Raises InvalidCredentials (the same for an unknown email, a wrong password and an
+    inactive account) and RateLimited."""
+    user = authenticate(request, email=normalize_email(email), password=password)
     if user is None:
         raise InvalidCredentials()
     pair = session_start(user=user)
     if jwt_settings.UPDATE_LAST_LOGIN:
         update_last_login(None, user)
-    if cart_token:
-        _merge_anonymous_cart(user, cart_token)
+    hooks.signed_in(user=user, request=request)
     return user, pair
-
-
-def _merge_anonymous_cart(user: User, cart_token: str) -> None:
-    # The carts app owns carts; signing in must not fail because a cart could not be merged
-    # (cart_merge itself already treats unknown tokens and a down Redis as "nothing to merge").
-    from carts.services import cart_merge
-
-    try:
-        cart_merge(user=user, token=cart_token)
-    except Exception:
-        logger.exception("merging the anonymous cart at sign-in failed", extra={"user_id": str(user.pk)})
 
 
 def _revoke_family(family: RefreshTokenFamily, reason: str) -> None:
@@ -298,8 +322,12 @@ def password_change(*, user: User, old_password: str, new_password: str, keep_fa
 
 def password_reset_request(*, email: str) -> None:
     """Queue a reset email. The lookup happens in the task, so this costs the same whether
-    or not the address has an account: the answer reveals nothing."""
-    enqueue(tasks.send_password_reset_email, normalize_email(email), uuid.uuid4().hex)
+    or not the address has an account: the answer reveals nothing. Limited per email
+    (RATELIMIT_PASSWORD_RESET, whoever asks), so nobody can flood an inbox: raises
+    RateLimited (429) over the limit."""
+    email = normalize_email(email)
+    limit_hit(group=PASSWORD_RESET_EMAIL_GROUP, key=_email_key(email), rate=settings.RATELIMIT_PASSWORD_RESET)
+    enqueue(tasks.send_password_reset_email, email, uuid.uuid4().hex)
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:

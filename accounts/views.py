@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import Throttled
 from rest_framework.generics import RetrieveUpdateAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.errors import InvalidCredentials
 from accounts.filters import UserFilter
-from accounts.models import normalize_email
 from accounts.serializers import (
     AddressSerializer,
     AdminUserSerializer,
@@ -34,7 +30,7 @@ from accounts.serializers import (
     VerifyEmailSerializer,
 )
 from accounts.tokens import FAMILY_CLAIM
-from core.ratelimit import limit_hit, seconds_until_allowed, user_or_ip
+from core.ratelimit import user_or_ip
 from ecommerce.api.openapi import ErrorResponse401Serializer, error_responses
 from ecommerce.api.permissions import IsAdmin, IsCustomer
 from ecommerce.api.throttling import GlobalRateThrottle, RateLimitThrottle
@@ -59,10 +55,6 @@ class PublicAuthView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-
-
-def _email_key(email: str) -> str:
-    return f"email:{email}"
 
 
 @extend_validation_errors(["unique"], field_name="email")
@@ -140,22 +132,7 @@ class TokenObtainView(PublicAuthView):
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        email = normalize_email(serializer.validated_data["email"])
-        key = _email_key(email)
-        wait = seconds_until_allowed(group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
-        if wait:
-            raise Throttled(wait=wait)
-        try:
-            _, pair = services.auth_login(
-                email=email,
-                password=serializer.validated_data["password"],
-                cart_token=request.headers.get("X-Cart-Token") or None,
-            )
-        except InvalidCredentials:
-            # Only failures count against the email, so its owner is not locked out by
-            # their own successful sign-ins; an attacker guessing is.
-            limit_hit(group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
-            raise
+        _, pair = services.auth_login(**serializer.validated_data, request=request._request)
         return Response(TokenPairSerializer(pair).data)
 
 
@@ -227,9 +204,7 @@ class PasswordResetView(PublicAuthView):
     def post(self, request):
         serializer = PasswordResetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        email = normalize_email(serializer.validated_data["email"])
-        limit_hit(group="password-reset-email", key=_email_key(email), rate=settings.RATELIMIT_PASSWORD_RESET)
-        services.password_reset_request(email=email)
+        services.password_reset_request(email=serializer.validated_data["email"])
         return Response({"detail": "If an account uses this address, a reset link is on its way."}, status=202)
 
 

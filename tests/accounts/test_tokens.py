@@ -242,3 +242,21 @@ def test_concurrent_refreshes_with_one_token_exactly_one_succeeds():
     # the losers presented a token that had just been rotated: that is reuse, so the
     # session is revoked (RFC 9700 §4.14.2) and the client signs in again
     assert RefreshTokenFamily.objects.get(user=user).revoked_reason == services.RevokeReason.REUSE
+
+
+# --- sign-in hooks (accounts.hooks) -------------------------------------------------------
+
+
+def test_carts_subscribes_to_sign_in_and_a_failing_receiver_does_not_fail_it(api_client, customer, monkeypatch):
+    from accounts import hooks
+    from carts.apps import merge_anonymous_cart_at_sign_in
+
+    assert merge_anonymous_cart_at_sign_in in hooks._sign_in_receivers
+    seen = []
+
+    def boom(**kwargs):
+        raise RuntimeError("receiver down")
+
+    monkeypatch.setattr(hooks, "_sign_in_receivers", [boom, lambda *, user, request: seen.append(user.pk)])
+    login(api_client, customer)
+    assert seen == [customer.pk]  # the receiver after the failing one still ran
