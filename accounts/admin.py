@@ -135,6 +135,7 @@ class RefreshTokenFamilyAdmin(admin.ModelAdmin):
     search_fields = ("user__email",)
     list_select_related = ("user",)
     readonly_fields = ("id", "user", "created_at", "last_refreshed_at", "expires_at", "revoked_at", "revoked_reason")
+    exclude = ("current_jti",)  # the live token's id: nothing anyone should edit
     actions = ["revoke_sessions"]
 
     def has_add_permission(self, request):

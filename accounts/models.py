@@ -126,9 +126,11 @@ class Address(models.Model):
 
 class RefreshTokenFamily(models.Model):
     """One login session: every refresh token issued by rotation from one sign-in carries
-    this family's id in its `fam` claim. Revoking the family kills all of them at once
-    (logout, password change, deactivation, and refresh-token reuse, RFC 9700 §4.14.2).
+    this family's id (the `fam` claim of the JWT). Revoking the family kills all of them at
+    once (logout, password change, deactivation, and refresh-token reuse, RFC 9700 §4.14.2).
 
+    Only the newest token of a family works: its id is `current_jti`. Presenting any other
+    token of the family means it was already rotated away, so someone replays it (reuse).
     The row is also the lock that serializes concurrent refreshes of the same session."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -136,6 +138,9 @@ class RefreshTokenFamily(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(help_text="When the newest refresh token of the family expires.")
+    current_jti = models.CharField(
+        max_length=64, blank=True, help_text="Id (jti) of the newest refresh token, the only one that still works."
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=32, blank=True)
 
