@@ -33,6 +33,7 @@ from accounts.errors import (
 )
 from accounts.models import Address, RefreshTokenFamily, Role, User, normalize_email
 from accounts.tokens import check_password_reset_token, decode_uid, read_email_verification_token
+from core.addresses import validate_address
 from core.errors import Conflict, RateLimited
 from core.jobs import enqueue
 from core.ratelimit import limit_hit, seconds_until_allowed
@@ -358,8 +359,6 @@ def user_deactivate(*, user: User) -> None:
 
 # --- addresses --------------------------------------------------------------------------
 
-ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
-
 
 def _lock_owner(user: User) -> None:
     # Serializes one user's address writes, so "one default" is kept without racing into
@@ -368,31 +367,37 @@ def _lock_owner(user: User) -> None:
 
 
 def address_create(*, user: User, data: dict[str, Any]) -> Address:
-    """Create an address. The first address becomes the default; `is_default=true` moves
-    the default here."""
+    """Create an address (fields checked and normalised by `core.addresses`). The first
+    address becomes the default; `is_default=true` moves the default here. Raises
+    InvalidAddressFields."""
+    fields = validate_address(data)
     with transaction.atomic():
         _lock_owner(user)
         has_default = Address.objects.filter(user=user, is_default=True).exists()
         is_default = bool(data.get("is_default")) or not has_default
         if is_default and has_default:
             Address.objects.filter(user=user, is_default=True).update(is_default=False)
-        return Address.objects.create(
-            user=user, is_default=is_default, **{k: v for k, v in data.items() if k in ADDRESS_FIELDS}
-        )
+        return Address.objects.create(user=user, is_default=is_default, **fields)
 
 
 def address_update(*, address: Address, data: dict[str, Any]) -> Address:
+    """Change the address fields present in `data` (checked like `address_create`);
+    `is_default=true` moves the default here. Saves only what changes. Raises
+    InvalidAddressFields."""
+    fields = validate_address(data, partial=True)
     with transaction.atomic():
         _lock_owner(address.user)
-        for name in ADDRESS_FIELDS:
-            if name in data:
-                setattr(address, name, data[name])
+        for name, value in fields.items():
+            setattr(address, name, value)
+        changed = [*fields]
         if data.get("is_default") and not address.is_default:
             Address.objects.filter(user_id=address.user_id, is_default=True).update(is_default=False)
             address.is_default = True
-        elif data.get("is_default") is False:
+            changed.append("is_default")
+        elif data.get("is_default") is False and address.is_default:
             address.is_default = False
-        address.save()
+            changed.append("is_default")
+        address.save(update_fields=[*changed, "updated_at"])
     return address
 
 
