@@ -4,7 +4,6 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
-from django.utils import timezone
 
 from accounts import services
 from accounts.models import Address, RefreshTokenFamily, User, normalize_email
@@ -143,5 +142,5 @@ class RefreshTokenFamilyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected sessions", permissions=["change"])
     def revoke_sessions(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason="admin")
+        count = services.sessions_revoke(families=queryset)
         self.message_user(request, f"{count} session(s) revoked.", messages.SUCCESS)

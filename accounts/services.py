@@ -20,6 +20,7 @@ from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts import hooks, tasks
@@ -47,6 +48,7 @@ class RevokeReason:
     PASSWORD_CHANGE = "password_change"  # noqa: S105
     PASSWORD_RESET = "password_reset"  # noqa: S105
     DEACTIVATED = "deactivated"
+    ADMIN = "admin"
 
 
 # --- registration and verification ------------------------------------------------------
@@ -260,6 +262,12 @@ def token_families_revoke(*, user: User, reason: str, keep_family_id: Any = None
     if keep_family_id:
         families = families.exclude(pk=keep_family_id)
     return families.update(revoked_at=timezone.now(), revoked_reason=reason)
+
+
+def sessions_revoke(*, families: QuerySet[RefreshTokenFamily], reason: str = RevokeReason.ADMIN) -> int:
+    """Revoke the given sessions (the admin's action); already revoked ones are left as
+    they are. Returns how many were live."""
+    return families.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason=reason)
 
 
 def expired_tokens_flush() -> dict[str, int]:
