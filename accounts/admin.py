@@ -1,12 +1,35 @@
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
-from django.utils import timezone
 
 from accounts import services
 from accounts.models import Address, RefreshTokenFamily, User, normalize_email
+from core.errors import RateLimited
+
+
+class LockoutAdminAuthenticationForm(AdminAuthenticationForm):
+    """The admin's sign-in form. Its password check goes through the same per-email lockout
+    as the API's (`accounts.backends.RoleModelBackend`), which raises RateLimited while the
+    email is locked: shown here as a form error."""
+
+    error_messages = {
+        **AdminAuthenticationForm.error_messages,
+        "throttled": "Too many failed sign-ins for this email. Try again in %(seconds)s seconds.",
+    }
+
+    def clean(self):
+        try:
+            return super().clean()
+        except RateLimited as exc:
+            raise forms.ValidationError(
+                self.error_messages["throttled"], code="throttled", params={"seconds": exc.retry_after}
+            )
+
+
+admin.site.login_form = LockoutAdminAuthenticationForm
 
 
 class UserCreationAdminForm(AdminUserCreationForm):
@@ -111,6 +134,7 @@ class RefreshTokenFamilyAdmin(admin.ModelAdmin):
     search_fields = ("user__email",)
     list_select_related = ("user",)
     readonly_fields = ("id", "user", "created_at", "last_refreshed_at", "expires_at", "revoked_at", "revoked_reason")
+    exclude = ("current_jti",)  # the live token's id: nothing anyone should edit
     actions = ["revoke_sessions"]
 
     def has_add_permission(self, request):
@@ -118,5 +142,5 @@ class RefreshTokenFamilyAdmin(admin.ModelAdmin):
 
     @admin.action(description="Revoke selected sessions", permissions=["change"])
     def revoke_sessions(self, request, queryset):
-        count = queryset.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason="admin")
+        count = services.sessions_revoke(families=queryset)
         self.message_user(request, f"{count} session(s) revoked.", messages.SUCCESS)

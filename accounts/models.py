@@ -1,9 +1,12 @@
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+
+from core.addresses import FIELD_CLEANERS, MAX_LENGTHS
 
 
 class Role(models.TextChoices):
@@ -100,14 +103,14 @@ class Address(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="addresses")
-    full_name = models.CharField(max_length=200)
-    line1 = models.CharField(max_length=255)
-    line2 = models.CharField(max_length=255, blank=True)
-    city = models.CharField(max_length=120)
-    region = models.CharField(max_length=120, blank=True)
-    postal_code = models.CharField(max_length=20)
-    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
-    phone = models.CharField(max_length=32, blank=True)
+    full_name = models.CharField(max_length=MAX_LENGTHS["full_name"])
+    line1 = models.CharField(max_length=MAX_LENGTHS["line1"])
+    line2 = models.CharField(max_length=MAX_LENGTHS["line2"], blank=True)
+    city = models.CharField(max_length=MAX_LENGTHS["city"])
+    region = models.CharField(max_length=MAX_LENGTHS["region"], blank=True)
+    postal_code = models.CharField(max_length=MAX_LENGTHS["postal_code"])
+    country = models.CharField(max_length=MAX_LENGTHS["country"], help_text="ISO 3166-1 alpha-2")
+    phone = models.CharField(max_length=MAX_LENGTHS["phone"], blank=True)
     is_default = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -123,12 +126,28 @@ class Address(models.Model):
     def __str__(self) -> str:
         return f"{self.full_name}, {self.line1}, {self.city} ({self.country})"
 
+    def clean(self) -> None:
+        # Forms (the admin's inline) check and normalise country and phone with the same
+        # rules as the API (core.addresses); lengths and blanks are the fields' own checks.
+        errors = {}
+        for name, clean_field in FIELD_CLEANERS.items():
+            value = getattr(self, name)
+            if value and len(value) <= MAX_LENGTHS[name]:
+                try:
+                    setattr(self, name, clean_field(value))
+                except ValidationError as exc:
+                    errors[name] = exc
+        if errors:
+            raise ValidationError(errors)
+
 
 class RefreshTokenFamily(models.Model):
     """One login session: every refresh token issued by rotation from one sign-in carries
-    this family's id in its `fam` claim. Revoking the family kills all of them at once
-    (logout, password change, deactivation, and refresh-token reuse, RFC 9700 §4.14.2).
+    this family's id (the `fam` claim of the JWT). Revoking the family kills all of them at
+    once (logout, password change, deactivation, and refresh-token reuse, RFC 9700 §4.14.2).
 
+    Only the newest token of a family works: its id is `current_jti`. Presenting any other
+    token of the family means it was already rotated away, so someone replays it (reuse).
     The row is also the lock that serializes concurrent refreshes of the same session."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -136,6 +155,9 @@ class RefreshTokenFamily(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     last_refreshed_at = models.DateTimeField(null=True, blank=True)
     expires_at = models.DateTimeField(help_text="When the newest refresh token of the family expires.")
+    current_jti = models.CharField(
+        max_length=64, blank=True, help_text="Id (jti) of the newest refresh token, the only one that still works."
+    )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=32, blank=True)
 

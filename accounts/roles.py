@@ -16,10 +16,9 @@ from __future__ import annotations
 from django.apps import apps as global_apps
 from django.db.models import Q
 
-from accounts.models import Role
+from accounts.models import STAFF_ROLES, Role
 
 ROLE_GROUPS = {Role.MANAGER: "Managers", Role.ADMIN: "Admins"}
-STAFF_ROLES = (Role.MANAGER, Role.ADMIN)
 
 
 def role_of(user) -> str | None:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
-from django_countries.data import COUNTRIES
 from rest_framework import serializers
 
 from accounts.models import Address, Role, User
+from core.addresses import ADDRESS_FIELDS, MAX_LENGTHS, clean_country, clean_phone
 
 PASSWORD_MAX_LENGTH = 1024  # hashing a megabyte "password" is a cheap denial of service
-PHONE_RE = re.compile(r"^\+?[0-9][0-9 ()./-]{3,30}$")
 
 
 def password_field(**kwargs) -> serializers.CharField:
@@ -110,36 +107,21 @@ class AdminUserSerializer(serializers.ModelSerializer):
 
 
 class AddressSerializer(serializers.ModelSerializer):
+    """A saved address; the rules are core.addresses' (the address services apply them too)."""
+
     country = serializers.CharField(
-        min_length=2, max_length=2, help_text="ISO 3166-1 alpha-2 code, e.g. `FR` (case-insensitive on input)."
+        min_length=MAX_LENGTHS["country"],
+        max_length=MAX_LENGTHS["country"],
+        help_text="ISO 3166-1 alpha-2 code, e.g. `FR` (case-insensitive on input).",
     )
 
     class Meta:
         model = Address
-        fields = (
-            "id",
-            "full_name",
-            "line1",
-            "line2",
-            "city",
-            "region",
-            "postal_code",
-            "country",
-            "phone",
-            "is_default",
-            "created_at",
-            "updated_at",
-        )
+        fields = ("id", *ADDRESS_FIELDS, "is_default", "created_at", "updated_at")
         read_only_fields = ("id", "created_at", "updated_at")
 
     def validate_country(self, value: str) -> str:
-        value = value.strip().upper()
-        if value not in COUNTRIES:
-            raise serializers.ValidationError("Not an ISO 3166-1 alpha-2 country code.", code="invalid")
-        return value
+        return clean_country(value)
 
     def validate_phone(self, value: str) -> str:
-        value = value.strip()
-        if value and not PHONE_RE.match(value):
-            raise serializers.ValidationError("Enter a valid phone number.", code="invalid")
-        return value
+        return clean_phone(value)

@@ -1,5 +1,5 @@
-"""Writes of accounts: registration, sign-in sessions (JWT refresh-token families),
-email verification, password flows, roles, addresses.
+"""Writes of accounts: registration, sign-in (with its per-email lockout), sessions
+(refresh-token families), email verification, password flows, roles, addresses.
 
 Callable alike from the API, the admin, tasks, management commands and tests. Errors are
 the plain exceptions of `accounts.errors`; the API maps them to HTTP in one place.
@@ -10,20 +10,20 @@ from __future__ import annotations
 import logging
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate
+from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
-from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.utils import datetime_from_epoch
 
-from accounts import tasks
+from accounts import hooks, tasks
 from accounts.errors import (
     EmailTaken,
     InvalidCredentials,
@@ -33,15 +33,11 @@ from accounts.errors import (
     WrongPassword,
 )
 from accounts.models import Address, RefreshTokenFamily, Role, User, normalize_email
-from accounts.tokens import (
-    FAMILY_CLAIM,
-    FamilyRefreshToken,
-    check_password_reset_token,
-    decode_uid,
-    read_email_verification_token,
-)
-from core.errors import Conflict
+from accounts.tokens import check_password_reset_token, decode_uid, read_email_verification_token
+from core.addresses import validate_address
+from core.errors import Conflict, RateLimited
 from core.jobs import enqueue
+from core.ratelimit import limit_hit, seconds_until_allowed
 
 logger = logging.getLogger(__name__)
 
@@ -52,12 +48,7 @@ class RevokeReason:
     PASSWORD_CHANGE = "password_change"  # noqa: S105
     PASSWORD_RESET = "password_reset"  # noqa: S105
     DEACTIVATED = "deactivated"
-
-
-@dataclass(frozen=True)
-class TokenPair:
-    access: str
-    refresh: str
+    ADMIN = "admin"
 
 
 # --- registration and verification ------------------------------------------------------
@@ -123,63 +114,81 @@ def user_mark_verified(*, user: User) -> None:
     user.is_verified = True
 
 
-# --- sessions: JWT refresh-token families ---------------------------------------------
+# --- sign-in and its per-email lockout ----------------------------------------------------
+
+LOGIN_LOCKOUT_GROUP = "login-email"
+PASSWORD_RESET_EMAIL_GROUP = "password-reset-email"  # noqa: S105 (a counter name)
 
 
-def _outstand(token: FamilyRefreshToken, user: User) -> OutstandingToken:
-    jti = token[jwt_settings.JTI_CLAIM]
-    return OutstandingToken.objects.get_or_create(
-        jti=jti,
-        defaults={
-            "user": user,
-            "token": str(token),
-            "created_at": token.current_time,
-            "expires_at": datetime_from_epoch(token["exp"]),
-        },
-    )[0]
+def _email_key(email: str) -> str:
+    return f"email:{email}"
 
 
-def _pair(token: FamilyRefreshToken) -> TokenPair:
-    return TokenPair(access=str(token.access_token), refresh=str(token))
+def authenticate_with_lockout(*, email: str, password: str, request=None) -> User | None:
+    """Check an email and password behind the per-email lockout; every door calls this
+    (the API's `auth_login`, and the Django admin login through `RoleModelBackend`), so they
+    share one counter. The check itself is Django's ModelBackend (inactive users refused).
+
+    Only failures count (RATELIMIT_LOGIN_EMAIL): an owner is never locked out by their own
+    sign-ins, a guesser is. Once the email is over the limit every attempt is refused until
+    the window ends, the right password included, so guessing teaches nothing. Returns the
+    user, or None for bad credentials; raises RateLimited (429, Retry-After) while locked."""
+    email = normalize_email(email)
+    rate = settings.RATELIMIT_LOGIN_EMAIL
+    wait = seconds_until_allowed(group=LOGIN_LOCKOUT_GROUP, key=_email_key(email), rate=rate)
+    if wait:
+        raise RateLimited(retry_after=wait)
+    user = ModelBackend().authenticate(request, username=email, password=password)
+    if user is None:
+        limit_hit(group=LOGIN_LOCKOUT_GROUP, key=_email_key(email), rate=rate)
+    return user
 
 
-def session_start(*, user: User) -> TokenPair:
-    """A new sign-in: a new token family and its first refresh token (plus an access token
-    carrying the same `fam` claim, so a request knows which session it belongs to)."""
-    with transaction.atomic():
-        family = RefreshTokenFamily(user=user, expires_at=timezone.now())
-        token = FamilyRefreshToken.issue(user, family.id)
-        family.expires_at = datetime_from_epoch(token["exp"])
-        family.save(force_insert=True)
-        _outstand(token, user)
-    return _pair(token)
+# --- sessions: refresh-token families -------------------------------------------------------
 
 
-def auth_login(*, email: str, password: str, cart_token: str | None = None) -> tuple[User, TokenPair]:
-    """Check the credentials (Django's backends: inactive users are refused) and start a
-    session. With `cart_token`, that anonymous cart is merged into the user's cart.
-    Raises InvalidCredentials, the same for an unknown email, a wrong password and an
-    inactive account."""
-    user = authenticate(email=normalize_email(email), password=password)
+@dataclass(frozen=True)
+class SessionToken:
+    """A refresh token to hand out, as plain data: the API layer signs it as a JWT
+    (`ecommerce.api.auth.token_pair`), together with an access token of the same family."""
+
+    user: User
+    family_id: uuid.UUID
+    jti: str
+    expires_at: datetime
+
+
+def _new_token(family: RefreshTokenFamily) -> SessionToken:
+    # The new token becomes the family's only valid one (the caller saves the family).
+    now = timezone.now()
+    family.current_jti = uuid.uuid4().hex
+    family.expires_at = now + settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
+    return SessionToken(user=family.user, family_id=family.id, jti=family.current_jti, expires_at=family.expires_at)
+
+
+def session_start(*, user: User) -> SessionToken:
+    """A new sign-in session (token family) and its first refresh token."""
+    family = RefreshTokenFamily(user=user)
+    token = _new_token(family)
+    family.save(force_insert=True)
+    return token
+
+
+def auth_login(*, email: str, password: str, request=None) -> SessionToken:
+    """Sign in with email and password (the per-email lockout of
+    `authenticate_with_lockout` applies) and start a session; then the sign-in hooks of
+    other apps run (`accounts.hooks`, e.g. carts merges an anonymous cart), outside any
+    transaction, never failing the sign-in. `request` is the Django HttpRequest, if any.
+    Raises InvalidCredentials (the same for an unknown email, a wrong password and an
+    inactive account) and RateLimited."""
+    user = authenticate(request, email=normalize_email(email), password=password)
     if user is None:
         raise InvalidCredentials()
-    pair = session_start(user=user)
-    if jwt_settings.UPDATE_LAST_LOGIN:
+    token = session_start(user=user)
+    if settings.SIMPLE_JWT.get("UPDATE_LAST_LOGIN"):
         update_last_login(None, user)
-    if cart_token:
-        _merge_anonymous_cart(user, cart_token)
-    return user, pair
-
-
-def _merge_anonymous_cart(user: User, cart_token: str) -> None:
-    # The carts app owns carts; signing in must not fail because a cart could not be merged
-    # (cart_merge itself already treats unknown tokens and a down Redis as "nothing to merge").
-    from carts.services import cart_merge
-
-    try:
-        cart_merge(user=user, token=cart_token)
-    except Exception:
-        logger.exception("merging the anonymous cart at sign-in failed", extra={"user_id": str(user.pk)})
+    hooks.signed_in(user=user, request=request)
+    return token
 
 
 def _revoke_family(family: RefreshTokenFamily, reason: str) -> None:
@@ -189,78 +198,61 @@ def _revoke_family(family: RefreshTokenFamily, reason: str) -> None:
         family.save(update_fields=["revoked_at", "revoked_reason"])
 
 
-def token_refresh(*, refresh: str) -> TokenPair:
-    """Rotate a refresh token: the presented one is blacklisted and a new one of the same
-    family is issued.
+def token_refresh(*, user_id: str, family_id: str | None, jti: str) -> SessionToken:
+    """Rotate the refresh token `jti` of session `family_id` (claims of a token whose
+    signature and expiry the API layer checked): a new token of the same family replaces it.
 
     The family row is locked (SELECT ... FOR UPDATE) for the whole check-and-rotate, so of
-    two concurrent refreshes with one token exactly one succeeds. Presenting a token that
-    was already rotated away is reuse (RFC 9700 §4.14.2): someone else holds a copy, so
-    the whole family is revoked, including the newest token, and both parties must sign
-    in again. Raises RefreshTokenInvalid (401) in every failure case; a revocation made
-    while detecting reuse is committed before raising."""
-    try:
-        presented = FamilyRefreshToken(refresh)
-    except TokenError:
-        raise RefreshTokenInvalid()
-    family_id = presented.get(FAMILY_CLAIM)
-    jti = presented.get(jwt_settings.JTI_CLAIM)
+    two concurrent refreshes with one token exactly one succeeds. Presenting a token of the
+    family other than its newest means it was already rotated away: reuse (RFC 9700
+    §4.14.2). Someone else holds a copy, so the whole family is revoked, including the
+    newest token, and both parties must sign in again. Raises RefreshTokenInvalid (401) in
+    every failure case; a revocation made while detecting reuse is committed before raising."""
     try:
         family_id = uuid.UUID(str(family_id))
     except ValueError:
         raise RefreshTokenInvalid()
 
     failure: str | None = None
-    pair: TokenPair | None = None
+    token: SessionToken | None = None
     with transaction.atomic():
         family = RefreshTokenFamily.objects.select_for_update(of=("self",)).select_related("user")
         family = family.filter(pk=family_id).first()
-        if family is None or family.is_revoked or str(family.user_id) != presented.get(jwt_settings.USER_ID_CLAIM):
+        if family is None or family.is_revoked or str(family.user_id) != user_id or not family.current_jti:
+            # (a family without a current token predates 0004 and had none to carry over)
             failure = "revoked"
-        elif BlacklistedToken.objects.filter(token__jti=jti).exists():
+        elif jti != family.current_jti:
             _revoke_family(family, RevokeReason.REUSE)
             failure = "reuse"
         elif not family.user.is_active:
             _revoke_family(family, RevokeReason.DEACTIVATED)
             failure = "inactive"
         else:
-            user = family.user
-            BlacklistedToken.objects.get_or_create(token=_outstand(presented, user))
-            token = FamilyRefreshToken.issue(user, family.id)
-            _outstand(token, user)
+            token = _new_token(family)
             family.last_refreshed_at = timezone.now()
-            family.expires_at = datetime_from_epoch(token["exp"])
-            family.save(update_fields=["last_refreshed_at", "expires_at"])
-            pair = _pair(token)
+            family.save(update_fields=["current_jti", "expires_at", "last_refreshed_at"])
     if failure == "reuse":
         logger.warning(
             "refresh token reuse detected; session revoked",
             extra={"user_id": str(family.user_id), "family_id": str(family_id)},
         )
-    if failure or pair is None:
+    if failure or token is None:
         raise RefreshTokenInvalid()
-    return pair
+    return token
 
 
-def auth_logout(*, user: User, refresh: str) -> None:
-    """End the session `refresh` belongs to: the token is blacklisted and its family
-    revoked. Idempotent (an expired or already revoked token is fine). Raises
-    InvalidToken for a forged token or another user's token."""
-    try:
-        token = FamilyRefreshToken(refresh)
-    except ExpiredTokenError:
-        return
-    except TokenError:
+def auth_logout(*, user: User, token_user_id: str, family_id: str | None) -> None:
+    """End the session of a refresh token `user` presented (its claims, read by the API
+    layer): the family is revoked, so its every token is dead. Idempotent. Raises
+    InvalidToken on `refresh` for another user's token."""
+    if token_user_id != str(user.pk):
         raise InvalidToken("This refresh token is not valid.", attr="refresh")
-    if token.get(jwt_settings.USER_ID_CLAIM) != str(user.pk):
-        raise InvalidToken("This refresh token is not valid.", attr="refresh")
+    if not family_id:
+        return  # made outside accounts: no session to end (such tokens never refresh)
     with transaction.atomic():
-        BlacklistedToken.objects.get_or_create(token=_outstand(token, user))
-        family_id = token.get(FAMILY_CLAIM)
-        if family_id:
-            family = RefreshTokenFamily.objects.select_for_update().filter(pk=family_id, user=user).first()
-            if family is not None:
-                _revoke_family(family, RevokeReason.LOGOUT)
+        family = RefreshTokenFamily.objects.select_for_update().filter(pk=family_id, user=user).first()
+        if family is not None:
+            _revoke_family(family, RevokeReason.LOGOUT)
 
 
 def token_families_revoke(*, user: User, reason: str, keep_family_id: Any = None) -> int:
@@ -272,12 +264,16 @@ def token_families_revoke(*, user: User, reason: str, keep_family_id: Any = None
     return families.update(revoked_at=timezone.now(), revoked_reason=reason)
 
 
+def sessions_revoke(*, families: QuerySet[RefreshTokenFamily], reason: str = RevokeReason.ADMIN) -> int:
+    """Revoke the given sessions (the admin's action); already revoked ones are left as
+    they are. Returns how many were live."""
+    return families.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason=reason)
+
+
 def expired_tokens_flush() -> dict[str, int]:
-    """Delete refresh tokens and session families past their expiry (the daily job)."""
-    now = timezone.now()
-    tokens, _ = OutstandingToken.objects.filter(expires_at__lte=now).delete()
-    families, _ = RefreshTokenFamily.objects.filter(expires_at__lte=now).delete()
-    return {"tokens": tokens, "families": families}
+    """Delete the sessions whose newest refresh token has expired (the daily job)."""
+    families, _ = RefreshTokenFamily.objects.filter(expires_at__lte=timezone.now()).delete()
+    return {"families": families}
 
 
 # --- passwords --------------------------------------------------------------------------
@@ -298,8 +294,12 @@ def password_change(*, user: User, old_password: str, new_password: str, keep_fa
 
 def password_reset_request(*, email: str) -> None:
     """Queue a reset email. The lookup happens in the task, so this costs the same whether
-    or not the address has an account: the answer reveals nothing."""
-    enqueue(tasks.send_password_reset_email, normalize_email(email), uuid.uuid4().hex)
+    or not the address has an account: the answer reveals nothing. Limited per email
+    (RATELIMIT_PASSWORD_RESET, whoever asks), so nobody can flood an inbox: raises
+    RateLimited (429) over the limit."""
+    email = normalize_email(email)
+    limit_hit(group=PASSWORD_RESET_EMAIL_GROUP, key=_email_key(email), rate=settings.RATELIMIT_PASSWORD_RESET)
+    enqueue(tasks.send_password_reset_email, email, uuid.uuid4().hex)
 
 
 def password_reset_confirm(*, uid: str, token: str, new_password: str) -> User:
@@ -367,8 +367,6 @@ def user_deactivate(*, user: User) -> None:
 
 # --- addresses --------------------------------------------------------------------------
 
-ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
-
 
 def _lock_owner(user: User) -> None:
     # Serializes one user's address writes, so "one default" is kept without racing into
@@ -377,31 +375,37 @@ def _lock_owner(user: User) -> None:
 
 
 def address_create(*, user: User, data: dict[str, Any]) -> Address:
-    """Create an address. The first address becomes the default; `is_default=true` moves
-    the default here."""
+    """Create an address (fields checked and normalised by `core.addresses`). The first
+    address becomes the default; `is_default=true` moves the default here. Raises
+    InvalidAddressFields."""
+    fields = validate_address(data)
     with transaction.atomic():
         _lock_owner(user)
         has_default = Address.objects.filter(user=user, is_default=True).exists()
         is_default = bool(data.get("is_default")) or not has_default
         if is_default and has_default:
             Address.objects.filter(user=user, is_default=True).update(is_default=False)
-        return Address.objects.create(
-            user=user, is_default=is_default, **{k: v for k, v in data.items() if k in ADDRESS_FIELDS}
-        )
+        return Address.objects.create(user=user, is_default=is_default, **fields)
 
 
 def address_update(*, address: Address, data: dict[str, Any]) -> Address:
+    """Change the address fields present in `data` (checked like `address_create`);
+    `is_default=true` moves the default here. Saves only what changes. Raises
+    InvalidAddressFields."""
+    fields = validate_address(data, partial=True)
     with transaction.atomic():
         _lock_owner(address.user)
-        for name in ADDRESS_FIELDS:
-            if name in data:
-                setattr(address, name, data[name])
+        for name, value in fields.items():
+            setattr(address, name, value)
+        changed = [*fields]
         if data.get("is_default") and not address.is_default:
             Address.objects.filter(user_id=address.user_id, is_default=True).update(is_default=False)
             address.is_default = True
-        elif data.get("is_default") is False:
+            changed.append("is_default")
+        elif data.get("is_default") is False and address.is_default:
             address.is_default = False
-        address.save()
+            changed.append("is_default")
+        address.save(update_fields=[*changed, "updated_at"])
     return address
 
 

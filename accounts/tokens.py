@@ -1,5 +1,8 @@
-"""Tokens of accounts: JWT refresh tokens bound to a session family, email-verification
-tokens (signed, expiring, single use) and password-reset tokens (Django's generator)."""
+"""Tokens of accounts: email-verification tokens (signed, expiring, single use) and
+password-reset tokens (Django's generator).
+
+Sign-in sessions are refresh-token families (`accounts.models.RefreshTokenFamily`,
+`accounts.services`); their JWT encoding lives in the API layer (`ecommerce.api.auth`)."""
 
 from __future__ import annotations
 
@@ -8,29 +11,8 @@ from django.contrib.auth.tokens import default_token_generator
 from django.core import signing
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
-from rest_framework_simplejwt.settings import api_settings as jwt_settings
-from rest_framework_simplejwt.tokens import RefreshToken, Token
 
-FAMILY_CLAIM = "fam"
 VERIFY_EMAIL_SALT = "accounts.verify-email"
-
-
-class FamilyRefreshToken(RefreshToken):
-    """A refresh token carrying the id of its session family (`fam`).
-
-    Its `verify()` checks signature, expiry and type but not the blacklist: the refresh
-    service checks that itself, under the family's row lock, to tell a reuse (theft) from
-    a merely invalid token."""
-
-    def verify(self, *args, **kwargs) -> None:
-        Token.verify(self, *args, **kwargs)
-
-    @classmethod
-    def issue(cls, user, family_id) -> FamilyRefreshToken:
-        token = cls()
-        token[jwt_settings.USER_ID_CLAIM] = str(getattr(user, jwt_settings.USER_ID_FIELD))
-        token[FAMILY_CLAIM] = str(family_id)
-        return token
 
 
 def make_email_verification_token(user) -> str:

@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
-from rest_framework.exceptions import Throttled
 from rest_framework.generics import RetrieveUpdateAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 
 from accounts import selectors, services
-from accounts.errors import InvalidCredentials
+from accounts.errors import InvalidToken, RefreshTokenInvalid
 from accounts.filters import UserFilter
-from accounts.models import normalize_email
 from accounts.serializers import (
     AddressSerializer,
     AdminUserSerializer,
@@ -33,8 +31,8 @@ from accounts.serializers import (
     VerifyEmailResponseSerializer,
     VerifyEmailSerializer,
 )
-from accounts.tokens import FAMILY_CLAIM
-from core.ratelimit import limit_hit, seconds_until_allowed, user_or_ip
+from core.ratelimit import user_or_ip
+from ecommerce.api.auth import read_refresh_token, session_family_id, token_pair
 from ecommerce.api.openapi import ErrorResponse401Serializer, error_responses
 from ecommerce.api.permissions import IsAdmin, IsCustomer
 from ecommerce.api.throttling import GlobalRateThrottle, RateLimitThrottle
@@ -59,10 +57,6 @@ class PublicAuthView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
-
-
-def _email_key(email: str) -> str:
-    return f"email:{email}"
 
 
 @extend_validation_errors(["unique"], field_name="email")
@@ -140,23 +134,8 @@ class TokenObtainView(PublicAuthView):
     def post(self, request):
         serializer = LoginSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        email = normalize_email(serializer.validated_data["email"])
-        key = _email_key(email)
-        wait = seconds_until_allowed(group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
-        if wait:
-            raise Throttled(wait=wait)
-        try:
-            _, pair = services.auth_login(
-                email=email,
-                password=serializer.validated_data["password"],
-                cart_token=request.headers.get("X-Cart-Token") or None,
-            )
-        except InvalidCredentials:
-            # Only failures count against the email, so its owner is not locked out by
-            # their own successful sign-ins; an attacker guessing is.
-            limit_hit(group="login-email", key=key, rate=settings.RATELIMIT_LOGIN_EMAIL)
-            raise
-        return Response(TokenPairSerializer(pair).data)
+        session = services.auth_login(**serializer.validated_data, request=request._request)
+        return Response(TokenPairSerializer(token_pair(session)).data)
 
 
 class TokenRefreshView(PublicAuthView):
@@ -174,8 +153,12 @@ class TokenRefreshView(PublicAuthView):
     def post(self, request):
         serializer = RefreshSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        pair = services.token_refresh(refresh=serializer.validated_data["refresh"])
-        return Response(TokenPairSerializer(pair).data)
+        try:
+            claims = read_refresh_token(serializer.validated_data["refresh"])
+        except TokenError:
+            raise RefreshTokenInvalid()
+        session = services.token_refresh(user_id=claims.user_id, family_id=claims.family_id, jti=claims.jti)
+        return Response(TokenPairSerializer(token_pair(session)).data)
 
 
 @extend_validation_errors(["invalid_token"], field_name="refresh")
@@ -191,7 +174,13 @@ class LogoutView(APIView):
     def post(self, request):
         serializer = LogoutSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        services.auth_logout(user=request.user, refresh=serializer.validated_data["refresh"])
+        try:
+            claims = read_refresh_token(serializer.validated_data["refresh"])
+        except ExpiredTokenError:
+            return Response(status=status.HTTP_204_NO_CONTENT)  # dead already: nothing to end
+        except TokenError:
+            raise InvalidToken("This refresh token is not valid.", attr="refresh")
+        services.auth_logout(user=request.user, token_user_id=claims.user_id, family_id=claims.family_id)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -209,8 +198,9 @@ class PasswordChangeView(APIView):
     def post(self, request):
         serializer = PasswordChangeSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        keep = request.auth.get(FAMILY_CLAIM) if request.auth is not None else None
-        services.password_change(user=request.user, keep_family_id=keep, **serializer.validated_data)
+        services.password_change(
+            user=request.user, keep_family_id=session_family_id(request), **serializer.validated_data
+        )
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -227,9 +217,7 @@ class PasswordResetView(PublicAuthView):
     def post(self, request):
         serializer = PasswordResetSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        email = normalize_email(serializer.validated_data["email"])
-        limit_hit(group="password-reset-email", key=_email_key(email), rate=settings.RATELIMIT_PASSWORD_RESET)
-        services.password_reset_request(email=email)
+        services.password_reset_request(email=serializer.validated_data["email"])
         return Response({"detail": "If an account uses this address, a reset link is on its way."}, status=202)
 
 

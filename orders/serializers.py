@@ -2,18 +2,30 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from core.addresses import MAX_LENGTHS, clean_country, clean_phone
 from orders.models import OrderStatus
 
 
 class ShippingAddressSerializer(serializers.Serializer):
-    full_name = serializers.CharField(max_length=200)
-    line1 = serializers.CharField(max_length=255)
-    line2 = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
-    city = serializers.CharField(max_length=120)
-    region = serializers.CharField(max_length=120, required=False, allow_blank=True, default="")
-    postal_code = serializers.CharField(max_length=20)
-    country = serializers.RegexField(r"^[A-Za-z]{2}$", help_text="ISO 3166-1 alpha-2")
-    phone = serializers.CharField(max_length=32, required=False, allow_blank=True, default="")
+    # Fields, lengths and checks are core.addresses' (as for saved addresses).
+    full_name = serializers.CharField(max_length=MAX_LENGTHS["full_name"])
+    line1 = serializers.CharField(max_length=MAX_LENGTHS["line1"])
+    line2 = serializers.CharField(max_length=MAX_LENGTHS["line2"], required=False, allow_blank=True, default="")
+    city = serializers.CharField(max_length=MAX_LENGTHS["city"])
+    region = serializers.CharField(max_length=MAX_LENGTHS["region"], required=False, allow_blank=True, default="")
+    postal_code = serializers.CharField(max_length=MAX_LENGTHS["postal_code"])
+    country = serializers.CharField(
+        min_length=MAX_LENGTHS["country"],
+        max_length=MAX_LENGTHS["country"],
+        help_text="ISO 3166-1 alpha-2 code, e.g. `FR` (case-insensitive on input).",
+    )
+    phone = serializers.CharField(max_length=MAX_LENGTHS["phone"], required=False, allow_blank=True, default="")
+
+    def validate_country(self, value: str) -> str:
+        return clean_country(value)
+
+    def validate_phone(self, value: str) -> str:
+        return clean_phone(value)
 
 
 class OrderItemInputSerializer(serializers.Serializer):

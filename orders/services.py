@@ -23,6 +23,7 @@ from accounts.models import Address
 from carts.services import cart_clear_for_user, cart_lock_lines_for_checkout
 from catalog.models import Product
 from catalog.services import product_stock_changed, review_set_verified_purchase
+from core.addresses import ADDRESS_FIELDS, validate_address
 from core.jobs import enqueue
 from orders.errors import (
     EmailNotVerified,
@@ -47,7 +48,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.CANCELLED: frozenset(),
 }
 
-ADDRESS_FIELDS = ("full_name", "line1", "line2", "city", "region", "postal_code", "country", "phone")
 _AMOUNT_FIELD = Order._meta.get_field("total_amount")
 # The largest amount an order (and its payment and invoice: same columns) can hold.
 MAX_ORDER_AMOUNT = Decimal(10) ** (_AMOUNT_FIELD.max_digits - _AMOUNT_FIELD.decimal_places) - Decimal(10) ** (
@@ -109,7 +109,7 @@ def _address_snapshot(user, shipping_address_id: UUID | None, shipping_address: 
             raise InvalidAddress(attr="shipping_address_id")
         return {field: getattr(address, field) for field in ADDRESS_FIELDS}
     if shipping_address:
-        return {field: str(shipping_address.get(field) or "") for field in ADDRESS_FIELDS}
+        return validate_address(shipping_address, attr_prefix="shipping_address.")
     raise InvalidAddress("A shipping address is required.", attr="shipping_address")
 
 

@@ -69,19 +69,17 @@ def caller_scope(request: HttpRequest) -> str | None:
     None when the credentials are invalid (the view will answer 401; nothing is recorded)."""
     if request.META.get("HTTP_AUTHORIZATION"):
         from rest_framework.exceptions import APIException
-        from rest_framework_simplejwt.authentication import JWTAuthentication
-        from rest_framework_simplejwt.settings import api_settings
 
-        auth = JWTAuthentication()
+        from ecommerce.api.auth import bearer_user_id
+
         try:
-            raw = auth.get_raw_token(auth.get_header(request) or b"")
             # The signed token names the user; DRF loads (and checks) the user itself when
             # the view runs, so no database read here.
-            user_id = auth.get_validated_token(raw).get(api_settings.USER_ID_CLAIM) if raw is not None else None
+            user_id = bearer_user_id(request)
         except APIException:
             return None
-        if raw is not None:
-            return f"user:{user_id}" if user_id else None
+        if user_id is not None:
+            return f"user:{user_id}"
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"

@@ -36,6 +36,9 @@ INSTALLED_APPS = [
     "csp",
     "rest_framework",
     "rest_framework_simplejwt",
+    # Not used by sign-in any more (sessions are accounts.RefreshTokenFamily), but kept: its
+    # table has a foreign key to the users, which Django only honours (SET_NULL on user
+    # deletion) while the app is installed. `manage.py flushexpiredtokens` empties it.
     "rest_framework_simplejwt.token_blacklist",
     "django_filters",
     "drf_spectacular",

@@ -140,3 +140,48 @@ def test_concurrent_default_addresses_keep_exactly_one_default():
     assert errors == []
     assert Address.objects.filter(user=user).count() == n
     assert Address.objects.filter(user=user, is_default=True).count() == 1
+
+
+def test_address_services_apply_the_shared_rules():
+    from core.addresses import InvalidAddressFields
+
+    user = UserFactory()
+    with pytest.raises(InvalidAddressFields) as excinfo:
+        services.address_create(user=user, data={**VALID, "country": "XX"})
+    assert excinfo.value.attr == "country"
+    address = services.address_create(user=user, data=VALID)
+    assert address.country == "GB"
+    with pytest.raises(InvalidAddressFields):
+        services.address_update(address=address, data={"phone": "call me maybe"})
+    services.address_update(address=address, data={"country": "fr"})
+    address.refresh_from_db()
+    assert address.country == "FR" and address.city == VALID["city"]
+
+
+def test_admin_inline_checks_country_like_the_api(client):
+    from django.urls import reverse
+
+    from accounts.models import User
+
+    client.force_login(User.objects.create_superuser(email="root@example.com", password="x"))
+    user = UserFactory(role="customer")
+    form = {
+        "email": user.email,
+        "role": "customer",
+        "is_active": "on",
+        "date_joined_0": "2026-01-01",
+        "date_joined_1": "00:00:00",
+        "addresses-TOTAL_FORMS": "1",
+        "addresses-INITIAL_FORMS": "0",
+        "addresses-MIN_NUM_FORMS": "0",
+        "addresses-MAX_NUM_FORMS": "1000",
+        **{f"addresses-0-{k}": v for k, v in VALID.items()},
+    }
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+
+    response = client.post(url, {**form, "addresses-0-country": "XX"})
+    assert response.status_code == 200  # the form again, with the error
+    assert not Address.objects.filter(user=user).exists()
+
+    assert client.post(url, form).status_code == 302
+    assert Address.objects.get(user=user).country == "GB"

@@ -80,3 +80,83 @@ def test_verification_resend_is_limited_per_user():
 def test_limits_are_off_when_disabled(api_client, customer):
     for _ in range(15):
         assert attempt(api_client, customer.email).status_code == 401
+
+
+# --- one lockout for every door: the API and the Django admin login -------------------------
+
+ADMIN_LOGIN = "/admin/login/"
+
+
+def admin_attempt(client, email, password="wrong-password"):
+    return client.post(ADMIN_LOGIN, {"username": email, "password": password, "next": "/admin/"})
+
+
+def admin_is_signed_in(client) -> bool:
+    return client.get("/admin/").status_code == 200
+
+
+@override_settings(RATELIMIT_ENABLE=True, RATELIMIT_LOGIN_EMAIL="5/h")
+def test_admin_login_locks_an_email_after_five_failures(client):
+    staff = UserFactory(role="manager")
+    for _ in range(5):
+        response = admin_attempt(client, staff.email)
+        assert response.status_code == 200 and not admin_is_signed_in(client)
+
+    response = admin_attempt(client, staff.email.upper(), DEFAULT_PASSWORD)  # the right password
+    assert response.status_code == 200  # the form again, with an error: no 500, no redirect
+    assert response.context["form"].errors.as_data()["__all__"][0].code == "throttled"
+    assert "Too many failed sign-ins" in response.content.decode()
+    assert not admin_is_signed_in(client)
+    # other staff are not affected
+    other = UserFactory(role="manager")
+    assert admin_attempt(client, other.email, DEFAULT_PASSWORD).status_code == 302
+
+
+@override_settings(RATELIMIT_ENABLE=True, RATELIMIT_LOGIN_IP="100/h", RATELIMIT_LOGIN_EMAIL="5/h")
+def test_admin_failures_lock_the_api_sign_in(client, api_client):
+    staff = UserFactory(role="admin")
+    for _ in range(5):
+        admin_attempt(client, staff.email)
+    assert_throttled(attempt(api_client, staff.email, DEFAULT_PASSWORD))
+
+
+@override_settings(RATELIMIT_ENABLE=True, RATELIMIT_LOGIN_IP="100/h", RATELIMIT_LOGIN_EMAIL="5/h")
+def test_api_failures_lock_the_admin_sign_in(client, api_client):
+    staff = UserFactory(role="admin")
+    for _ in range(5):
+        assert attempt(api_client, staff.email).status_code == 401
+    response = admin_attempt(client, staff.email, DEFAULT_PASSWORD)
+    assert response.status_code == 200 and not admin_is_signed_in(client)
+    assert response.context["form"].errors.as_data()["__all__"][0].code == "throttled"
+
+
+@override_settings(RATELIMIT_ENABLE=True, RATELIMIT_LOGIN_EMAIL="2/h")
+def test_successful_admin_logins_do_not_count_against_the_email(client):
+    staff = UserFactory(role="manager")
+    for _ in range(4):
+        client.logout()
+        assert admin_attempt(client, staff.email, DEFAULT_PASSWORD).status_code == 302
+
+
+@override_settings(RATELIMIT_ENABLE=True, RATELIMIT_LOGIN_EMAIL="2/h")
+def test_the_lockout_is_a_service_rule_not_a_view_rule():
+    from accounts import services
+    from core.errors import RateLimited
+
+    user = UserFactory()
+    assert services.authenticate_with_lockout(email=user.email, password="nope") is None
+    assert services.authenticate_with_lockout(email=user.email, password="nope") is None
+    with pytest.raises(RateLimited) as excinfo:
+        services.authenticate_with_lockout(email=user.email, password=DEFAULT_PASSWORD)
+    assert excinfo.value.retry_after >= 1
+
+
+@override_settings(RATELIMIT_ENABLE=True, RATELIMIT_PASSWORD_RESET="1/h")
+def test_password_reset_per_email_limit_is_a_service_rule():
+    from accounts import services
+    from core.errors import RateLimited
+
+    services.password_reset_request(email="someone@example.com")
+    with pytest.raises(RateLimited):
+        services.password_reset_request(email="SomeOne@example.com")
+    services.password_reset_request(email="else@example.com")

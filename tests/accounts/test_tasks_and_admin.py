@@ -178,3 +178,17 @@ def test_admin_add_refuses_a_taken_email_in_another_case(admin_web):
     )
     assert response.status_code == 200
     assert User.objects.filter(email__iexact="taken@example.com").count() == 1
+
+
+def test_admin_revoke_sessions_action(admin_web):
+    from accounts import services
+
+    user = UserFactory()
+    session = services.session_start(user=user)
+    url = reverse("admin:accounts_refreshtokenfamily_changelist")
+    response = admin_web.post(url, {"action": "revoke_sessions", "_selected_action": [session.family_id]})
+
+    assert response.status_code == 302
+    assert RefreshTokenFamily.objects.get(pk=session.family_id).revoked_reason == services.RevokeReason.ADMIN
+    with pytest.raises(services.RefreshTokenInvalid):
+        services.token_refresh(user_id=str(user.pk), family_id=str(session.family_id), jti=session.jti)

@@ -5,7 +5,6 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
 from accounts import services
 from accounts.models import RefreshTokenFamily
@@ -140,10 +139,10 @@ def test_an_access_token_is_not_a_refresh_token(api_client, customer):
 
 
 def test_expired_refresh_token_is_401(api_client, customer, settings):
-    from accounts.tokens import FamilyRefreshToken
+    from rest_framework_simplejwt.tokens import RefreshToken
 
     pair = login(api_client, customer)
-    token = FamilyRefreshToken(pair["refresh"])
+    token = RefreshToken(pair["refresh"])
     token.set_exp(from_time=timezone.now() - timedelta(days=30))
     assert refresh(api_client, str(token)).status_code == 401
 
@@ -203,16 +202,14 @@ def test_deactivation_through_the_service_revokes_sessions(api_client, customer)
 def test_flush_removes_only_expired_tokens_and_sessions(api_client, customer):
     from accounts.tasks import flush_expired_tokens
 
+    live = login(api_client, customer)
     login(api_client, customer)
-    old = login(api_client, customer)
     family = RefreshTokenFamily.objects.order_by("-created_at").first()
-    past = timezone.now() - timedelta(days=1)
-    RefreshTokenFamily.objects.filter(pk=family.pk).update(expires_at=past)
-    OutstandingToken.objects.filter(token=old["refresh"]).update(expires_at=past)
+    RefreshTokenFamily.objects.filter(pk=family.pk).update(expires_at=timezone.now() - timedelta(days=1))
 
-    assert flush_expired_tokens() == {"tokens": 1, "families": 1}
+    assert flush_expired_tokens() == {"families": 1}
     assert RefreshTokenFamily.objects.count() == 1
-    assert OutstandingToken.objects.count() == 1
+    assert refresh(api_client, live["refresh"]).status_code == 200
 
 
 def test_flush_job_is_scheduled_daily(settings):
@@ -227,12 +224,12 @@ def test_flush_job_is_scheduled_daily(settings):
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_refreshes_with_one_token_exactly_one_succeeds():
     user = UserFactory()
-    pair = services.session_start(user=user)
+    session = services.session_start(user=user)
     n = 6
 
     def attempt(_i):
         try:
-            services.token_refresh(refresh=pair.refresh)
+            services.token_refresh(user_id=str(user.pk), family_id=str(session.family_id), jti=session.jti)
             return "ok"
         except services.RefreshTokenInvalid:
             return "refused"
@@ -242,3 +239,84 @@ def test_concurrent_refreshes_with_one_token_exactly_one_succeeds():
     # the losers presented a token that had just been rotated: that is reuse, so the
     # session is revoked (RFC 9700 §4.14.2) and the client signs in again
     assert RefreshTokenFamily.objects.get(user=user).revoked_reason == services.RevokeReason.REUSE
+
+
+# --- the JWT wire format (ecommerce.api.auth) and sessions carried over by migration 0004 ----
+
+
+def test_both_tokens_name_the_user_and_the_session(api_client, customer):
+    from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+    pair = login(api_client, customer)
+    family = RefreshTokenFamily.objects.get(user=customer)
+    access, refresh_token = AccessToken(pair["access"]), RefreshToken(pair["refresh"])
+
+    assert access["user_id"] == refresh_token["user_id"] == str(customer.pk)
+    assert access["fam"] == refresh_token["fam"] == str(family.pk)
+    assert refresh_token["jti"] == family.current_jti
+    assert abs(refresh_token["exp"] - family.expires_at.timestamp()) < 1
+
+
+def test_sessions_started_before_0004_keep_working_and_keep_reuse_detection(customer):
+    """Migration 0004 makes each live session's newest never-blacklisted token (from
+    simplejwt's token_blacklist tables, which the old code wrote) its current one."""
+    import importlib
+
+    from django.apps import apps
+    from django.db import connection
+    from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    migration = importlib.import_module("accounts.migrations.0004_refresh_token_family_current_jti")
+    family = RefreshTokenFamily.objects.create(user=customer, expires_at=timezone.now() + timedelta(days=1))
+    orphan = RefreshTokenFamily.objects.create(user=customer, expires_at=timezone.now() + timedelta(days=1))
+
+    def old_style_token():  # as accounts issued them before 0004
+        token = RefreshToken()
+        token["user_id"], token["fam"] = str(customer.pk), str(family.pk)
+        row = OutstandingToken.objects.create(
+            user=customer, jti=token["jti"], token=str(token), expires_at=timezone.now() + timedelta(days=1)
+        )
+        return token, row
+
+    rotated, rotated_row = old_style_token()
+    BlacklistedToken.objects.create(token=rotated_row)
+    newest, _ = old_style_token()
+
+    class SchemaEditor:
+        pass
+
+    editor = SchemaEditor()
+    editor.connection = connection
+    migration.carry_over_current_tokens(apps, editor)
+
+    family.refresh_from_db()
+    orphan.refresh_from_db()
+    assert family.current_jti == newest["jti"]
+    assert orphan.current_jti == ""
+    rotated_again = services.token_refresh(user_id=str(customer.pk), family_id=str(family.pk), jti=newest["jti"])
+    assert rotated_again.family_id == family.pk
+    with pytest.raises(services.RefreshTokenInvalid):  # the token rotated before 0004 is reuse
+        services.token_refresh(user_id=str(customer.pk), family_id=str(family.pk), jti=rotated["jti"])
+    family.refresh_from_db()
+    assert family.revoked_reason == services.RevokeReason.REUSE
+    with pytest.raises(services.RefreshTokenInvalid):  # nothing to carry over: sign in again
+        services.token_refresh(user_id=str(customer.pk), family_id=str(orphan.pk), jti="anything")
+
+
+# --- sign-in hooks (accounts.hooks) -------------------------------------------------------
+
+
+def test_carts_subscribes_to_sign_in_and_a_failing_receiver_does_not_fail_it(api_client, customer, monkeypatch):
+    from accounts import hooks
+    from carts.apps import merge_anonymous_cart_at_sign_in
+
+    assert merge_anonymous_cart_at_sign_in in hooks._sign_in_receivers
+    seen = []
+
+    def boom(**kwargs):
+        raise RuntimeError("receiver down")
+
+    monkeypatch.setattr(hooks, "_sign_in_receivers", [boom, lambda *, user, request: seen.append(user.pk)])
+    login(api_client, customer)
+    assert seen == [customer.pk]  # the receiver after the failing one still ran
