@@ -36,7 +36,7 @@ def carry_over_current_tokens(apps, schema_editor):
     quote = connection.ops.quote_name
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT o.jti, o.token FROM {quote(OUTSTANDING)} o "  # noqa: S608 (constant names)
+            f"SELECT o.jti, o.token FROM {quote(OUTSTANDING)} o "  # noqa: S608 - constant table names  # nosec B608
             f"LEFT JOIN {quote(BLACKLISTED)} b ON b.token_id = o.id "
             "WHERE b.id IS NULL ORDER BY o.id"
         )
