@@ -57,6 +57,10 @@ class PublicAuthView(APIView):
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
+    # Credential endpoints (register, sign-in, refresh, verify, password reset): their
+    # bodies carry passwords and tokens and their answers tokens, so the Idempotency-Key
+    # middleware never records them. Each is safe to repeat on its own terms.
+    idempotency_exempt = True
 
 
 @extend_validation_errors(["unique"], field_name="email")
@@ -110,8 +114,6 @@ class VerifyEmailResendView(APIView):
 
 
 class TokenObtainView(PublicAuthView):
-    # Responses carry tokens: never stored by the Idempotency-Key middleware.
-    idempotency_exempt = True
     throttle_classes = [GlobalRateThrottle, LoginIpThrottle]
 
     @extend_schema(
@@ -139,9 +141,6 @@ class TokenObtainView(PublicAuthView):
 
 
 class TokenRefreshView(PublicAuthView):
-    # Responses carry tokens: never stored by the Idempotency-Key middleware.
-    idempotency_exempt = True
-
     @extend_schema(
         tags=["auth"],
         request=RefreshSerializer,
@@ -163,6 +162,7 @@ class TokenRefreshView(PublicAuthView):
 
 @extend_validation_errors(["invalid_token"], field_name="refresh")
 class LogoutView(APIView):
+    idempotency_exempt = True  # the body is a refresh token: never recorded
     permission_classes = [IsAuthenticated]
 
     @extend_schema(
@@ -187,6 +187,7 @@ class LogoutView(APIView):
 @extend_validation_errors(["invalid_password"], field_name="old_password")
 @extend_validation_errors(PASSWORD_ERROR_CODES, field_name="new_password")
 class PasswordChangeView(APIView):
+    idempotency_exempt = True  # the body holds passwords: never recorded
     permission_classes = [IsAuthenticated]
 
     @extend_schema(

@@ -20,6 +20,7 @@ deletes them after IDEMPOTENCY_KEY_TTL (24 h).
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import logging
 from datetime import timedelta
@@ -64,9 +65,18 @@ def _error(status: int, code: str, detail: str) -> JsonResponse:
     return json_error(status, code, detail, validation=status == 400)
 
 
+def _digest(value: bytes) -> str:
+    """HMAC-SHA256 under a server key: records show no body or token that could be looked up
+    or guessed (an unsalted hash of a short password body can be)."""
+    key = (settings.IDEMPOTENCY_HMAC_KEY or settings.SECRET_KEY).encode()
+    return hmac.new(key, value, hashlib.sha256).hexdigest()
+
+
 def caller_scope(request: HttpRequest) -> str | None:
-    """Who is calling: "user:<id>" (JWT or session) or "anon:<ip>[:<cart token>]".
-    None when the credentials are invalid (the view will answer 401; nothing is recorded)."""
+    """Who is calling: "user:<id>" (JWT or session) or "cart:<digest of X-Cart-Token>" for a
+    visitor. None when nothing is to be recorded: invalid credentials (the view answers 401),
+    or a visitor without a cart token — an IP is no identity (two visitors behind one NAT
+    would get each other's replays, cart token included), so such requests run unrecorded."""
     if request.META.get("HTTP_AUTHORIZATION"):
         from rest_framework.exceptions import APIException
 
@@ -83,31 +93,54 @@ def caller_scope(request: HttpRequest) -> str | None:
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return f"user:{user.pk}"
-    from core.ratelimit import client_ip
-
-    cart = request.headers.get("X-Cart-Token", "")[:64]
-    return f"anon:{client_ip(request)}" + (f":{cart}" if cart else "")
+    cart = request.headers.get("X-Cart-Token", "")
+    return f"cart:{_digest(cart.encode())[:64]}" if cart else None
 
 
 def body_fingerprint(body: bytes) -> str:
-    """sha256 of the body; JSON bodies are canonicalised first (key order, spacing)."""
+    """HMAC-SHA256 of the body; JSON bodies are canonicalised first (key order, spacing)."""
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode()
     except (ValueError, UnicodeDecodeError, RecursionError):  # not JSON (the view will say so)
         canonical = body
-    return hashlib.sha256(canonical).hexdigest()
+    return _digest(canonical)
 
 
-def _replay(record) -> HttpResponse:
+# Stands for the caller's own X-Cart-Token in a stored answer: the token itself is never
+# stored (a record is found again only by a caller presenting that same token).
+_CART_TOKEN_MARK = "{{X-Cart-Token}}"  # noqa: S105 - a placeholder, not a secret
+
+
+def _replay(record, request: HttpRequest) -> HttpResponse:
+    body = record.response_body
+    headers = dict(record.response_headers or {})
+    cart_token = request.headers.get("X-Cart-Token", "")
+    if cart_token:
+        body = body.replace(_CART_TOKEN_MARK, cart_token)
+        headers = {name: cart_token if value == _CART_TOKEN_MARK else value for name, value in headers.items()}
     response = HttpResponse(
-        record.response_body,
-        status=record.response_status,
-        content_type=record.response_content_type or "application/json",
+        body, status=record.response_status, content_type=record.response_content_type or "application/json"
     )
-    for name, value in (record.response_headers or {}).items():
+    for name, value in headers.items():
         response[name] = value
     response[REPLAYED_HEADER] = "true"
     return response
+
+
+def _storable(request: HttpRequest, response: HttpResponse) -> tuple[str, dict] | None:
+    """The body and replayed headers to store, with the caller's cart token masked; None when
+    the answer must not be stored (it hands out a cart token other than the caller's)."""
+    body = response.content.decode("utf-8", errors="replace")
+    headers = {name: response[name] for name in REPLAYED_RESPONSE_HEADERS if response.has_header(name)}
+    cart_token = request.headers.get("X-Cart-Token", "")
+    issued = headers.get("X-Cart-Token")
+    if issued is not None:
+        if issued != cart_token:
+            return None
+        headers["X-Cart-Token"] = _CART_TOKEN_MARK
+    if cart_token:
+        body = body.replace(cart_token, _CART_TOKEN_MARK)
+    return body, headers
 
 
 def run_idempotent(request: HttpRequest, *, scope: str, key: str, body: bytes, call) -> HttpResponse:
@@ -141,7 +174,7 @@ def run_idempotent(request: HttpRequest, *, scope: str, key: str, body: bytes, c
                     422, "idempotency_key_reused", "This Idempotency-Key was used with a different request body."
                 )
             if record.state == IdempotencyState.COMPLETED:
-                return _replay(record)
+                return _replay(record, request)
             abandoned = record.updated_at < now - timedelta(seconds=settings.IDEMPOTENCY_LOCK_TIMEOUT)
             if abandoned and IdempotencyRecord.objects.filter(
                 pk=record.pk, state=IdempotencyState.IN_PROGRESS, updated_at=record.updated_at
@@ -154,23 +187,34 @@ def run_idempotent(request: HttpRequest, *, scope: str, key: str, body: bytes, c
         return _error(409, "idempotency_key_in_use", "A request with this Idempotency-Key is still being processed.")
 
     try:
-        response = call()
-        if hasattr(response, "render") and callable(response.render):
-            response = response.render()
+        # The view's writes and the stored answer commit together: a worker that dies half
+        # way leaves neither (the retry takes the key over once the lock times out and runs
+        # the request afresh), and one that dies after the commit leaves an answer to replay.
+        with transaction.atomic():
+            response = call()
+            if hasattr(response, "render") and callable(response.render):
+                response = response.render()
+            stored = None
+            if not (
+                response.status_code >= 500
+                or response.status_code in _NOT_STORED
+                or getattr(response, "streaming", False)
+            ):
+                stored = _storable(request, response)
+            if stored is None:
+                IdempotencyRecord.objects.filter(pk=record.pk).delete()
+            else:
+                IdempotencyRecord.objects.filter(pk=record.pk).update(
+                    state=IdempotencyState.COMPLETED,
+                    response_status=response.status_code,
+                    response_body=stored[0],
+                    response_content_type=response.get("Content-Type", "application/json")[:100],
+                    response_headers=stored[1],
+                    updated_at=timezone.now(),
+                )
     except BaseException:
         IdempotencyRecord.objects.filter(pk=record.pk).delete()
         raise
-    if response.status_code >= 500 or response.status_code in _NOT_STORED or getattr(response, "streaming", False):
-        IdempotencyRecord.objects.filter(pk=record.pk).delete()
-        return response
-    IdempotencyRecord.objects.filter(pk=record.pk).update(
-        state=IdempotencyState.COMPLETED,
-        response_status=response.status_code,
-        response_body=response.content.decode("utf-8", errors="replace"),
-        response_content_type=response.get("Content-Type", "application/json")[:100],
-        response_headers={name: response[name] for name in REPLAYED_RESPONSE_HEADERS if response.has_header(name)},
-        updated_at=timezone.now(),
-    )
     return response
 
 

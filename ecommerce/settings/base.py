@@ -416,6 +416,9 @@ PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")
 IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 60 * 60)
 # Seconds after which an in-flight idempotency record is considered abandoned (crashed worker).
 IDEMPOTENCY_LOCK_TIMEOUT = env.int("IDEMPOTENCY_LOCK_TIMEOUT", default=120)
+# Key of the HMAC that fingerprints request bodies and cart tokens in idempotency records
+# (default: SECRET_KEY). Records never hold a plain body hash or token.
+IDEMPOTENCY_HMAC_KEY = env("IDEMPOTENCY_HMAC_KEY", default="")
 CELERY_BEAT_SCHEDULE["orders-expire"] = {"task": "orders.tasks.expire_orders", "schedule": 60.0}
 CELERY_BEAT_SCHEDULE["orders-purge-idempotency-keys"] = {
     "task": "orders.tasks.purge_idempotency_records",

@@ -1,5 +1,7 @@
-"""Idempotency-Key (ecommerce/idempotency.py) on POST orders/ and any POST."""
+"""Idempotency-Key (ecommerce/api/idempotency.py) on POST orders/ and any POST."""
 
+import hashlib
+import json
 from datetime import timedelta
 
 import pytest
@@ -244,13 +246,77 @@ def test_sign_in_responses_are_never_stored_under_an_idempotency_key(api_client,
     assert not IdempotencyRecord.objects.exists()
 
 
-def test_replay_of_a_first_cart_write_returns_the_cart_token_header_too(api_client):
+def test_two_visitors_behind_one_address_never_get_each_others_cart_token(api_client):
+    """Finding 9: a visitor's scope was the client IP, so a second visitor behind the same
+    NAT with the same key and body got the first one's replayed X-Cart-Token."""
+    from rest_framework.test import APIClient
+
     from tests.carts.factories import ProductFactory
 
     product = ProductFactory()
     body = {"product_id": str(product.pk), "quantity": 1}
     first = api_client.post("/api/v1/cart/items/", body, format="json", HTTP_IDEMPOTENCY_KEY="cart-1")
-    again = api_client.post("/api/v1/cart/items/", body, format="json", HTTP_IDEMPOTENCY_KEY="cart-1")
-    assert first.status_code == again.status_code == 201
-    assert again["Idempotent-Replayed"] == "true"
-    assert again["X-Cart-Token"] == first["X-Cart-Token"]
+    other = APIClient().post("/api/v1/cart/items/", body, format="json", HTTP_IDEMPOTENCY_KEY="cart-1")
+    assert first.status_code == other.status_code == 201
+    assert other.get("Idempotent-Replayed") is None
+    assert other["X-Cart-Token"] != first["X-Cart-Token"]
+
+
+def test_a_visitor_with_a_cart_token_gets_replays_and_the_record_holds_no_token(api_client):
+    from core.models import IdempotencyRecord
+    from tests.carts.factories import ProductFactory
+
+    first_product, second_product = ProductFactory(), ProductFactory()
+    token = api_client.post("/api/v1/cart/items/", {"product_id": str(first_product.pk), "quantity": 1}, format="json")[
+        "X-Cart-Token"
+    ]
+    body = {"product_id": str(second_product.pk), "quantity": 2}
+    first = api_client.post(
+        "/api/v1/cart/items/", body, format="json", HTTP_IDEMPOTENCY_KEY="c-2", HTTP_X_CART_TOKEN=token
+    )
+    again = api_client.post(
+        "/api/v1/cart/items/", body, format="json", HTTP_IDEMPOTENCY_KEY="c-2", HTTP_X_CART_TOKEN=token
+    )
+    assert first.status_code == again.status_code == 201 and again["Idempotent-Replayed"] == "true"
+    assert again.json() == first.json()
+    record = IdempotencyRecord.objects.get(key="c-2")
+    stored = f"{record.scope} {record.response_body} {record.response_headers}"
+    assert token not in stored
+    assert (
+        record.request_hash
+        != hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    )
+
+
+def test_credential_endpoints_are_never_recorded(api_client, customer_client):
+    """Finding 8: the record kept an unsalted SHA-256 of register and password bodies."""
+    from core.models import IdempotencyRecord
+
+    api_client.post(
+        "/api/v1/auth/register/",
+        {"email": "idem@example.com", "password": "An-0k-passphrase-22"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="reg-1",
+    )
+    customer_client.post(
+        "/api/v1/auth/password/change/",
+        {"old_password": "wrong", "new_password": "An-0k-passphrase-23"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="pw-1",
+    )
+    assert not IdempotencyRecord.objects.exists()
+
+
+def test_idempotency_records_are_for_admins_only(client, manager, admin_user):
+    from django.contrib.auth.models import Permission
+
+    from accounts.roles import sync_role_groups
+
+    sync_role_groups()
+    assert not any(
+        manager.has_perm(f"core.{p.codename}") for p in Permission.objects.filter(content_type__app_label="core")
+    )
+    client.force_login(manager)
+    assert client.get("/admin/core/idempotencyrecord/").status_code == 403
+    client.force_login(admin_user)
+    assert client.get("/admin/core/idempotencyrecord/").status_code == 200
