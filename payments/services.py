@@ -6,7 +6,6 @@ cannot both charge) but never while product rows are locked."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from uuid import UUID
 
@@ -24,6 +23,7 @@ from payments.errors import (
     PaymentDeclined,
     PaymentProviderError,
     UnknownProvider,
+    WebhookMismatch,
 )
 from payments.models import Invoice, InvoiceSequence, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from payments.providers import InvalidWebhook, ProviderError, WebhookEventData, get_provider
@@ -183,10 +183,25 @@ def _refund_in_full(payment: Payment, *, reason: str, failure: str) -> Refund:
 
 
 def webhook_handle(provider_name: str, body: bytes, headers: Mapping[str, str]) -> str:
-    """Verify and apply one provider webhook. Each (provider, event id) is applied once:
-    the event row (unique) is written in the same transaction as its effects, so a
-    concurrent or later duplicate finds it and does nothing. Returns what happened.
-    Raises UnknownProvider (404), InvalidWebhookError (400 invalid_signature/invalid_payload)."""
+    """Verify and apply one provider webhook. Returns what happened (also stored on the
+    event row as `result`).
+
+    - The provider verifies the signature over the signed timestamp and the raw body and
+      refuses a timestamp outside PAYMENT_WEBHOOK_TOLERANCE (InvalidWebhookError, 400
+      `invalid_signature`); with no secret configured every webhook is refused.
+    - Each (provider, event id) is applied once: the event row (unique) is written in the
+      same transaction as its effects, so a concurrent or later duplicate does nothing.
+    - A payment event names its payment by the provider's transaction id only (never by
+      our payment id, which clients see). `payment.succeeded` must carry the payment's
+      amount and currency; it only moves a `processing` payment to `succeeded` (a
+      declined, `failed` payment stays failed).
+    - A payment event without a transaction id, or a success whose amount or currency
+      differ from the payment's, is stored (result `mismatch`), nothing is applied, and
+      WebhookMismatch (400 `webhook_mismatch`) is raised after the commit.
+
+    Raises UnknownProvider (404), InvalidWebhookError (400), WebhookMismatch (400), and
+    PaymentProviderError (502) when refunding a late payment fails (then nothing is
+    stored, so the provider's redelivery retries)."""
     try:
         provider = get_provider(provider_name)
     except KeyError:
@@ -196,6 +211,7 @@ def webhook_handle(provider_name: str, body: bytes, headers: Mapping[str, str]) 
     except InvalidWebhook as exc:
         raise InvalidWebhookError(exc.detail, code=exc.code)
 
+    mismatch: WebhookMismatch | None = None
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -204,27 +220,42 @@ def webhook_handle(provider_name: str, body: bytes, headers: Mapping[str, str]) 
                 )
         except IntegrityError:
             return "duplicate"
-        result = _apply_event(provider.name, event)
+        try:
+            result = _apply_event(provider.name, event)
+        except WebhookMismatch as exc:
+            # Raised before any write of _apply_event: only the event row is kept.
+            mismatch, result = exc, "mismatch"
         record.processed_at = timezone.now()
         record.result = result
         record.save(update_fields=["processed_at", "result"])
+    if mismatch is not None:
+        raise mismatch
     return result
 
 
-def _find_payment(provider_name: str, data: Mapping) -> Payment | None:
-    transaction_id = data.get("transaction_id")
-    if isinstance(transaction_id, str) and transaction_id:
-        return Payment.objects.filter(provider=provider_name, transaction_id=transaction_id).first()
-    payment_id = data.get("payment_id")
-    try:
-        return Payment.objects.filter(provider=provider_name, pk=uuid.UUID(str(payment_id))).first()
-    except ValueError:
-        return None
+def _check_matches(payment: Payment, event: WebhookEventData) -> None:
+    """The success event must be about this charge: same amount, same currency."""
+    differences = []
+    if event.amount is None or event.amount != payment.amount:
+        differences.append({"field": "amount", "expected": str(payment.amount), "received": _shown(event, "amount")})
+    if event.currency != payment.currency.upper():
+        differences.append({"field": "currency", "expected": payment.currency, "received": _shown(event, "currency")})
+    if differences:
+        raise WebhookMismatch(
+            "The event's amount or currency differs from the payment's; nothing was applied.", errors=differences
+        )
+
+
+def _shown(event: WebhookEventData, key: str) -> str | None:
+    value = event.data.get(key)
+    return None if value is None else str(value)[:64]
 
 
 def _apply_event(provider_name: str, event: WebhookEventData) -> str:
     if event.event_type in ("payment.succeeded", "payment.failed"):
-        found = _find_payment(provider_name, event.data)
+        if not event.transaction_id:
+            raise WebhookMismatch("A payment event must name the provider's transaction id; nothing was applied.")
+        found = Payment.objects.filter(provider=provider_name, transaction_id=event.transaction_id).first()
         if found is None:
             return "unknown_payment"
         # Same lock order as payment_pay: order row, then payment row.
@@ -237,8 +268,13 @@ def _apply_event(provider_name: str, event: WebhookEventData) -> str:
             payment.failure_code = str(event.data.get("failure_code") or "failed")[:64]
             payment.save(update_fields=["status", "failure_code", "updated_at"])
             return "payment_failed"
+        _check_matches(payment, event)
         if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
             return "already_applied"
+        if payment.status != PaymentStatus.PROCESSING:
+            # Only processing -> succeeded exists: a declined (failed) payment stays failed;
+            # the customer pays again with a new attempt.
+            return "ignored_not_processing"
         if order.status == OrderStatus.PENDING:
             payment.status = PaymentStatus.SUCCEEDED
             payment.save(update_fields=["status", "updated_at"])

@@ -86,22 +86,60 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
         return Response(InvoiceSerializer(invoice).data)
 
 
+WEBHOOK_DESCRIPTION = """Called by the payment provider, not by clients; authenticated by a signature,
+not by a user.
+
+**Signature.** `X-Signature-Timestamp` is the Unix time (seconds) of signing and
+`X-Signature` is `hex(HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "{timestamp}." + raw body))`
+(optionally prefixed `sha256=`). A missing or wrong signature, or a timestamp more than
+`PAYMENT_WEBHOOK_TOLERANCE` seconds (default 300) from now, is 400 `invalid_signature`;
+with no secret configured every delivery is refused.
+
+**Events.** `{"id", "type", "data"}`; each event id is applied once (a redelivery answers
+`{"result": "duplicate"}`). `payment.succeeded` and `payment.failed` name the charge by
+`data.transaction_id` (the provider's id); `payment.succeeded` must also carry the
+payment's `data.amount` and `data.currency`. Only a payment still `processing` becomes
+`succeeded` (a declined payment stays failed: `ignored_not_processing`). An event without
+a transaction id, or with another amount or currency, is stored but nothing is applied:
+400 `webhook_mismatch`."""
+
+
 class PaymentWebhookView(APIView):
-    """Provider → us. Authenticated by the HMAC signature of the raw body, not by a user."""
+    """Provider → us. Authenticated by the HMAC signature of the timestamp and raw body,
+    not by a user."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(
-        summary="Payment provider webhook (HMAC-SHA256 of the raw body in X-Signature)",
+        summary="Payment provider webhook (HMAC-SHA256 of the timestamp and raw body in X-Signature)",
+        description=WEBHOOK_DESCRIPTION,
         request={"application/json": OpenApiTypes.OBJECT},
         parameters=[
-            OpenApiParameter("X-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter(
+                "X-Signature",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description='hex(HMAC-SHA256(secret, "{X-Signature-Timestamp}." + raw body)), optionally `sha256=`…',
+            ),
+            OpenApiParameter(
+                "X-Signature-Timestamp",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Unix time of signing, in seconds; at most PAYMENT_WEBHOOK_TOLERANCE (300 s) from now.",
+            ),
         ],
         responses={
             200: WebhookAckSerializer,
-            400: error_response("`invalid_signature` or `invalid_payload`."),
+            400: error_response(
+                "`invalid_signature` (missing or wrong signature, timestamp outside the tolerance), "
+                "`invalid_payload`, or `webhook_mismatch` (no transaction id, or another amount or currency: "
+                "the event is stored, nothing is applied)."
+            ),
             404: error_response("Unknown provider."),
+            502: error_response("Refunding a payment for an order no longer payable failed; retry.", server=True),
         },
     )
     def post(self, request, provider: str):

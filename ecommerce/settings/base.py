@@ -364,7 +364,10 @@ ORDER_PAYMENT_TIMEOUT = env.int("ORDER_PAYMENT_TIMEOUT", default=30 * 60)
 # Payment provider (payments/providers/): `test` is the offline gateway.
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="test")
 # HMAC-SHA256 secret of provider webhooks; empty = every webhook is rejected (invalid_signature).
+# Production refuses to start with one shorter than 32 bytes or a placeholder.
 PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")
+# Seconds a webhook's signed timestamp may be away from now (older deliveries cannot be replayed).
+PAYMENT_WEBHOOK_TOLERANCE = env.int("PAYMENT_WEBHOOK_TOLERANCE", default=300)
 # Seconds an Idempotency-Key is remembered (24 h, as the API promises).
 IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 60 * 60)
 # Seconds after which an in-flight idempotency record is considered abandoned (crashed worker).

@@ -1,12 +1,13 @@
 """Production: everything from the environment, nothing insecure by default.
 
-Refuses to start without SECRET_KEY and ALLOWED_HOSTS.
+Refuses to start without SECRET_KEY and ALLOWED_HOSTS, and with a weak
+PAYMENT_WEBHOOK_SECRET (empty is allowed: webhooks are then off).
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import SIMPLE_JWT, STORAGES, env
+from .base import PAYMENT_WEBHOOK_SECRET, SIMPLE_JWT, STORAGES, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY", default="")
@@ -16,6 +17,18 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 if not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set in production.")
 SIMPLE_JWT["SIGNING_KEY"] = SECRET_KEY
+
+# Whoever knows the webhook secret can confirm payments: a placeholder copied from
+# .env.example, or a short secret, must not reach production. Empty = webhooks off.
+_MIN_WEBHOOK_SECRET_BYTES = 32
+if PAYMENT_WEBHOOK_SECRET and (
+    len(PAYMENT_WEBHOOK_SECRET.encode()) < _MIN_WEBHOOK_SECRET_BYTES
+    or any(marker in PAYMENT_WEBHOOK_SECRET.lower() for marker in ("change-me", "changeme"))
+):
+    raise ImproperlyConfigured(
+        f"PAYMENT_WEBHOOK_SECRET must be at least {_MIN_WEBHOOK_SECRET_BYTES} random bytes and not a placeholder "
+        "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), or empty to turn webhooks off."
+    )
 
 # TLS. Set SECURE_SSL_REDIRECT=false when TLS ends at a proxy that does not send
 # X-Forwarded-Proto (otherwise every request would redirect forever).
