@@ -361,6 +361,10 @@ CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
 # --- orders & payments ---
 # Seconds an unpaid `pending` order holds its stock before the expiry job cancels it.
 ORDER_PAYMENT_TIMEOUT = env.int("ORDER_PAYMENT_TIMEOUT", default=30 * 60)
+# Against stock hoarding by unpaid orders: most units of one product in one order, and most
+# unpaid `pending` orders one customer may hold at once (409 order_limit; 0 = no limit).
+ORDER_MAX_UNITS_PER_PRODUCT = env.int("ORDER_MAX_UNITS_PER_PRODUCT", default=20)
+ORDER_MAX_PENDING_PER_USER = env.int("ORDER_MAX_PENDING_PER_USER", default=3)
 # Payment provider (payments/providers/): `test` is the offline gateway.
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="test")
 # HMAC-SHA256 secret of provider webhooks; empty = every webhook is rejected (invalid_signature).
