@@ -15,6 +15,7 @@ class PaymentErrorCode(StrEnum):
     ORDER_EXPIRED = "order_expired"
     INVALID_SIGNATURE = "invalid_signature"
     WEBHOOK_MISMATCH = "webhook_mismatch"
+    TRANSACTION_ALREADY_RECORDED = "transaction_already_recorded"
     UNKNOWN_PROVIDER = "unknown_provider"
 
 
@@ -57,3 +58,14 @@ class WebhookMismatch(InvalidInput):
 
     code = PaymentErrorCode.WEBHOOK_MISMATCH
     default_detail = "The event does not match the payment it names; nothing was applied."
+
+
+class OrderNotFound(NotFound):
+    """Not an order the caller may pay (it does not exist or belongs to someone else)."""
+
+    default_detail = "No such order."
+
+
+class TransactionAlreadyRecorded(Conflict):
+    code = PaymentErrorCode.TRANSACTION_ALREADY_RECORDED
+    default_detail = "A payment with this transaction id is already recorded."

@@ -6,6 +6,7 @@ cannot both charge) but never while product rows are locked."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping
 from uuid import UUID
 
@@ -19,14 +20,17 @@ from payments.errors import (
     AlreadyPaid,
     InvalidWebhookError,
     OrderExpired,
+    OrderNotFound,
     OrderNotPayable,
     PaymentDeclined,
     PaymentProviderError,
+    TransactionAlreadyRecorded,
     UnknownProvider,
     WebhookMismatch,
 )
 from payments.models import Invoice, InvoiceSequence, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from payments.providers import InvalidWebhook, ProviderError, WebhookEventData, get_provider
+from payments.providers.offline import OfflineProvider
 
 
 def _check_payable(order: Order) -> None:
@@ -42,13 +46,19 @@ def payment_pay(order_id: UUID, *, user, token: str, idempotency_key: str, payme
     """Charge the order's total (never an amount from the client) through the configured
     provider and, on success, confirm the order, issue its invoice and email a receipt.
 
+    Paying is the owner's action: `user` must be the order's customer, staff included (an
+    order of someone else is OrderNotFound, 404, as for any non-owner; staff record money
+    received outside the shop with `payment_record_offline`).
+
     Locks the order row for the whole operation: a concurrent second payment waits and then
-    gets AlreadyPaid (409). The attempt is recorded even when it fails. Raises AlreadyPaid /
-    OrderNotPayable / OrderExpired (409), PaymentDeclined (402, order stays pending),
-    PaymentProviderError (502, nothing charged)."""
+    gets AlreadyPaid (409). The attempt is recorded even when it fails. Raises OrderNotFound
+    (404), AlreadyPaid / OrderNotPayable / OrderExpired (409), PaymentDeclined (402, order
+    stays pending), PaymentProviderError (502, nothing charged)."""
     provider = get_provider()
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = Order.objects.select_for_update().filter(pk=order_id, user_id=getattr(user, "pk", None)).first()
+        if order is None:
+            raise OrderNotFound()
         _check_payable(order)
         payment = Payment.objects.create(
             order=order,
@@ -95,8 +105,46 @@ def payment_pay(order_id: UUID, *, user, token: str, idempotency_key: str, payme
     return payment
 
 
-def _confirm_order(order: Order, payment: Payment, *, by=None) -> None:
-    order_mark_paid(order, by=by, note=f"payment {payment.transaction_id or payment.pk}")
+def payment_record_offline(order_id: UUID, *, by, transaction_id: str = "", note: str = "") -> Payment:
+    """Record money that staff `by` received outside the shop (bank transfer, cash) for the
+    order's total, and confirm the order exactly as a card payment does: the same checks,
+    invoice, receipt email and reviews; the history note says who recorded it.
+
+    `transaction_id` is the outside reference (bank transfer id…); blank generates one.
+    Provider `offline`: cancelling the order later records a pending refund for staff to
+    pay back. Locks the order row like payment_pay. Raises AlreadyPaid / OrderNotPayable /
+    OrderExpired / TransactionAlreadyRecorded (409)."""
+    transaction_id = transaction_id.strip()[:128] or f"offline_{uuid.uuid4().hex}"
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        _check_payable(order)
+        if Payment.objects.filter(
+            provider=OfflineProvider.name,
+            transaction_id=transaction_id,
+            status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED],
+        ).exists():
+            raise TransactionAlreadyRecorded(errors=[{"transaction_id": transaction_id}])
+        try:
+            with transaction.atomic():  # the unique constraint decides a concurrent twin
+                payment = Payment.objects.create(
+                    order=order,
+                    provider=OfflineProvider.name,
+                    transaction_id=transaction_id,
+                    amount=order.total_amount,
+                    currency=order.currency,
+                    status=PaymentStatus.SUCCEEDED,
+                    payment_method="offline",
+                    raw_response={"recorded_by": str(by.pk), "note": note[:500]},
+                )
+        except IntegrityError:
+            raise TransactionAlreadyRecorded(errors=[{"transaction_id": transaction_id}])
+        email = getattr(by, "email", "") or "staff"
+        _confirm_order(order, payment, by=by, note=f"offline payment recorded by {email} ({transaction_id})")
+    return payment
+
+
+def _confirm_order(order: Order, payment: Payment, *, by=None, note: str = "") -> None:
+    order_mark_paid(order, by=by, note=note or f"payment {payment.transaction_id or payment.pk}")
     invoice_issue(order, payment)
     from payments.tasks import send_payment_receipt
 

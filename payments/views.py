@@ -15,7 +15,7 @@ from ecommerce.api.openapi import IDEMPOTENCY_RESPONSES, error_response, idempot
 from ecommerce.api.permissions import IsCustomer
 from ecommerce.api.throttling import RateLimitThrottle
 from orders.models import Order
-from orders.selectors import order_list_for
+from orders.selectors import order_list_for, orders_owned_by
 from payments.selectors import invoice_for_order
 from payments.serializers import InvoiceSerializer, PaymentSerializer, PayOrderSerializer, WebhookAckSerializer
 from payments.services import payment_pay, webhook_handle
@@ -30,8 +30,8 @@ PayOrderThrottle = RateLimitThrottle.for_("orders-pay", "RATELIMIT_ORDERS", user
 # description in the OpenAPI schema, so it speaks to clients.
 @extend_schema(tags=["orders"])
 class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
-    """Paying an order and reading its invoice. Customers act on their own orders only:
-    another customer's order answers 404."""
+    """Paying an order and reading its invoice. Only the customer who placed an order pays
+    it (anyone else, staff included, gets 404); the owner and staff read its invoice."""
 
     permission_classes = [IsCustomer]
     idempotency_required_actions = frozenset({"pay"})
@@ -40,8 +40,12 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Order.objects.none()
-        # Scoped to the caller: another customer's order is 404, never 403. The actions
-        # read what they render themselves, so the order's relations are not prefetched.
+        # Scoped to the caller: another customer's order is 404, never 403. Paying is the
+        # owner's action, staff included (they record offline payments in the admin);
+        # reading the invoice is open to staff. The actions read what they render
+        # themselves, so the order's relations are not prefetched.
+        if self.action == "pay":
+            return orders_owned_by(self.request.user)
         return order_list_for(self.request.user).prefetch_related(None)
 
     def get_throttles(self):
@@ -52,6 +56,8 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Pay an order (the amount is the order's total)",
+        description="The customer who placed the order pays it; for anyone else, staff included, the order "
+        "answers 404 (staff record money received outside the shop in the admin).",
         request=PayOrderSerializer,
         parameters=idempotency_header(required=True),
         responses={
@@ -76,7 +82,12 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
         )
         return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="The invoice of a paid order", responses={200: InvoiceSerializer})
+    @extend_schema(
+        summary="The invoice of a paid order (owner or staff)",
+        description="Until credit notes exist, a refunded order's invoice says so: `refunded`, "
+        "`refunded_amount` and `refunded_at` (the latest refund).",
+        responses={200: InvoiceSerializer},
+    )
     @action(detail=True, methods=["get"])
     def invoice(self, request, pk=None):
         order = self.get_object()
