@@ -70,6 +70,8 @@ def _env(port: int) -> dict[str, str]:
         # dropped when the benchmark ends (no worker runs).
         CELERY_BROKER_URL=BROKER_URL,
         ORDER_PAYMENT_TIMEOUT="3600",
+        # Each bench customer keeps placing orders it never pays: the hoarding limit is off.
+        ORDER_MAX_PENDING_PER_USER="0",
         CONN_MAX_AGE="60",
         BENCH_PORT=str(port),
     )

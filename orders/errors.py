@@ -16,6 +16,7 @@ class OrderErrorCode(StrEnum):
     PRICE_CHANGED = "price_changed"
     ORDER_TOO_LARGE = "order_too_large"
     INVALID_TRANSITION = "invalid_transition"
+    ORDER_LIMIT = "order_limit"
 
 
 class EmailNotVerified(Forbidden):
@@ -56,3 +57,11 @@ class InvalidTransition(Conflict):
 class OrderTooLarge(InvalidInput):
     code = OrderErrorCode.ORDER_TOO_LARGE
     default_detail = "The order total is larger than an order can hold; split it into smaller orders."
+
+
+class OrderLimitExceeded(Conflict):
+    """Checkout would pass ORDER_MAX_UNITS_PER_PRODUCT (each entry names `product_id`,
+    `requested`, `limit`) or ORDER_MAX_PENDING_PER_USER (`pending`, `limit`)."""
+
+    code = OrderErrorCode.ORDER_LIMIT
+    default_detail = "The order is over a limit of the shop; nothing was ordered."

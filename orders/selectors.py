@@ -18,6 +18,12 @@ def order_list_for(user) -> QuerySet[Order]:
     return qs.filter(user=user)
 
 
+def orders_owned_by(user) -> QuerySet[Order]:
+    """Orders `user` placed, staff included: the scope of owner-only actions (paying), where
+    another customer's order is 404 for everyone."""
+    return Order.objects.filter(user_id=getattr(user, "pk", None))
+
+
 def order_get_for_user(user, order_id: UUID) -> Order | None:
     return order_list_for(user).filter(pk=order_id).first()
 

@@ -15,8 +15,9 @@ from typing import Any
 from uuid import UUID
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F, prefetch_related_objects
+from django.db.models import F, Q, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Address
@@ -31,6 +32,7 @@ from orders.errors import (
     InsufficientStock,
     InvalidAddress,
     InvalidTransition,
+    OrderLimitExceeded,
     OrderTooLarge,
     PriceChanged,
     ProductUnavailable,
@@ -151,15 +153,25 @@ def order_place(
     takes the stock with F(), writes the order, empties the cart. The confirmation email
     is enqueued on commit.
 
+    Limits against stock hoarding (0 turns one off), staff included: at most
+    ORDER_MAX_UNITS_PER_PRODUCT units of one product (lines naming it summed), and at most
+    ORDER_MAX_PENDING_PER_USER unpaid `pending` orders (not yet past `expires_at`) per
+    customer. The second is counted under a lock of the customer's row, taken first (lock
+    order: user, cart, products), so concurrent checkouts of one customer never pass it.
+
+    Without a broker (eager mode, `make run`) no beat runs the expiry job, so due orders
+    are expired first (`orders_expire_due_without_beat`).
+
     With `idempotency_key`, the customer's order already placed with that key (within
     IDEMPOTENCY_KEY_TTL) is returned instead of a second one (a unique constraint decides).
 
     Raises EmailNotVerified (403), EmptyOrder / InvalidAddress / OrderTooLarge (400),
-    ProductUnavailable, PriceChanged, InsufficientStock (409, every offending line listed;
-    nothing written).
+    ProductUnavailable, PriceChanged, InsufficientStock, OrderLimitExceeded (409, every
+    offending line listed; nothing written).
     """
     if not user.is_verified:
         raise EmailNotVerified()
+    orders_expire_due_without_beat()
     address = _address_snapshot(user, shipping_address_id, shipping_address)
     items = list(items) if items is not None else None
     try:
@@ -183,8 +195,46 @@ def _order_placed_with(user, idempotency_key: str) -> Order | None:
     return Order.objects.filter(user=user, idempotency_key=idempotency_key).only("pk", "created_at").first()
 
 
+def _check_pending_limit(user, idempotency_key: str) -> None:
+    """At most ORDER_MAX_PENDING_PER_USER unpaid orders still holding stock for `user`.
+    Locks the user's row (until the caller's transaction ends) so two checkouts of one
+    customer count one after the other. Orders past `expires_at` do not count: they can
+    no longer be paid and the expiry job is about to return their stock."""
+    limit = settings.ORDER_MAX_PENDING_PER_USER
+    if limit <= 0:
+        return
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    pending = (
+        Order.objects.filter(user=user, status=OrderStatus.PENDING)
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
+        .count()
+    )
+    # A retry whose order was placed (its idempotency record lost) gets that order back
+    # from the unique key in order_place, not a refusal.
+    if pending >= limit and not _order_placed_with(user, idempotency_key):
+        raise OrderLimitExceeded(
+            f"You already have {pending} unpaid orders; at most {limit} may await payment at once. "
+            "Pay or cancel one of them first.",
+            errors=[{"pending": pending, "limit": limit}],
+        )
+
+
+def _check_units_limit(requested: Mapping[UUID, int]) -> None:
+    limit = settings.ORDER_MAX_UNITS_PER_PRODUCT
+    if limit <= 0:
+        return
+    over = [
+        {"product_id": str(pid), "requested": quantity, "limit": limit}
+        for pid, quantity in sorted(requested.items())
+        if quantity > limit
+    ]
+    if over:
+        raise OrderLimitExceeded(f"An order may hold at most {limit} units of one product.", errors=over)
+
+
 def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key: str) -> Order:
     with transaction.atomic():
+        _check_pending_limit(user, idempotency_key)
         if items is None:
             # The cart row stays locked until commit (before any product row: lock order
             # cart, then products): a second checkout of the same cart waits and then finds
@@ -193,6 +243,7 @@ def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key
         requested = _merge_lines(items)
         if not requested:
             raise EmptyOrder()
+        _check_units_limit(requested)
         products = _lock_products(requested)
 
         unavailable = [pid for pid in requested if pid not in products or not products[pid].is_active]
@@ -374,3 +425,19 @@ def orders_expire(*, now=None, limit: int = 500) -> int:
         if order.status == OrderStatus.CANCELLED and order.cancelled_at and order.cancelled_at >= now:
             cancelled += 1
     return cancelled
+
+
+# Enough to clear what a dev server accumulates between two requests; the rest goes on
+# the next call.
+_INLINE_EXPIRY_BATCH = 50
+
+
+def orders_expire_due_without_beat() -> int:
+    """Expire due orders now when no broker is configured (CELERY_TASK_ALWAYS_EAGER, the
+    embedded default of `make run`): then neither a worker nor beat runs
+    `orders.tasks.expire_orders`, and unpaid orders would hold their stock forever.
+    Checkout and order reads call it first. Costs one indexed query when nothing is due;
+    with a broker it does nothing (beat's job). Returns how many orders were cancelled."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        return 0
+    return orders_expire(limit=_INLINE_EXPIRY_BATCH)

@@ -68,6 +68,14 @@ class OrderViewSet(
             throttles.append(PlaceOrderThrottle())
         return throttles
 
+    def list(self, request, *args, **kwargs):
+        services.orders_expire_due_without_beat()  # eager mode: no beat expires them
+        return super().list(request, *args, **kwargs)
+
+    def retrieve(self, request, *args, **kwargs):
+        services.orders_expire_due_without_beat()
+        return super().retrieve(request, *args, **kwargs)
+
     def _fresh(self, order_id):
         return order_get_for_user(self.request.user, order_id)
 
@@ -80,7 +88,10 @@ class OrderViewSet(
             403: error_response("`email_not_verified`, or not allowed."),
             **IDEMPOTENCY_RESPONSES,
             409: error_response(
-                "`insufficient_stock` (each short line), `price_changed`, `product_unavailable`, key in use."
+                "`insufficient_stock` (each short line), `price_changed`, `product_unavailable`, "
+                "`order_limit` (more than ORDER_MAX_UNITS_PER_PRODUCT units of one product: `product_id`, "
+                "`requested`, `limit`; or already ORDER_MAX_PENDING_PER_USER unpaid orders: `pending`, `limit`), "
+                "key in use."
             ),
         },
     )

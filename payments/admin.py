@@ -1,9 +1,57 @@
-"""Money records are read-only in the admin: they change only through the services."""
+"""Money records are read-only in the admin: they change only through the services.
 
-from django.contrib import admin
+Payments also adds "Record offline payment" to the order admin: orders sits below payments
+and cannot call its services, so the order admin is extended here (payments → orders is
+the allowed direction) rather than reaching up through a hook."""
+
+from django import forms
+from django.contrib import admin, messages
 
 from core.admin import ReadOnlyAdminMixin
+from orders.admin import OrderActionForm
+from orders.admin import OrderAdmin as BaseOrderAdmin
+from orders.models import Order
 from payments.models import Invoice, Payment, Refund, WebhookEvent
+from payments.services import payment_record_offline
+
+
+class OrderPaymentActionForm(OrderActionForm):
+    transaction_id = forms.CharField(
+        required=False,
+        max_length=128,
+        help_text="For “record offline payment”: the bank transfer or receipt reference (blank: generated).",
+    )
+
+
+class OrderAdmin(BaseOrderAdmin):
+    action_form = OrderPaymentActionForm
+    actions = [*BaseOrderAdmin.actions, "record_offline_payment"]
+
+    def has_record_payment_permission(self, request) -> bool:
+        # Money received is recorded by whoever may add payments (admins; managers only
+        # view payments), not by everyone who fulfils orders.
+        return request.user.has_perm("payments.add_payment")
+
+    @admin.action(
+        description="Record offline payment (order total, received outside the shop)", permissions=["record_payment"]
+    )
+    def record_offline_payment(self, request, queryset):
+        reference = request.POST.get("transaction_id", "").strip()
+        if reference and queryset.count() > 1:
+            self.message_user(
+                request, "A transaction id belongs to one payment: select a single order.", messages.ERROR
+            )
+            return
+        self._apply(
+            request,
+            queryset,
+            "Offline payment recorded",
+            lambda o: payment_record_offline(o.pk, by=request.user, transaction_id=reference),
+        )
+
+
+admin.site.unregister(Order)
+admin.site.register(Order, OrderAdmin)
 
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):

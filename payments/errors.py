@@ -14,6 +14,8 @@ class PaymentErrorCode(StrEnum):
     ORDER_NOT_PAYABLE = "order_not_payable"
     ORDER_EXPIRED = "order_expired"
     INVALID_SIGNATURE = "invalid_signature"
+    WEBHOOK_MISMATCH = "webhook_mismatch"
+    TRANSACTION_ALREADY_RECORDED = "transaction_already_recorded"
     UNKNOWN_PROVIDER = "unknown_provider"
 
 
@@ -48,3 +50,22 @@ class InvalidWebhookError(InvalidInput):
 
 class UnknownProvider(NotFound):
     default_detail = "Unknown payment provider."
+
+
+class WebhookMismatch(InvalidInput):
+    """A correctly signed payment event that does not match the payment it names (no
+    transaction id, another amount or currency). It is stored, and nothing is applied."""
+
+    code = PaymentErrorCode.WEBHOOK_MISMATCH
+    default_detail = "The event does not match the payment it names; nothing was applied."
+
+
+class OrderNotFound(NotFound):
+    """Not an order the caller may pay (it does not exist or belongs to someone else)."""
+
+    default_detail = "No such order."
+
+
+class TransactionAlreadyRecorded(Conflict):
+    code = PaymentErrorCode.TRANSACTION_ALREADY_RECORDED
+    default_detail = "A payment with this transaction id is already recorded."

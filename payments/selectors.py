@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from decimal import Decimal
+
 from orders.models import Order
-from payments.models import Invoice
+from payments.models import Invoice, RefundStatus
 
 
 def invoice_for_order(order: Order) -> Invoice | None:
-    return Invoice.objects.select_related("order").prefetch_related("order__lines").filter(order=order).first()
+    """The order's invoice with its lines and its payment's refunds (`invoice_refunds`)."""
+    return (
+        Invoice.objects.select_related("order", "payment")
+        .prefetch_related("order__lines", "payment__refunds")
+        .filter(order=order)
+        .first()
+    )
+
+
+def invoice_refunds(invoice: Invoice) -> tuple[Decimal, datetime | None]:
+    """(amount refunded, when last) of the invoice's payment. Refunds the provider accepted
+    but has not settled yet (`pending`) count: the money is on its way back."""
+    refunds = [r for r in invoice.payment.refunds.all() if r.status != RefundStatus.FAILED]
+    amount = sum((r.amount for r in refunds), Decimal("0.00"))
+    return amount, max((r.created_at for r in refunds), default=None)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.serializers import OrderLineSerializer
 from payments.models import Invoice, Payment
+from payments.selectors import invoice_refunds
 
 
 class PayOrderSerializer(serializers.Serializer):
@@ -25,6 +27,10 @@ class InvoiceSerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="order.number", read_only=True)
     items = OrderLineSerializer(source="order.lines", many=True, read_only=True)
     billing_address = serializers.DictField(read_only=True)
+    # Until credit notes exist, the invoice itself says that its money went back.
+    refunded = serializers.SerializerMethodField(help_text="True once the payment was refunded (in part or in full).")
+    refunded_amount = serializers.SerializerMethodField(help_text='Sum refunded so far ("0.00" if none).')
+    refunded_at = serializers.SerializerMethodField(help_text="When the latest refund was made; null if none.")
 
     class Meta:
         model = Invoice
@@ -38,8 +44,29 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "total_amount",
             "currency",
             "billing_address",
+            "refunded",
+            "refunded_amount",
+            "refunded_at",
         ]
         read_only_fields = fields
+
+    def _refunds(self, invoice: Invoice):
+        if not hasattr(invoice, "_refund_summary"):
+            invoice._refund_summary = invoice_refunds(invoice)
+        return invoice._refund_summary
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_refunded(self, invoice: Invoice) -> bool:
+        return self._refunds(invoice)[0] > 0
+
+    @extend_schema_field(serializers.DecimalField(max_digits=12, decimal_places=2))
+    def get_refunded_amount(self, invoice: Invoice) -> str:
+        return f"{self._refunds(invoice)[0]:.2f}"
+
+    @extend_schema_field(serializers.DateTimeField(allow_null=True))
+    def get_refunded_at(self, invoice: Invoice):
+        when = self._refunds(invoice)[1]
+        return serializers.DateTimeField().to_representation(when) if when else None
 
 
 class WebhookAckSerializer(serializers.Serializer):

@@ -20,13 +20,17 @@ from payments.errors import (
     AlreadyPaid,
     InvalidWebhookError,
     OrderExpired,
+    OrderNotFound,
     OrderNotPayable,
     PaymentDeclined,
     PaymentProviderError,
+    TransactionAlreadyRecorded,
     UnknownProvider,
+    WebhookMismatch,
 )
 from payments.models import Invoice, InvoiceSequence, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
 from payments.providers import InvalidWebhook, ProviderError, WebhookEventData, get_provider
+from payments.providers.offline import OfflineProvider
 
 
 def _check_payable(order: Order) -> None:
@@ -42,13 +46,19 @@ def payment_pay(order_id: UUID, *, user, token: str, idempotency_key: str, payme
     """Charge the order's total (never an amount from the client) through the configured
     provider and, on success, confirm the order, issue its invoice and email a receipt.
 
+    Paying is the owner's action: `user` must be the order's customer, staff included (an
+    order of someone else is OrderNotFound, 404, as for any non-owner; staff record money
+    received outside the shop with `payment_record_offline`).
+
     Locks the order row for the whole operation: a concurrent second payment waits and then
-    gets AlreadyPaid (409). The attempt is recorded even when it fails. Raises AlreadyPaid /
-    OrderNotPayable / OrderExpired (409), PaymentDeclined (402, order stays pending),
-    PaymentProviderError (502, nothing charged)."""
+    gets AlreadyPaid (409). The attempt is recorded even when it fails. Raises OrderNotFound
+    (404), AlreadyPaid / OrderNotPayable / OrderExpired (409), PaymentDeclined (402, order
+    stays pending), PaymentProviderError (502, nothing charged)."""
     provider = get_provider()
     with transaction.atomic():
-        order = Order.objects.select_for_update().get(pk=order_id)
+        order = Order.objects.select_for_update().filter(pk=order_id, user_id=getattr(user, "pk", None)).first()
+        if order is None:
+            raise OrderNotFound()
         _check_payable(order)
         payment = Payment.objects.create(
             order=order,
@@ -95,8 +105,46 @@ def payment_pay(order_id: UUID, *, user, token: str, idempotency_key: str, payme
     return payment
 
 
-def _confirm_order(order: Order, payment: Payment, *, by=None) -> None:
-    order_mark_paid(order, by=by, note=f"payment {payment.transaction_id or payment.pk}")
+def payment_record_offline(order_id: UUID, *, by, transaction_id: str = "", note: str = "") -> Payment:
+    """Record money that staff `by` received outside the shop (bank transfer, cash) for the
+    order's total, and confirm the order exactly as a card payment does: the same checks,
+    invoice, receipt email and reviews; the history note says who recorded it.
+
+    `transaction_id` is the outside reference (bank transfer id…); blank generates one.
+    Provider `offline`: cancelling the order later records a pending refund for staff to
+    pay back. Locks the order row like payment_pay. Raises AlreadyPaid / OrderNotPayable /
+    OrderExpired / TransactionAlreadyRecorded (409)."""
+    transaction_id = transaction_id.strip()[:128] or f"offline_{uuid.uuid4().hex}"
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)
+        _check_payable(order)
+        if Payment.objects.filter(
+            provider=OfflineProvider.name,
+            transaction_id=transaction_id,
+            status__in=[PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED],
+        ).exists():
+            raise TransactionAlreadyRecorded(errors=[{"transaction_id": transaction_id}])
+        try:
+            with transaction.atomic():  # the unique constraint decides a concurrent twin
+                payment = Payment.objects.create(
+                    order=order,
+                    provider=OfflineProvider.name,
+                    transaction_id=transaction_id,
+                    amount=order.total_amount,
+                    currency=order.currency,
+                    status=PaymentStatus.SUCCEEDED,
+                    payment_method="offline",
+                    raw_response={"recorded_by": str(by.pk), "note": note[:500]},
+                )
+        except IntegrityError:
+            raise TransactionAlreadyRecorded(errors=[{"transaction_id": transaction_id}])
+        email = getattr(by, "email", "") or "staff"
+        _confirm_order(order, payment, by=by, note=f"offline payment recorded by {email} ({transaction_id})")
+    return payment
+
+
+def _confirm_order(order: Order, payment: Payment, *, by=None, note: str = "") -> None:
+    order_mark_paid(order, by=by, note=note or f"payment {payment.transaction_id or payment.pk}")
     invoice_issue(order, payment)
     from payments.tasks import send_payment_receipt
 
@@ -183,10 +231,25 @@ def _refund_in_full(payment: Payment, *, reason: str, failure: str) -> Refund:
 
 
 def webhook_handle(provider_name: str, body: bytes, headers: Mapping[str, str]) -> str:
-    """Verify and apply one provider webhook. Each (provider, event id) is applied once:
-    the event row (unique) is written in the same transaction as its effects, so a
-    concurrent or later duplicate finds it and does nothing. Returns what happened.
-    Raises UnknownProvider (404), InvalidWebhookError (400 invalid_signature/invalid_payload)."""
+    """Verify and apply one provider webhook. Returns what happened (also stored on the
+    event row as `result`).
+
+    - The provider verifies the signature over the signed timestamp and the raw body and
+      refuses a timestamp outside PAYMENT_WEBHOOK_TOLERANCE (InvalidWebhookError, 400
+      `invalid_signature`); with no secret configured every webhook is refused.
+    - Each (provider, event id) is applied once: the event row (unique) is written in the
+      same transaction as its effects, so a concurrent or later duplicate does nothing.
+    - A payment event names its payment by the provider's transaction id only (never by
+      our payment id, which clients see). `payment.succeeded` must carry the payment's
+      amount and currency; it only moves a `processing` payment to `succeeded` (a
+      declined, `failed` payment stays failed).
+    - A payment event without a transaction id, or a success whose amount or currency
+      differ from the payment's, is stored (result `mismatch`), nothing is applied, and
+      WebhookMismatch (400 `webhook_mismatch`) is raised after the commit.
+
+    Raises UnknownProvider (404), InvalidWebhookError (400), WebhookMismatch (400), and
+    PaymentProviderError (502) when refunding a late payment fails (then nothing is
+    stored, so the provider's redelivery retries)."""
     try:
         provider = get_provider(provider_name)
     except KeyError:
@@ -196,6 +259,7 @@ def webhook_handle(provider_name: str, body: bytes, headers: Mapping[str, str]) 
     except InvalidWebhook as exc:
         raise InvalidWebhookError(exc.detail, code=exc.code)
 
+    mismatch: WebhookMismatch | None = None
     with transaction.atomic():
         try:
             with transaction.atomic():
@@ -204,27 +268,42 @@ def webhook_handle(provider_name: str, body: bytes, headers: Mapping[str, str]) 
                 )
         except IntegrityError:
             return "duplicate"
-        result = _apply_event(provider.name, event)
+        try:
+            result = _apply_event(provider.name, event)
+        except WebhookMismatch as exc:
+            # Raised before any write of _apply_event: only the event row is kept.
+            mismatch, result = exc, "mismatch"
         record.processed_at = timezone.now()
         record.result = result
         record.save(update_fields=["processed_at", "result"])
+    if mismatch is not None:
+        raise mismatch
     return result
 
 
-def _find_payment(provider_name: str, data: Mapping) -> Payment | None:
-    transaction_id = data.get("transaction_id")
-    if isinstance(transaction_id, str) and transaction_id:
-        return Payment.objects.filter(provider=provider_name, transaction_id=transaction_id).first()
-    payment_id = data.get("payment_id")
-    try:
-        return Payment.objects.filter(provider=provider_name, pk=uuid.UUID(str(payment_id))).first()
-    except ValueError:
-        return None
+def _check_matches(payment: Payment, event: WebhookEventData) -> None:
+    """The success event must be about this charge: same amount, same currency."""
+    differences = []
+    if event.amount is None or event.amount != payment.amount:
+        differences.append({"field": "amount", "expected": str(payment.amount), "received": _shown(event, "amount")})
+    if event.currency != payment.currency.upper():
+        differences.append({"field": "currency", "expected": payment.currency, "received": _shown(event, "currency")})
+    if differences:
+        raise WebhookMismatch(
+            "The event's amount or currency differs from the payment's; nothing was applied.", errors=differences
+        )
+
+
+def _shown(event: WebhookEventData, key: str) -> str | None:
+    value = event.data.get(key)
+    return None if value is None else str(value)[:64]
 
 
 def _apply_event(provider_name: str, event: WebhookEventData) -> str:
     if event.event_type in ("payment.succeeded", "payment.failed"):
-        found = _find_payment(provider_name, event.data)
+        if not event.transaction_id:
+            raise WebhookMismatch("A payment event must name the provider's transaction id; nothing was applied.")
+        found = Payment.objects.filter(provider=provider_name, transaction_id=event.transaction_id).first()
         if found is None:
             return "unknown_payment"
         # Same lock order as payment_pay: order row, then payment row.
@@ -237,8 +316,13 @@ def _apply_event(provider_name: str, event: WebhookEventData) -> str:
             payment.failure_code = str(event.data.get("failure_code") or "failed")[:64]
             payment.save(update_fields=["status", "failure_code", "updated_at"])
             return "payment_failed"
+        _check_matches(payment, event)
         if payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.REFUNDED):
             return "already_applied"
+        if payment.status != PaymentStatus.PROCESSING:
+            # Only processing -> succeeded exists: a declined (failed) payment stays failed;
+            # the customer pays again with a new attempt.
+            return "ignored_not_processing"
         if order.status == OrderStatus.PENDING:
             payment.status = PaymentStatus.SUCCEEDED
             payment.save(update_fields=["status", "updated_at"])

@@ -15,7 +15,7 @@ from ecommerce.api.openapi import IDEMPOTENCY_RESPONSES, error_response, idempot
 from ecommerce.api.permissions import IsCustomer
 from ecommerce.api.throttling import RateLimitThrottle
 from orders.models import Order
-from orders.selectors import order_list_for
+from orders.selectors import order_list_for, orders_owned_by
 from payments.selectors import invoice_for_order
 from payments.serializers import InvoiceSerializer, PaymentSerializer, PayOrderSerializer, WebhookAckSerializer
 from payments.services import payment_pay, webhook_handle
@@ -30,8 +30,8 @@ PayOrderThrottle = RateLimitThrottle.for_("orders-pay", "RATELIMIT_ORDERS", user
 # description in the OpenAPI schema, so it speaks to clients.
 @extend_schema(tags=["orders"])
 class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
-    """Paying an order and reading its invoice. Customers act on their own orders only:
-    another customer's order answers 404."""
+    """Paying an order and reading its invoice. Only the customer who placed an order pays
+    it (anyone else, staff included, gets 404); the owner and staff read its invoice."""
 
     permission_classes = [IsCustomer]
     idempotency_required_actions = frozenset({"pay"})
@@ -40,8 +40,12 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return Order.objects.none()
-        # Scoped to the caller: another customer's order is 404, never 403. The actions
-        # read what they render themselves, so the order's relations are not prefetched.
+        # Scoped to the caller: another customer's order is 404, never 403. Paying is the
+        # owner's action, staff included (they record offline payments in the admin);
+        # reading the invoice is open to staff. The actions read what they render
+        # themselves, so the order's relations are not prefetched.
+        if self.action == "pay":
+            return orders_owned_by(self.request.user)
         return order_list_for(self.request.user).prefetch_related(None)
 
     def get_throttles(self):
@@ -52,6 +56,8 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="Pay an order (the amount is the order's total)",
+        description="The customer who placed the order pays it; for anyone else, staff included, the order "
+        "answers 404 (staff record money received outside the shop in the admin).",
         request=PayOrderSerializer,
         parameters=idempotency_header(required=True),
         responses={
@@ -76,7 +82,12 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
         )
         return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="The invoice of a paid order", responses={200: InvoiceSerializer})
+    @extend_schema(
+        summary="The invoice of a paid order (owner or staff)",
+        description="Until credit notes exist, a refunded order's invoice says so: `refunded`, "
+        "`refunded_amount` and `refunded_at` (the latest refund).",
+        responses={200: InvoiceSerializer},
+    )
     @action(detail=True, methods=["get"])
     def invoice(self, request, pk=None):
         order = self.get_object()
@@ -86,22 +97,60 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
         return Response(InvoiceSerializer(invoice).data)
 
 
+WEBHOOK_DESCRIPTION = """Called by the payment provider, not by clients; authenticated by a signature,
+not by a user.
+
+**Signature.** `X-Signature-Timestamp` is the Unix time (seconds) of signing and
+`X-Signature` is `hex(HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "{timestamp}." + raw body))`
+(optionally prefixed `sha256=`). A missing or wrong signature, or a timestamp more than
+`PAYMENT_WEBHOOK_TOLERANCE` seconds (default 300) from now, is 400 `invalid_signature`;
+with no secret configured every delivery is refused.
+
+**Events.** `{"id", "type", "data"}`; each event id is applied once (a redelivery answers
+`{"result": "duplicate"}`). `payment.succeeded` and `payment.failed` name the charge by
+`data.transaction_id` (the provider's id); `payment.succeeded` must also carry the
+payment's `data.amount` and `data.currency`. Only a payment still `processing` becomes
+`succeeded` (a declined payment stays failed: `ignored_not_processing`). An event without
+a transaction id, or with another amount or currency, is stored but nothing is applied:
+400 `webhook_mismatch`."""
+
+
 class PaymentWebhookView(APIView):
-    """Provider → us. Authenticated by the HMAC signature of the raw body, not by a user."""
+    """Provider → us. Authenticated by the HMAC signature of the timestamp and raw body,
+    not by a user."""
 
     authentication_classes: list = []
     permission_classes = [AllowAny]
 
     @extend_schema(
-        summary="Payment provider webhook (HMAC-SHA256 of the raw body in X-Signature)",
+        summary="Payment provider webhook (HMAC-SHA256 of the timestamp and raw body in X-Signature)",
+        description=WEBHOOK_DESCRIPTION,
         request={"application/json": OpenApiTypes.OBJECT},
         parameters=[
-            OpenApiParameter("X-Signature", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False),
+            OpenApiParameter(
+                "X-Signature",
+                OpenApiTypes.STR,
+                OpenApiParameter.HEADER,
+                required=True,
+                description='hex(HMAC-SHA256(secret, "{X-Signature-Timestamp}." + raw body)), optionally `sha256=`…',
+            ),
+            OpenApiParameter(
+                "X-Signature-Timestamp",
+                OpenApiTypes.INT,
+                OpenApiParameter.HEADER,
+                required=True,
+                description="Unix time of signing, in seconds; at most PAYMENT_WEBHOOK_TOLERANCE (300 s) from now.",
+            ),
         ],
         responses={
             200: WebhookAckSerializer,
-            400: error_response("`invalid_signature` or `invalid_payload`."),
+            400: error_response(
+                "`invalid_signature` (missing or wrong signature, timestamp outside the tolerance), "
+                "`invalid_payload`, or `webhook_mismatch` (no transaction id, or another amount or currency: "
+                "the event is stored, nothing is applied)."
+            ),
             404: error_response("Unknown provider."),
+            502: error_response("Refunding a payment for an order no longer payable failed; retry.", server=True),
         },
     )
     def post(self, request, provider: str):

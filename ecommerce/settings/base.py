@@ -408,10 +408,17 @@ CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
 # --- orders & payments ---
 # Seconds an unpaid `pending` order holds its stock before the expiry job cancels it.
 ORDER_PAYMENT_TIMEOUT = env.int("ORDER_PAYMENT_TIMEOUT", default=30 * 60)
+# Against stock hoarding by unpaid orders: most units of one product in one order, and most
+# unpaid `pending` orders one customer may hold at once (409 order_limit; 0 = no limit).
+ORDER_MAX_UNITS_PER_PRODUCT = env.int("ORDER_MAX_UNITS_PER_PRODUCT", default=20)
+ORDER_MAX_PENDING_PER_USER = env.int("ORDER_MAX_PENDING_PER_USER", default=3)
 # Payment provider (payments/providers/): `test` is the offline gateway.
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="test")
 # HMAC-SHA256 secret of provider webhooks; empty = every webhook is rejected (invalid_signature).
+# Production refuses to start with one shorter than 32 bytes or a placeholder.
 PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")
+# Seconds a webhook's signed timestamp may be away from now (older deliveries cannot be replayed).
+PAYMENT_WEBHOOK_TOLERANCE = env.int("PAYMENT_WEBHOOK_TOLERANCE", default=300)
 # Seconds an Idempotency-Key is remembered (24 h, as the API promises).
 IDEMPOTENCY_KEY_TTL = env.int("IDEMPOTENCY_KEY_TTL", default=24 * 60 * 60)
 # Seconds after which an in-flight idempotency record is considered abandoned (crashed worker).

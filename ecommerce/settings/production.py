@@ -1,13 +1,14 @@
 """Production: everything from the environment, nothing insecure by default.
 
 Refuses to start without SECRET_KEY, JWT_SIGNING_KEY, ALLOWED_HOSTS and REDIS_URL, or with a
-secret that is short or ships with the repository.
+secret that is short or ships with the repository, and with a weak PAYMENT_WEBHOOK_SECRET
+(empty is allowed: webhooks are then off).
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import KNOWN_PLACEHOLDER_SECRETS, REDIS_URL, SIMPLE_JWT, STORAGES, env
+from .base import KNOWN_PLACEHOLDER_SECRETS, PAYMENT_WEBHOOK_SECRET, REDIS_URL, SIMPLE_JWT, STORAGES, env
 
 DEBUG = False
 
@@ -35,6 +36,18 @@ if not ALLOWED_HOSTS:
 # and host; a per-process fallback would silently multiply every limit.
 if not REDIS_URL:
     raise ImproperlyConfigured("REDIS_URL must be set in production (shared cache, limits, carts).")
+
+# Whoever knows the webhook secret can confirm payments: a placeholder copied from
+# .env.example, or a short secret, must not reach production. Empty = webhooks off.
+_MIN_WEBHOOK_SECRET_BYTES = 32
+if PAYMENT_WEBHOOK_SECRET and (
+    len(PAYMENT_WEBHOOK_SECRET.encode()) < _MIN_WEBHOOK_SECRET_BYTES
+    or any(marker in PAYMENT_WEBHOOK_SECRET.lower() for marker in ("change-me", "changeme"))
+):
+    raise ImproperlyConfigured(
+        f"PAYMENT_WEBHOOK_SECRET must be at least {_MIN_WEBHOOK_SECRET_BYTES} random bytes and not a placeholder "
+        "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), or empty to turn webhooks off."
+    )
 
 # TLS. Set SECURE_SSL_REDIRECT=false when TLS ends at a proxy that does not send
 # X-Forwarded-Proto (otherwise every request would redirect forever).

@@ -12,9 +12,12 @@ from payments.providers.base import (
     RefundResult,
     WebhookEventData,
 )
+from payments.providers.offline import OfflineProvider
 from payments.providers.test import TestProvider
 
-PROVIDERS: dict[str, type[PaymentProvider]] = {TestProvider.name: TestProvider}
+# `offline` records money received outside the shop (staff, admin); it is never the
+# PAYMENT_PROVIDER that charges cards.
+PROVIDERS: dict[str, type[PaymentProvider]] = {TestProvider.name: TestProvider, OfflineProvider.name: OfflineProvider}
 
 
 def get_provider(name: str | None = None) -> PaymentProvider:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -44,25 +45,55 @@ class RefundResult:
 
 @dataclass(frozen=True)
 class WebhookEventData:
+    """A verified event. For payment events the provider also reads, in its own format,
+    the charge it is about: `transaction_id`, `amount` (None when absent or unreadable)
+    and `currency` (upper case; empty when absent). The service compares them with the
+    payment it holds and applies nothing when they differ."""
+
     event_id: str
     event_type: str
     data: dict[str, Any]
     payload: dict[str, Any]
+    transaction_id: str = ""
+    amount: Decimal | None = None
+    currency: str = ""
 
 
-def sign(body: bytes, secret: str) -> str:
-    return hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def sign(body: bytes, secret: str, timestamp: int) -> str:
+    """hex(HMAC-SHA256(secret, "{timestamp}." + body)): the timestamp is signed with the
+    body, so an old delivery cannot be replayed with a fresh timestamp."""
+    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
 
 
-def verify_signature(body: bytes, signature: str, secret: str) -> bool:
+_WRONG = "The webhook signature is missing or wrong."
+
+
+def verify_signature(
+    body: bytes, signature: str, timestamp: str, secret: str, *, tolerance: int, now: float | None = None
+) -> None:
+    """Check that `signature` (hex, optionally prefixed `sha256=`) is the HMAC of
+    `"{timestamp}." + body` under `secret` and that `timestamp` (Unix seconds) is within
+    `tolerance` seconds of now. Raises InvalidWebhook("invalid_signature") otherwise.
+    An empty secret accepts nothing (webhooks are off)."""
     if not secret or not signature:
-        return False
+        raise InvalidWebhook("invalid_signature", _WRONG)
+    timestamp = timestamp.strip()
+    if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
+        raise InvalidWebhook(
+            "invalid_signature",
+            "The signature timestamp (X-Signature-Timestamp, Unix seconds) is missing or malformed.",
+        )
     signature = signature.strip()
     if signature.startswith("sha256="):
         signature = signature[len("sha256=") :]
-    if not signature.isascii():  # compare_digest raises on non-ASCII str: a bad signature
-        return False
-    return hmac.compare_digest(sign(body, secret), signature)
+    # compare_digest raises on a non-ASCII str: that is a bad signature, not a 500.
+    if not signature.isascii() or not hmac.compare_digest(sign(body, secret, int(timestamp)), signature):
+        raise InvalidWebhook("invalid_signature", _WRONG)
+    # After the HMAC: only a holder of the secret learns that the timestamp is the problem.
+    if abs((time.time() if now is None else now) - int(timestamp)) > tolerance:
+        raise InvalidWebhook(
+            "invalid_signature", f"The signature timestamp is more than {tolerance} seconds away from now."
+        )
 
 
 class PaymentProvider(ABC):

@@ -3,15 +3,19 @@
 Tokens: `tok_visa` succeeds, `tok_declined` (or any other token) is declined, `tok_error`
 is a provider outage (ProviderError: nothing charged). Transaction ids derive from our
 idempotency key, so a retried charge yields the same transaction (the provider dedupes).
-Webhooks: JSON `{"id", "type", "data": {...}}` signed with HMAC-SHA256 of the raw body
-(hex) in `X-Signature`, secret `PAYMENT_WEBHOOK_SECRET`."""
+Webhooks: JSON `{"id", "type", "data": {...}}`; payment events carry `data.transaction_id`,
+`data.amount` (decimal string, e.g. "19.99") and `data.currency` (ISO 4217). Signed as
+hex(HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "{timestamp}." + raw body)) in `X-Signature`
+(optionally prefixed `sha256=`), the Unix time of signing in `X-Signature-Timestamp`;
+a timestamp more than PAYMENT_WEBHOOK_TOLERANCE seconds from now is refused."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
 
@@ -22,12 +26,36 @@ from payments.providers.base import (
     ProviderError,
     RefundResult,
     WebhookEventData,
+    sign,
     verify_signature,
 )
 
 TOKEN_SUCCESS = "tok_visa"  # noqa: S105 (test card tokens, not secrets)
 TOKEN_DECLINED = "tok_declined"  # noqa: S105
 TOKEN_ERROR = "tok_error"  # noqa: S105
+
+
+SIGNATURE_HEADER = "X-Signature"
+TIMESTAMP_HEADER = "X-Signature-Timestamp"
+
+
+def signed_headers(body: bytes, *, secret: str | None = None, timestamp: int | None = None) -> dict[str, str]:
+    """The headers the gateway sends with `body` (signed now, unless `timestamp` is given):
+    what a test, or a tool replaying a delivery, needs to post a webhook."""
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    secret = settings.PAYMENT_WEBHOOK_SECRET if secret is None else secret
+    return {SIGNATURE_HEADER: sign(body, secret, timestamp), TIMESTAMP_HEADER: str(timestamp)}
+
+
+def _amount(value) -> Decimal | None:
+    # A decimal string (or an integer); a float or anything else is not an amount we trust.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        return None
+    try:
+        amount = Decimal(value)
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() else None
 
 
 def _derived_id(prefix: str, key: str) -> str:
@@ -56,8 +84,13 @@ class TestProvider(PaymentProvider):
         return RefundResult(True, refund_id, raw={**raw, "status": "succeeded"})
 
     def parse_webhook(self, body: bytes, headers: Mapping[str, str]) -> WebhookEventData:
-        if not verify_signature(body, headers.get("X-Signature", ""), settings.PAYMENT_WEBHOOK_SECRET):
-            raise InvalidWebhook("invalid_signature", "The webhook signature is missing or wrong.")
+        verify_signature(
+            body,
+            headers.get(SIGNATURE_HEADER, ""),
+            headers.get(TIMESTAMP_HEADER, ""),
+            settings.PAYMENT_WEBHOOK_SECRET,
+            tolerance=settings.PAYMENT_WEBHOOK_TOLERANCE,
+        )
         try:
             payload = json.loads(body)
             event_id, event_type = payload["id"], payload["type"]
@@ -66,4 +99,14 @@ class TestProvider(PaymentProvider):
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             raise InvalidWebhook("invalid_payload", "The webhook body is not a valid event.")
-        return WebhookEventData(event_id[:128], event_type[:64], data, payload)
+        transaction_id = data.get("transaction_id")
+        currency = data.get("currency")
+        return WebhookEventData(
+            event_id[:128],
+            event_type[:64],
+            data,
+            payload,
+            transaction_id=transaction_id if isinstance(transaction_id, str) else "",
+            amount=_amount(data.get("amount")),
+            currency=currency.upper() if isinstance(currency, str) else "",
+        )

@@ -140,3 +140,32 @@ def test_argon2_is_the_default_password_hasher():
 
     assert base.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
     assert any(h.endswith("PBKDF2PasswordHasher") for h in base.PASSWORD_HASHERS)
+
+
+PRODUCTION = {
+    "DJANGO_SETTINGS_MODULE": "ecommerce.settings.production",
+    "SECRET_KEY": "prod-" + "k3y!" * 20,
+    "ALLOWED_HOSTS": "shop.example.com",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",  # production wants a shared cache (not contacted by check)
+}
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "change-me-webhook-secret",  # the placeholder .env.example ships
+        "change-me-webhook-secret-but-longer-than-32-bytes",
+        "short-but-real-9f8e7d",  # < 32 bytes
+    ],
+)
+def test_production_refuses_a_weak_webhook_secret(secret):
+    result = run_manage("check", env_extra={**PRODUCTION, "PAYMENT_WEBHOOK_SECRET": secret})
+    assert result.returncode != 0
+    assert "PAYMENT_WEBHOOK_SECRET" in result.stderr
+
+
+@pytest.mark.parametrize("secret", ["", "whsec_" + "4f1c9a7e" * 5])
+def test_production_accepts_no_webhook_secret_or_a_strong_one(secret):
+    # Empty: webhooks are off (every delivery is rejected), which is allowed.
+    result = run_manage("check", env_extra={**PRODUCTION, "PAYMENT_WEBHOOK_SECRET": secret})
+    assert result.returncode == 0, result.stderr

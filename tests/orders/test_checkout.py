@@ -233,7 +233,8 @@ def test_database_constraint_is_the_last_line_of_defence(db):
         Product.objects.filter(pk=product.pk).update(stock_quantity=F("stock_quantity") - 2)
 
 
-def test_order_numbers_are_unique_and_date_prefixed(customer, place):
+def test_order_numbers_are_unique_and_date_prefixed(customer, place, settings):
+    settings.ORDER_MAX_PENDING_PER_USER = 0  # 20 unpaid orders of one customer
     product = ProductFactory(stock_quantity=50)
     numbers = {place(customer, (product, 1)).number for _ in range(20)}
     assert len(numbers) == 20

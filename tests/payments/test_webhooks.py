@@ -1,12 +1,14 @@
 """POST payments/webhook/{provider}/: signature, once-only, effects through the services."""
 
 import json
+import time
 
 import pytest
 
 from orders.models import Order
-from payments.models import Payment, PaymentStatus, Refund, WebhookEvent
+from payments.models import Invoice, Payment, PaymentStatus, Refund, WebhookEvent
 from payments.providers.base import sign
+from payments.providers.test import signed_headers
 from payments.services import payment_pay
 from tests.orders.factories import ProductFactory
 from tests.orders.helpers import new_key
@@ -22,10 +24,24 @@ def _secret(settings):
     settings.PAYMENT_WEBHOOK_SECRET = SECRET
 
 
-def send(client, event, *, secret=SECRET, signature=None, raw=None):
+def send(client, event, *, secret=SECRET, signature=None, raw=None, timestamp=None):
+    """Post `event` signed as the test gateway signs it (now, unless `timestamp`)."""
     body = raw if raw is not None else json.dumps(event).encode()
-    headers = {"HTTP_X_SIGNATURE": signature if signature is not None else sign(body, secret)}
+    signed = signed_headers(body, secret=secret, timestamp=timestamp)
+    if signature is not None:
+        signed["X-Signature"] = signature
+    headers = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in signed.items()}
     return client.post(URL, body, content_type="application/json", **headers)
+
+
+def paid(payment, **extra):
+    """The data of a payment event about `payment` (its transaction, amount, currency)."""
+    return {
+        "transaction_id": payment.transaction_id,
+        "amount": str(payment.amount),
+        "currency": payment.currency,
+        **extra,
+    }
 
 
 def _processing_payment(customer, place):
@@ -82,7 +98,7 @@ def test_unknown_provider_is_404(api_client):
 
 def test_payment_succeeded_confirms_the_order_once(api_client, customer, place):
     payment = _processing_payment(customer, place)
-    event = {"id": "evt_ok", "type": "payment.succeeded", "data": {"transaction_id": "txn_async_1"}}
+    event = {"id": "evt_ok", "type": "payment.succeeded", "data": paid(payment)}
 
     first = send(api_client, event)
     second = send(api_client, event)
@@ -112,7 +128,7 @@ def test_late_success_for_a_cancelled_order_is_refunded(api_client, customer, pl
 
     payment = _processing_payment(customer, place)
     order_cancel(payment.order_id)
-    event = {"id": "evt_late", "type": "payment.succeeded", "data": {"transaction_id": "txn_async_1"}}
+    event = {"id": "evt_late", "type": "payment.succeeded", "data": paid(payment)}
     assert send(api_client, event).json()["result"] == "refunded_late_payment"
     payment.refresh_from_db()
     assert payment.status == "refunded"
@@ -132,7 +148,7 @@ def test_late_success_whose_refund_fails_is_502_and_not_recorded(api_client, cus
         raise ProviderError("provider down")
 
     monkeypatch.setattr(TestProvider, "refund", outage)
-    event = {"id": "evt_late_outage", "type": "payment.succeeded", "data": {"transaction_id": "txn_async_1"}}
+    event = {"id": "evt_late_outage", "type": "payment.succeeded", "data": paid(payment)}
     response = send(api_client, event)
     assert response.status_code == 502
     assert response.json()["errors"][0]["code"] == "payment_provider_error"
@@ -158,13 +174,15 @@ def test_refund_succeeded_updates_the_refund(api_client, customer, place):
 
 def test_unknown_event_types_and_payments_are_acknowledged(api_client):
     assert send(api_client, {"id": "e1", "type": "customer.created", "data": {}}).json()["result"] == "ignored"
-    r = send(api_client, {"id": "e2", "type": "payment.succeeded", "data": {"payment_id": "nope"}})
+    data = {"transaction_id": "txn_nope", "amount": "1.00", "currency": "USD"}
+    r = send(api_client, {"id": "e2", "type": "payment.succeeded", "data": data})
     assert r.status_code == 200 and r.json()["result"] == "unknown_payment"
 
 
 def test_signature_with_prefix_is_accepted(api_client):
     body = json.dumps({"id": "e3", "type": "x", "data": {}}).encode()
-    response = send(api_client, None, raw=body, signature="sha256=" + sign(body, SECRET))
+    now = int(time.time())
+    response = send(api_client, None, raw=body, timestamp=now, signature="sha256=" + sign(body, SECRET, now))
     assert response.status_code == 200
 
 
@@ -181,7 +199,7 @@ def test_concurrent_duplicate_deliveries_apply_once(settings):
     settings.PAYMENT_WEBHOOK_SECRET = SECRET
     user = UserFactory(is_verified=True)
     order = order_place(user, items=[LineRequest(ProductFactory().pk, 1)], shipping_address=ADDRESS)
-    Payment.objects.create(
+    payment = Payment.objects.create(
         order=order,
         provider="test",
         transaction_id="txn_c",
@@ -190,8 +208,119 @@ def test_concurrent_duplicate_deliveries_apply_once(settings):
         status="processing",
         idempotency_key="k",
     )
-    event = {"id": "evt_c", "type": "payment.succeeded", "data": {"transaction_id": "txn_c"}}
+    event = {"id": "evt_c", "type": "payment.succeeded", "data": paid(payment)}
     results = run_threads(10, lambda i: send(APIClient(), event).json()["result"])
     assert results.count("payment_succeeded") == 1
     assert results.count("duplicate") == 9
     assert Order.objects.get(pk=order.pk).history.filter(to_status="payment_confirmed").count() == 1
+
+
+# --- finding 1: a signed webhook must not turn a declined payment into a paid order ---
+
+
+def _declined_payment(customer, place):
+    from tests.conftest import auth_client_for
+
+    order = place(customer, (ProductFactory(price="40.00", stock_quantity=5), 1))
+    response = auth_client_for(customer).post(
+        f"/api/v1/orders/{order.pk}/pay/",
+        {"payment_method": "card", "token": "tok_declined"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY=new_key(),
+    )
+    assert response.status_code == 402
+    return order, Payment.objects.get(pk=response.json()["errors"][0]["payment_id"])
+
+
+def test_the_reported_attack_a_bare_payment_id_with_a_wrong_amount_pays_nothing(api_client, customer, place):
+    order, payment = _declined_payment(customer, place)
+    event = {
+        "id": "evt_attack",
+        "type": "payment.succeeded",
+        "data": {"payment_id": str(payment.pk), "amount": "0.01", "currency": "XXX"},
+    }
+    response = send(api_client, event)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "webhook_mismatch"
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.status == "pending" and payment.status == "failed"
+    assert not hasattr(order, "invoice")
+    # Stored for the record, with what was (not) done.
+    assert WebhookEvent.objects.get(event_id="evt_attack").result == "mismatch"
+
+
+def test_a_declined_payment_stays_failed_even_with_its_transaction_and_amount(api_client, customer, place):
+    order, payment = _declined_payment(customer, place)
+    data = {"transaction_id": payment.transaction_id, "amount": "40.00", "currency": "USD"}
+    response = send(api_client, {"id": "evt_revive", "type": "payment.succeeded", "data": data})
+    assert response.status_code == 200
+    assert response.json()["result"] == "ignored_not_processing"
+    order.refresh_from_db()
+    payment.refresh_from_db()
+    assert order.status == "pending" and payment.status == "failed"
+    assert not Invoice.objects.filter(order=order).exists()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"transaction_id": "txn_async_1", "amount": "0.01", "currency": "USD"},
+        {"transaction_id": "txn_async_1", "amount": "10.00", "currency": "XXX"},
+        {"transaction_id": "txn_async_1", "currency": "USD"},
+        {"transaction_id": "txn_async_1", "amount": "10.00"},
+        {"transaction_id": "txn_async_1", "amount": "ten", "currency": "USD"},
+        {"transaction_id": "txn_async_1", "amount": 10.0, "currency": "USD"},
+        {"transaction_id": "txn_async_1", "amount": "NaN", "currency": "USD"},
+    ],
+)
+def test_success_whose_amount_or_currency_differs_is_400_mismatch_and_applies_nothing(
+    api_client, customer, place, data
+):
+    payment = _processing_payment(customer, place)  # 10.00 USD
+    response = send(api_client, {"id": "evt_mm", "type": "payment.succeeded", "data": data})
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "webhook_mismatch"
+    payment.refresh_from_db()
+    assert payment.status == "processing"
+    assert Order.objects.get(pk=payment.order_id).status == "pending"
+    assert WebhookEvent.objects.get(event_id="evt_mm").result == "mismatch"
+
+
+def test_payment_events_without_a_transaction_id_are_400_mismatch(api_client, customer, place):
+    payment = _processing_payment(customer, place)
+    for n, event_type in enumerate(("payment.succeeded", "payment.failed")):
+        data = {"payment_id": str(payment.pk), "amount": "10.00", "currency": "USD"}
+        response = send(api_client, {"id": f"evt_noid_{n}", "type": event_type, "data": data})
+        assert response.status_code == 400
+        assert response.json()["errors"][0]["code"] == "webhook_mismatch"
+    payment.refresh_from_db()
+    assert payment.status == "processing"
+
+
+@pytest.mark.parametrize("age", [301, -301, 10**6])
+def test_a_signed_timestamp_outside_the_tolerance_is_400(api_client, settings, age):
+    settings.PAYMENT_WEBHOOK_TOLERANCE = 300
+    event = {"id": "evt_old", "type": "x", "data": {}}
+    response = send(api_client, event, timestamp=int(time.time()) - age)
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["code"] == "invalid_signature"
+    assert not WebhookEvent.objects.exists()
+    assert send(api_client, event, timestamp=int(time.time()) - 290).status_code == 200
+
+
+def test_the_timestamp_is_signed_and_required(api_client):
+    body = json.dumps({"id": "evt_ts", "type": "x", "data": {}}).encode()
+    old = int(time.time()) - 3600
+    # A captured delivery replayed with a fresh timestamp: the signature no longer matches.
+    replay = {"HTTP_X_SIGNATURE": sign(body, SECRET, old), "HTTP_X_SIGNATURE_TIMESTAMP": str(int(time.time()))}
+    # The scheme before timestamps (HMAC of the body alone, no timestamp header).
+    import hashlib
+    import hmac
+
+    body_only = {"HTTP_X_SIGNATURE": hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
+    for headers in (replay, body_only, {**body_only, "HTTP_X_SIGNATURE_TIMESTAMP": "soon"}):
+        response = api_client.post(URL, body, content_type="application/json", **headers)
+        assert response.status_code == 400, headers
+        assert response.json()["errors"][0]["code"] == "invalid_signature"
+    assert not WebhookEvent.objects.exists()
