@@ -142,12 +142,7 @@ def test_argon2_is_the_default_password_hasher():
     assert any(h.endswith("PBKDF2PasswordHasher") for h in base.PASSWORD_HASHERS)
 
 
-PRODUCTION = {
-    "DJANGO_SETTINGS_MODULE": "ecommerce.settings.production",
-    "SECRET_KEY": "prod-" + "k3y!" * 20,
-    "ALLOWED_HOSTS": "shop.example.com",
-    "REDIS_URL": "redis://127.0.0.1:6379/0",  # production wants a shared cache (not contacted by check)
-}
+PRODUCTION = PRODUCTION_ENV  # production wants a shared cache (REDIS_URL; not contacted by check)
 
 
 @pytest.mark.parametrize(
