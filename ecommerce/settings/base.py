@@ -101,7 +101,9 @@ def _tune_database(db: dict) -> dict:
     else:
         db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         db["CONN_HEALTH_CHECKS"] = True
-        db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+        # A database that accepts connections but never answers (hung, black-holed) holds a
+        # request this long before it answers 503; 2 s is the least libpq and psycopg accept.
+        db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
     return db
 
 
