@@ -346,7 +346,7 @@ class CeleryWorker:
     """`celery -A ecommerce worker`, without mingle/gossip/heartbeats (faster start)."""
 
     def __init__(self, env: dict[str, str], workdir: Path, *, name: str, pool: str = "solo", include: str = "") -> None:
-        self.env = env
+        self.env = {**env, "LOG_LEVEL": "INFO"}  # "ready." and "succeeded in" are INFO lines
         self.name = name
         self.pool = pool
         self.include = include
