@@ -298,7 +298,18 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must not hang a web request when the broker is down: fail fast, log, go on.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    # Redis broker: a job taken by a worker that died without acking it (SIGKILL, OOM kill,
+    # lost host) is delivered again this many seconds after it was taken, by a worker that
+    # starts (or sweeps, about every 100 s) after that. It must exceed the longest task and
+    # any retry countdown (emails wait up to 30 min): a job still waiting or running past it
+    # is delivered a second time (harmless, tasks are idempotent, but wasteful).
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
 # Periodic jobs; each app adds its own entries (see the apps' tasks.py).
 CELERY_BEAT_SCHEDULE: dict = {}
 
