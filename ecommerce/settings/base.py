@@ -376,6 +376,9 @@ CELERY_BEAT_SCHEDULE["accounts-flush-expired-tokens"] = {
 ORDER_PAYMENT_TIMEOUT = env.int("ORDER_PAYMENT_TIMEOUT", default=30 * 60)
 # Payment provider (payments/providers/): `test` is the offline gateway.
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="test")
+# Seconds any call to the payment provider may take before it is cut off: the payment
+# answers 502 payment_provider_error (the order stays payable, a retry is safe).
+PAYMENT_PROVIDER_TIMEOUT = env.float("PAYMENT_PROVIDER_TIMEOUT", default=10.0)
 # HMAC-SHA256 secret of provider webhooks; empty = every webhook is rejected (invalid_signature).
 PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")
 # Seconds an Idempotency-Key is remembered (24 h, as the API promises).

@@ -9,6 +9,7 @@ from payments.providers.base import (
     InvalidWebhook,
     PaymentProvider,
     ProviderError,
+    ProviderTimeout,
     RefundResult,
     WebhookEventData,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidWebhook",
     "PaymentProvider",
     "ProviderError",
+    "ProviderTimeout",
     "RefundResult",
     "WebhookEventData",
     "get_provider",

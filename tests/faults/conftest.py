@@ -10,6 +10,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.faults.services import RedisServer, postgres_runner
+from tests.orders.conftest import place  # noqa: F401 (shared fixture)
 
 REDIS_MISSING = "needs the redis-server service binary on PATH"
 POSTGRES_BINARIES_MISSING = (
