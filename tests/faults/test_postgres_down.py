@@ -24,6 +24,8 @@ BLACK_HOLE_BUDGET_S = 2.5
 
 SEED = """
 import json
+from django.core.management import call_command
+call_command("migrate", interactive=False, verbosity=0)
 from accounts.models import User
 from catalog import services
 from catalog.models import Category, Product
@@ -62,7 +64,6 @@ def test_postgres_down_and_back(cluster, workdir):
     app = AppServer(env, workdir)
     with running(redis, app):
         redis.start()
-        manage(env, "migrate", "--noinput")
         seeded = json.loads(manage(env, "shell", "-c", SEED % {"password": PASSWORD}).strip().splitlines()[-1])
         app.start()
 
