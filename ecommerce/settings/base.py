@@ -303,6 +303,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.5,
+    # Redis broker: without socket timeouts a broker that accepts connections but never
+    # answers (hung, failing over) held a publishing request forever, after its commit. With
+    # them a publish gives up after about 1 s per attempt and the job waits in the outbox.
+    # (The worker's BRPOP replies are read by its event loop when they arrive: unaffected.)
+    "socket_timeout": 1,
+    "socket_connect_timeout": 2,
     # Redis broker: a job taken by a worker that died without acking it (SIGKILL, OOM kill,
     # lost host) is delivered again this many seconds after it was taken, by a worker that
     # starts (or sweeps, about every 100 s) after that. It must exceed the longest task and
