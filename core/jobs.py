@@ -57,13 +57,22 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), settings.OUTBOX_RETRY_MAX))
 
 
+def _registered_task(name: str):
+    try:
+        return current_app.tasks[name]
+    except KeyError:
+        # A process that is not a worker (`manage.py relay_outbox`) has only imported the
+        # task modules its own code used: import every app's tasks, as a worker does at start.
+        current_app.autodiscover_tasks(force=True)
+        return current_app.tasks.get(name)
+
+
 def publish(message: OutboxMessage) -> bool:
     """Hand one message to the broker; mark it published, or record the failure and when to
     try again. Never raises for a broker error."""
     now = timezone.now()
-    try:
-        task = current_app.tasks[message.task]
-    except KeyError:
+    task = _registered_task(message.task)
+    if task is None:
         error = f"unknown task {message.task}"
         ok = False
     else:

@@ -24,12 +24,21 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     """In CI (REQUIRE_POSTGRES=1) a PostgreSQL-only test that skips is a failure, whether
-    it skipped by marker or by calling pytest.skip at run time."""
+    it skipped by marker or by calling pytest.skip at run time; so is a fault test
+    (tests/faults) that skipped for want of a service binary, in CI (CI=true) or with
+    REQUIRE_POSTGRES=1."""
     outcome = yield
     report = outcome.get_result()
-    if os.environ.get("REQUIRE_POSTGRES") == "1" and report.skipped and "PostgreSQL" in str(report.longrepr):
+    if not report.skipped:
+        return
+    reason = str(report.longrepr)
+    required = os.environ.get("REQUIRE_POSTGRES") == "1"
+    if required and "PostgreSQL" in reason:
         report.outcome = "failed"
         report.longrepr = f"REQUIRE_POSTGRES=1 but this PostgreSQL-only test was skipped: {report.longrepr}"
+    elif (required or os.environ.get("CI", "").lower() == "true") and "service binar" in reason:
+        report.outcome = "failed"
+        report.longrepr = f"In CI every fault test runs, but this one was skipped: {report.longrepr}"
 
 
 @pytest.fixture

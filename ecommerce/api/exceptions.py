@@ -8,6 +8,7 @@ Response shape: {"type": "validation_error"|"client_error"|"server_error",
 from __future__ import annotations
 
 import logging
+import sys
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
@@ -115,6 +116,12 @@ def handler404(request, exception=None):
 
 def handler500(request):
     if wants_json_errors(request.path):
+        # Django calls this while handling the uncaught exception. One raised outside a DRF
+        # view (the idempotency middleware records the key before the view runs) never met
+        # the exception handler above: a database that is down is still a 503.
+        exc = sys.exc_info()[1]
+        if isinstance(exc, DatabaseError) and _database_is_down(exc):
+            return json_error(503, ServiceUnavailable.default_code, str(ServiceUnavailable.default_detail))
         return json_error(500, "error", "Server Error (500)")
     from django.views.defaults import server_error
 

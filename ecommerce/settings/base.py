@@ -107,7 +107,9 @@ def _tune_database(db: dict) -> dict:
     else:
         db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
         db["CONN_HEALTH_CHECKS"] = True
-        db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=5))
+        # A database that accepts connections but never answers (hung, black-holed) holds a
+        # request this long before it answers 503; 2 s is the least libpq and psycopg accept.
+        db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
     return db
 
 
@@ -343,7 +345,24 @@ CELERY_BROKER_CONNECTION_TIMEOUT = 3
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Publishing must not hang a web request when the broker is down: fail fast, log, go on.
 CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
-CELERY_BROKER_TRANSPORT_OPTIONS = {"max_retries": 2, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.5}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+    # Redis broker: without socket timeouts a broker that accepts connections but never
+    # answers (hung, failing over) held a publishing request forever, after its commit. With
+    # them a publish gives up after about 1 s per attempt and the job waits in the outbox.
+    # (The worker's BRPOP replies are read by its event loop when they arrive: unaffected.)
+    "socket_timeout": 1,
+    "socket_connect_timeout": 2,
+    # Redis broker: a job taken by a worker that died without acking it (SIGKILL, OOM kill,
+    # lost host) is delivered again this many seconds after it was taken, by a worker that
+    # starts (or sweeps, about every 100 s) after that. It must exceed the longest task and
+    # any retry countdown (emails wait up to 30 min): a job still waiting or running past it
+    # is delivered a second time (harmless, tasks are idempotent, but wasteful).
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+}
 # Periodic jobs; each app adds its own entries (see the apps' tasks.py).
 CELERY_BEAT_SCHEDULE: dict = {}
 
@@ -414,6 +433,9 @@ ORDER_MAX_UNITS_PER_PRODUCT = env.int("ORDER_MAX_UNITS_PER_PRODUCT", default=20)
 ORDER_MAX_PENDING_PER_USER = env.int("ORDER_MAX_PENDING_PER_USER", default=3)
 # Payment provider (payments/providers/): `test` is the offline gateway.
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="test")
+# Seconds any call to the payment provider may take before it is cut off: the payment
+# answers 502 payment_provider_error (the order stays payable, a retry is safe).
+PAYMENT_PROVIDER_TIMEOUT = env.float("PAYMENT_PROVIDER_TIMEOUT", default=10.0)
 # HMAC-SHA256 secret of provider webhooks; empty = every webhook is rejected (invalid_signature).
 # Production refuses to start with one shorter than 32 bytes or a placeholder.
 PAYMENT_WEBHOOK_SECRET = env("PAYMENT_WEBHOOK_SECRET", default="")

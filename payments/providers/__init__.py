@@ -9,6 +9,7 @@ from payments.providers.base import (
     InvalidWebhook,
     PaymentProvider,
     ProviderError,
+    ProviderTimeout,
     RefundResult,
     WebhookEventData,
 )
@@ -30,6 +31,7 @@ __all__ = [
     "InvalidWebhook",
     "PaymentProvider",
     "ProviderError",
+    "ProviderTimeout",
     "RefundResult",
     "WebhookEventData",
     "get_provider",

@@ -14,9 +14,17 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
+
 
 class ProviderError(Exception):
     """The provider could not be reached or failed: nothing was charged or refunded."""
+
+
+class ProviderTimeout(ProviderError):
+    """The provider did not answer within the provider's `timeout`. The outcome is then
+    unknown to us; the charge is recorded as failed, and a retry carries the same
+    idempotency key, so the provider returns the first charge rather than making another."""
 
 
 class InvalidWebhook(Exception):
@@ -97,7 +105,15 @@ def verify_signature(
 
 
 class PaymentProvider(ABC):
+    """Every call to the provider is bounded by `timeout` seconds (PAYMENT_PROVIDER_TIMEOUT
+    by default): an implementation passes it to its HTTP client (connect and read) and
+    raises ProviderTimeout when it runs out, so a slow provider costs a request (and the
+    order row lock the payment holds) at most that long."""
+
     name: str = ""
+
+    def __init__(self, *, timeout: float | None = None) -> None:
+        self.timeout = float(settings.PAYMENT_PROVIDER_TIMEOUT if timeout is None else timeout)
 
     @abstractmethod
     def charge(

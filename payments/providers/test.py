@@ -1,8 +1,10 @@
 """The offline test gateway (the default provider): no network, deterministic.
 
 Tokens: `tok_visa` succeeds, `tok_declined` (or any other token) is declined, `tok_error`
-is a provider outage (ProviderError: nothing charged). Transaction ids derive from our
-idempotency key, so a retried charge yields the same transaction (the provider dedupes).
+is a provider outage (ProviderError: nothing charged), `tok_timeout` is a provider that
+answers (and charges) only after SLOW_ANSWER_SECONDS, longer than any sensible timeout, so
+the call is cut off after `timeout` seconds (ProviderTimeout). Transaction ids derive from
+our idempotency key, so a retried charge yields the same transaction (the provider dedupes).
 Webhooks: JSON `{"id", "type", "data": {...}}`; payment events carry `data.transaction_id`,
 `data.amount` (decimal string, e.g. "19.99") and `data.currency` (ISO 4217). Signed as
 hex(HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "{timestamp}." + raw body)) in `X-Signature`
@@ -24,6 +26,7 @@ from payments.providers.base import (
     InvalidWebhook,
     PaymentProvider,
     ProviderError,
+    ProviderTimeout,
     RefundResult,
     WebhookEventData,
     sign,
@@ -33,6 +36,10 @@ from payments.providers.base import (
 TOKEN_SUCCESS = "tok_visa"  # noqa: S105 (test card tokens, not secrets)
 TOKEN_DECLINED = "tok_declined"  # noqa: S105
 TOKEN_ERROR = "tok_error"  # noqa: S105
+TOKEN_TIMEOUT = "tok_timeout"  # noqa: S105
+# Seconds the simulated provider takes to answer a `tok_timeout` charge (tests lower it to
+# simulate the provider recovering).
+SLOW_ANSWER_SECONDS = 60.0
 
 
 SIGNATURE_HEADER = "X-Signature"
@@ -71,12 +78,22 @@ class TestProvider(PaymentProvider):
     ) -> ChargeResult:
         if token == TOKEN_ERROR:
             raise ProviderError("test gateway outage (tok_error)")
+        if token == TOKEN_TIMEOUT:
+            self._await_answer(SLOW_ANSWER_SECONDS)
         transaction_id = _derived_id("txn", idempotency_key)
         raw = {"id": transaction_id, "amount": str(amount), "currency": currency, "metadata": dict(metadata)}
-        if token == TOKEN_SUCCESS:
+        if token in (TOKEN_SUCCESS, TOKEN_TIMEOUT):  # a slow provider that answers charges the card
             return ChargeResult(True, transaction_id, raw={**raw, "status": "succeeded"})
         decline = "card_declined" if token == TOKEN_DECLINED else "invalid_token"
         return ChargeResult(False, transaction_id, decline_code=decline, raw={**raw, "status": "declined"})
+
+    def _await_answer(self, answer_after: float) -> None:
+        """Wait for an answer that comes after `answer_after` seconds, as a socket with a
+        read timeout of `timeout` would: give up after `timeout` seconds."""
+        if answer_after > self.timeout:
+            time.sleep(self.timeout)
+            raise ProviderTimeout(f"test gateway did not answer within {self.timeout:g} s (tok_timeout)")
+        time.sleep(answer_after)
 
     def refund(self, *, transaction_id: str, amount: Decimal, currency: str, idempotency_key: str) -> RefundResult:
         refund_id = _derived_id("re", idempotency_key)
