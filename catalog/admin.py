@@ -124,10 +124,14 @@ class StockMoveInline(ReadOnlyAdminMixin, admin.TabularInline):
     verbose_name_plural = f"stock moves (the last {RECENT_STOCK_MOVES}, newest first)"
 
 
-class ProductActionForm(ActionForm):
+class StockAdjustmentForm(forms.Form):
     stock_delta = forms.IntegerField(required=False, help_text="“Adjust stock”: units to add (negative: remove)…")
     stock_level = forms.IntegerField(required=False, min_value=0, help_text="…or the counted stock level.")
     stock_note = forms.CharField(required=False, max_length=255, help_text="Why (recorded in the stock ledger).")
+
+
+class ProductActionForm(ActionForm, StockAdjustmentForm):
+    """The changelist's action bar, with the fields of the "Adjust stock" action."""
 
 
 @admin.register(Product)
@@ -160,7 +164,7 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Adjust stock of selected products (units to add, or the counted level)")
     def adjust_stock(self, request, queryset: QuerySet[Product]):
-        form = ProductActionForm(request.POST)
+        form = StockAdjustmentForm(request.POST)
         if not form.is_valid():
             self.message_user(request, f"Stock not adjusted: {form.errors.as_text()}", messages.ERROR)
             return
