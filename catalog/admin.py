@@ -1,15 +1,27 @@
 """Django admin for staff. Every save, delete and bulk action goes through catalog.services,
-so the same validation runs and cached catalog responses are invalidated."""
+so the same validation runs and cached catalog responses are invalidated.
+
+Stock is never a form field of an existing product: the change form shows it read-only
+(with the last moves of the stock ledger below), the list does not edit it, and the
+"Adjust stock" action moves it through the locked stock service. A form saves only the
+fields it changed, so it cannot write back a stock level, or anything else, read when it
+was opened."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
 
 from catalog import services
-from catalog.models import Brand, Category, Product, Review
+from catalog.models import Brand, Category, Product, Review, StockMove, StockReason
+from core.admin import ReadOnlyAdminMixin
 from core.errors import DomainError
+
+RECENT_STOCK_MOVES = 20
 
 EXPORT_FIELDS = ["sku", "slug", "name", "price", "stock_quantity", "is_active", "category", "brand", "attributes"]
 
@@ -91,22 +103,89 @@ class ReviewInline(admin.TabularInline):
         return False
 
 
+class RecentStockMovesFormSet(BaseInlineFormSet):
+    """The product's last RECENT_STOCK_MOVES moves, newest first (a best seller has
+    thousands). View-only: the admin does not validate or save these forms."""
+
+    def get_queryset(self):
+        if not hasattr(self, "_queryset"):
+            recent = list(self.queryset.order_by("-id").values_list("pk", flat=True)[:RECENT_STOCK_MOVES])
+            self._queryset = self.queryset.filter(pk__in=recent).select_related("by").order_by("-id")
+        return self._queryset
+
+
+class StockMoveInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = StockMove
+    formset = RecentStockMovesFormSet
+    extra = 0
+    can_delete = False
+    fields = ["created_at", "delta", "quantity_after", "reason", "by", "order_id", "note"]
+    readonly_fields = fields
+    verbose_name_plural = f"stock moves (the last {RECENT_STOCK_MOVES}, newest first)"
+
+
+class StockAdjustmentForm(forms.Form):
+    stock_delta = forms.IntegerField(required=False, help_text="“Adjust stock”: units to add (negative: remove)…")
+    stock_level = forms.IntegerField(required=False, min_value=0, help_text="…or the counted stock level.")
+    stock_note = forms.CharField(required=False, max_length=255, help_text="Why (recorded in the stock ledger).")
+
+
+class ProductActionForm(ActionForm, StockAdjustmentForm):
+    """The changelist's action bar, with the fields of the "Adjust stock" action."""
+
+
 @admin.register(Product)
 class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
     save_service = services.product_save
     delete_service = services.product_delete
     list_display = ["name", "sku", "category", "brand", "price", "stock_quantity", "is_active", "updated_at"]
-    list_editable = ["stock_quantity"]
     list_filter = ["is_active", InStockFilter, "brand", "category"]
     list_select_related = ["category", "brand"]
     search_fields = ["name", "=sku"]
     autocomplete_fields = ["category", "brand"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["rating_avg", "review_count", "created_at", "updated_at"]
-    inlines = [ReviewInline]
-    actions = ["activate", "deactivate", "export_csv"]
+    inlines = [StockMoveInline, ReviewInline]
+    action_form = ProductActionForm
+    actions = ["adjust_stock", "activate", "deactivate", "export_csv"]
     show_full_result_count = False  # no COUNT(*) over a million rows per page view
     list_per_page = 50
+
+    def get_readonly_fields(self, request, obj=None):
+        # A new product's stock is its opening level (a form field); an existing product's
+        # stock moves only through the stock ledger ("Adjust stock").
+        fields = list(super().get_readonly_fields(request, obj))
+        return [*fields, "stock_quantity"] if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        # Only what this form changed: the rest of the row (stock, counters, a colleague's
+        # edit) stays as committed since the form was opened.
+        services.product_save(obj, fields=form.changed_data if change else None)
+
+    @admin.action(description="Adjust stock of selected products (units to add, or the counted level)")
+    def adjust_stock(self, request, queryset: QuerySet[Product]):
+        form = StockAdjustmentForm(request.POST)
+        if not form.is_valid():
+            self.message_user(request, f"Stock not adjusted: {form.errors.as_text()}", messages.ERROR)
+            return
+        delta, level = form.cleaned_data["stock_delta"], form.cleaned_data["stock_level"]
+        if (delta is None) == (level is None):
+            self.message_user(request, "Give either the units to add or the new stock level.", messages.ERROR)
+            return
+        note = form.cleaned_data["stock_note"] or "admin adjustment"
+        done, failed = 0, []
+        for pk, sku in queryset.order_by("pk").values_list("pk", "sku"):
+            try:
+                services.stock_move(
+                    pk, delta=delta, set_to=level, reason=StockReason.ADJUSTMENT, by=request.user, note=note
+                )
+                done += 1
+            except DomainError as exc:
+                failed.append(f"{sku}: {exc.detail}")
+        if done:
+            self.message_user(request, f"Stock adjusted for {done} product(s).", messages.SUCCESS)
+        for failure in failed:
+            self.message_user(request, failure, messages.ERROR)
 
     @admin.action(description="Activate selected products")
     def activate(self, request, queryset: QuerySet[Product]):
@@ -139,7 +218,9 @@ class ReviewAdmin(admin.ModelAdmin):
     actions = ["approve", "reject"]
 
     def save_model(self, request, obj, form, change):
-        obj.save()
+        # Only the fields this form changed: `verified_purchase` is set by orders when an
+        # order is paid, possibly while this form was open.
+        obj.save(update_fields=[*form.changed_data] if change else None)
         services.product_rating_refresh(obj.product)
 
     def delete_model(self, request, obj):

@@ -2,7 +2,13 @@
 
 Import upserts by SKU. Each row is validated as a whole and saved in its own transaction
 through catalog.services, so a bad row is reported with its line number and skipped,
-never half-written, and good rows around it are kept."""
+never half-written, and good rows around it are kept.
+
+`stock_quantity` is a stock count: for an existing product it goes through the stock
+ledger (stock_move set_to, reason `import`: the delta against the locked current level is
+recorded); an empty cell leaves the stock alone (so a price-only file, or an export edited
+for prices, does not undo the sales made since the export). For a new product it is the
+opening stock (empty: 0)."""
 
 from __future__ import annotations
 
@@ -16,7 +22,7 @@ from typing import IO
 from django.db import transaction
 
 from catalog import services
-from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product
+from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product, StockReason
 from core.errors import DomainError
 
 COLUMNS = [
@@ -85,12 +91,13 @@ def _clean_row(row: dict[str, str], categories: dict[str, Category], brands: dic
         data["price"] = data["price"].quantize(Decimal("0.01"))
     except InvalidOperation:
         raise RowError(f"price '{row['price']}' is not a non-negative amount")
-    try:
-        data["stock_quantity"] = int(row.get("stock_quantity") or 0)
-        if not 0 <= data["stock_quantity"] <= 2_147_483_647:
-            raise ValueError
-    except ValueError:
-        raise RowError(f"stock_quantity '{row.get('stock_quantity')}' is not a non-negative integer")
+    if row.get("stock_quantity"):
+        try:
+            data["stock_quantity"] = int(row["stock_quantity"])
+            if not 0 <= data["stock_quantity"] <= 2_147_483_647:
+                raise ValueError
+        except ValueError:
+            raise RowError(f"stock_quantity '{row['stock_quantity']}' is not a non-negative integer")
     active = row.get("is_active", "true").lower()
     if active not in TRUE | FALSE:
         raise RowError(f"is_active '{active}' is not true or false")
@@ -116,7 +123,9 @@ def _clean_row(row: dict[str, str], categories: dict[str, Category], brands: dic
     return data
 
 
-def import_products(source: IO[str], *, on_row=None) -> ImportReport:
+def import_products(source: IO[str], *, on_row=None, by=None) -> ImportReport:
+    """Upsert the CSV's products by SKU; `by` (the staff user importing, if any) is recorded
+    on the stock moves."""
     reader = csv.DictReader(source)
     report = ImportReport()
     header = {h.strip().lower() for h in (reader.fieldnames or [])}
@@ -135,7 +144,7 @@ def import_products(source: IO[str], *, on_row=None) -> ImportReport:
                     services.product_create(**data)
                     report.created += 1
                 else:
-                    services.product_update(product, **data)
+                    services.product_update(product, by=by, stock_reason=StockReason.IMPORT, **data)
                     report.updated += 1
         except (RowError, DomainError) as exc:
             report.errors.append((line, str(getattr(exc, "detail", exc))))

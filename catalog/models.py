@@ -152,3 +152,47 @@ class Review(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rating}/5 by {self.user_id} on {self.product_id}"
+
+
+class StockReason(models.TextChoices):
+    SALE = "sale", "sale (checkout)"
+    CANCEL = "cancel", "cancel (order cancelled or expired)"
+    EDIT = "edit", "edit (an order's lines changed)"
+    RETURN = "return", "return (goods back in stock)"
+    ADJUSTMENT = "adjustment", "adjustment (by staff)"
+    IMPORT = "import", "import (CSV)"
+
+
+class StockMove(models.Model):
+    """One change of a product's stock: the stock ledger. Append-only; written only by
+    catalog.services.stock_move / stock_move_many under the product's row lock, so the
+    moves of a product, in id order, chain: each `quantity_after` is the previous one plus
+    `delta`, and the last one is the product's stock. The stock a product was created with
+    is not a move (the first move's `quantity_after - delta` is that opening level)."""
+
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="stock_moves", db_index=False)
+    delta = models.IntegerField()
+    quantity_after = models.IntegerField()
+    reason = models.CharField(max_length=16, choices=StockReason.choices)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    # The order that caused the move (sale, cancel, edit, return). A plain UUID, not a
+    # foreign key: the catalog sits below orders and knows nothing of them.
+    order_id = models.UUIDField(null=True, blank=True, db_index=True)
+    note = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["product", "-id"], name="catalog_stockmove_product")]
+        constraints = [
+            models.CheckConstraint(condition=~models.Q(delta=0), name="catalog_stockmove_delta_not_zero"),
+            models.CheckConstraint(
+                condition=models.Q(quantity_after__gte=0), name="catalog_stockmove_quantity_after_non_negative"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(reason__in=StockReason.values), name="catalog_stockmove_reason_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delta:+d} -> {self.quantity_after} ({self.reason})"

@@ -18,7 +18,7 @@ from django.db.models.functions import Coalesce
 from accounts.roles import is_staff_user
 from catalog import hooks
 from catalog.filters import DEFAULT_ORDERING, ORDERINGS, ProductFilter, search_query
-from catalog.models import Category, Product, Review
+from catalog.models import Category, Product, Review, StockMove
 from core.errors import NotFound
 
 # --- categories ------------------------------------------------------------------------
@@ -72,6 +72,17 @@ def product_get_for_user(user, product_id: UUID) -> Product:
         return product_base_queryset(user).get(pk=product_id)
     except (Product.DoesNotExist, ValueError, ValidationError):
         raise NotFound()
+
+
+STOCK_MOVES_SHOWN = 20
+
+
+def product_stock_moves(product: Product, *, limit: int = STOCK_MOVES_SHOWN) -> list[StockMove]:
+    """The product's last `limit` stock moves, newest first, with who made them (one
+    query, on the (product, -id) index). For staff: customers never see the ledger."""
+    moves = StockMove.objects.filter(product=product).select_related("by").order_by("-id")
+    fields = ("delta", "quantity_after", "reason", "by", "by__email", "order_id", "note", "created_at")
+    return list(moves.only(*fields)[:limit])
 
 
 def product_filterset(user, params: Mapping[str, Any]) -> ProductFilter:

@@ -12,7 +12,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product, Review
+from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product, Review, StockMove, StockReason
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -181,6 +181,51 @@ class ProductSerializer(serializers.ModelSerializer):
             "created_at": _iso(obj.created_at),
             "updated_at": _iso(obj.updated_at),
         }
+
+
+class StockMoveSerializer(serializers.ModelSerializer):
+    """One entry of the stock ledger (staff only)."""
+
+    reason = serializers.ChoiceField(choices=StockReason.choices)
+    by = serializers.EmailField(allow_null=True, help_text="Email of the user who moved the stock (null: the system).")
+    at = serializers.DateTimeField(source="created_at")
+
+    class Meta:
+        model = StockMove
+        fields = ["delta", "quantity_after", "reason", "by", "order_id", "note", "at"]
+        read_only_fields = fields
+
+    def to_representation(self, move: StockMove) -> dict:
+        return {
+            "delta": move.delta,
+            "quantity_after": move.quantity_after,
+            "reason": move.reason,
+            "by": move.by.email if move.by_id and move.by else None,
+            "order_id": str(move.order_id) if move.order_id else None,
+            "note": move.note,
+            "at": _iso(move.created_at),
+        }
+
+
+class ProductDetailSerializer(ProductSerializer):
+    """Product detail. Staff (managers, admins) also get `stock_moves`; for everyone else
+    the key is absent (not empty)."""
+
+    # Not read-only, so the schema marks it optional: customers never get it.
+    stock_moves = StockMoveSerializer(
+        many=True, required=False, help_text="Staff only: the last stock moves, newest first."
+    )
+
+    class Meta(ProductSerializer.Meta):
+        fields = [*ProductSerializer.Meta.fields, "stock_moves"]
+        read_only_fields = ProductSerializer.Meta.fields
+
+    def to_representation(self, obj: Product) -> dict:
+        data = super().to_representation(obj)
+        moves = self.context.get("stock_moves")
+        if moves is not None:
+            data["stock_moves"] = [StockMoveSerializer().to_representation(move) for move in moves]
+        return data
 
 
 def _money(value) -> str:

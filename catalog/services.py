@@ -4,17 +4,19 @@ through here, so there is one place where caches are invalidated."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from decimal import Decimal
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, ProtectedError
+from django.db.models import Avg, Count, DecimalField, F, FloatField, IntegerField, OuterRef, ProtectedError, Subquery
+from django.db.models.functions import Cast, Coalesce
+from django.utils import timezone
 from django.utils.text import slugify
 
 from catalog.cache import bump_catalog_generation, bump_stock_generations
-from catalog.models import Brand, Category, Product, Review
+from catalog.errors import InsufficientStock, StockProductNotFound
+from catalog.models import Brand, Category, Product, Review, StockMove, StockReason
 from catalog.selectors import review_is_verified_purchase
 from core.errors import Conflict, InvalidInput, Protected
 
@@ -30,8 +32,8 @@ def catalog_changed() -> None:
 
 
 def product_stock_changed(product_ids: Iterable[UUID]) -> None:
-    """Called by checkout, cancellation and restock after stock moved (inside their
-    transaction): on commit, cached product lists and facets (they show stock) and the
+    """Called by the stock service (stock_move_many) after stock moved, inside its
+    transaction: on commit, cached product lists and facets (they show stock) and the
     details of these products miss on the next GET. Other products' cached details stay."""
     ids = list(product_ids)
     transaction.on_commit(lambda: bump_stock_generations(ids))
@@ -142,15 +144,40 @@ def brand_delete(brand: Brand) -> None:
 # --- products --------------------------------------------------------------------------
 
 
+# Columns a product edit never writes: stock moves only through the stock ledger
+# (stock_move / stock_move_many: locked, relative, recorded) and the rating counters only
+# through product_rating_refresh. A form or a PATCH that wrote them back would undo the
+# checkouts and reviews committed since it read the row.
+PRODUCT_COUNTER_FIELDS = frozenset({"stock_quantity", "rating_avg", "review_count"})
+_PRODUCT_NOT_EDITABLE = PRODUCT_COUNTER_FIELDS | {"id", "created_at", "search_vector"}
+PRODUCT_EDITABLE_FIELDS = tuple(f.name for f in Product._meta.concrete_fields if f.name not in _PRODUCT_NOT_EDITABLE)
+
+
 @transaction.atomic
-def product_save(product: Product) -> Product:
-    """Create or update a product (slug generated from the name when empty). The search
-    vector is kept current by the database trigger. Invalidates caches on commit."""
+def product_save(product: Product, *, fields: Iterable[str] | None = None) -> Product:
+    """Create a product, or save `fields` of an existing one (default: every editable
+    field), with `save(update_fields=...)`: an edit writes only what it changes and never
+    stock_quantity, rating_avg or review_count (ValueError if asked to). A new product is
+    inserted whole: the stock it is created with is its opening level, not a stock move
+    (no one else can have moved the stock of a row that did not exist).
+
+    Generates the slug from the name when empty. The search vector is kept current by the
+    database trigger. Raises Conflict `unique` for a taken SKU or slug. Invalidates caches
+    on commit."""
+    update_fields = None
+    if not product._state.adding:
+        names = set(PRODUCT_EDITABLE_FIELDS if fields is None else fields)
+        counters = names & PRODUCT_COUNTER_FIELDS
+        if counters:
+            raise ValueError(f"{', '.join(sorted(counters))} cannot be saved with the product: use its service")
+        update_fields = {*names, "updated_at"}
     if not product.slug:
         product.slug = unique_slug(Product, product.name, exclude_pk=product.pk, max_length=255)
+        if update_fields is not None:
+            update_fields.add("slug")
     try:
         with transaction.atomic():
-            product.save()
+            product.save(update_fields=update_fields)
     except IntegrityError as exc:
         raise Conflict("A product with this SKU or slug already exists.", code="unique") from exc
     catalog_changed()
@@ -161,10 +188,22 @@ def product_create(**data: Any) -> Product:
     return product_save(Product(**data))
 
 
-def product_update(product: Product, **data: Any) -> Product:
+@transaction.atomic
+def product_update(
+    product: Product, *, by=None, stock_reason: str = StockReason.ADJUSTMENT, stock_note: str = "", **data: Any
+) -> Product:
+    """Change the given fields of `product` (only those are written). A `stock_quantity`
+    in `data` is a stock count, not a field write: it goes through
+    stock_move(set_to=..., reason=stock_reason, by=by) in the same transaction, so the
+    delta is computed against the locked current level and recorded in the ledger."""
+    stock_level = data.pop("stock_quantity", None)
     for key, value in data.items():
         setattr(product, key, value)
-    return product_save(product)
+    product_save(product, fields=data.keys())
+    if stock_level is not None:
+        stock_move(product.pk, set_to=stock_level, reason=stock_reason, by=by, note=stock_note)
+        product.stock_quantity = stock_level
+    return product
 
 
 @transaction.atomic
@@ -246,9 +285,132 @@ def review_set_verified_purchase(user_id, product_ids: Iterable[UUID], *, verifi
 
 
 def product_rating_refresh(product: Product) -> None:
-    """Recompute the denormalised rating from approved reviews."""
-    agg = Review.objects.filter(product=product, is_approved=True).aggregate(avg=Avg("rating"), n=Count("id"))
-    avg = Decimal(agg["avg"] or 0).quantize(Decimal("0.01"))
-    Product.objects.filter(pk=product.pk).update(rating_avg=avg, review_count=agg["n"])
-    product.rating_avg, product.review_count = avg, agg["n"]
+    """Recompute the denormalised rating from approved reviews: one UPDATE of rating_avg
+    and review_count computed in SQL (nothing read first, so nothing stale is written
+    back, and no other column is touched)."""
+    approved = Review.objects.filter(product=OuterRef("pk"), is_approved=True).order_by().values("product")
+    average = Subquery(approved.annotate(avg=Avg("rating")).values("avg"), output_field=FloatField())
+    count = Subquery(approved.annotate(n=Count("id")).values("n"), output_field=IntegerField())
+    Product.objects.filter(pk=product.pk).update(
+        rating_avg=Cast(Coalesce(average, 0.0), DecimalField(max_digits=3, decimal_places=2)),
+        review_count=Coalesce(count, 0),
+    )
+    product.refresh_from_db(fields=["rating_avg", "review_count"])
     catalog_changed()
+
+
+# --- stock: the one way stock moves ------------------------------------------------------
+
+
+def _product_uuid(value) -> UUID:
+    try:
+        return value if isinstance(value, UUID) else UUID(str(value))
+    except ValueError:
+        raise StockProductNotFound() from None
+
+
+def stock_lock(product_ids: Iterable[UUID], *, fields: Sequence[str] = ()) -> dict[UUID, Product]:
+    """Lock the product rows (SELECT ... FOR UPDATE) in primary-key order and return them
+    by id, loaded with `fields` plus id and stock_quantity. Every transaction that moves
+    stock locks in this order, so two over the same products queue instead of
+    deadlocking. Must run inside a transaction (the locks last until it ends); unknown ids
+    are absent from the result."""
+    ids = sorted(set(product_ids))
+    locked = Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")
+    return {p.pk: p for p in locked.only("id", "stock_quantity", *fields)}
+
+
+def stock_move_many(
+    deltas: Mapping[UUID, int],
+    *,
+    reason: str,
+    by=None,
+    order_id: UUID | None = None,
+    note: str = "",
+    locked: Mapping[UUID, Product] | None = None,
+) -> list[StockMove]:
+    """Move the stock of several products by `deltas` ({product_id: +n or -n}, zeros
+    skipped) and record one StockMove each, in one transaction.
+
+    Locks the rows with stock_lock (primary-key order), unless the caller passes `locked`:
+    the rows it already locked with stock_lock in this same transaction (checkout and
+    cancel do, to lock once). Refuses the whole move when any product would go below zero
+    (InsufficientStock, every short product listed, nothing written); StockProductNotFound
+    for an unknown product; ValueError for an unknown reason. Then adds each delta with
+    F() (one UPDATE per distinct delta: an order's lines mostly share a quantity), records
+    the moves with one INSERT, updates the locked instances' stock_quantity in memory, and
+    on commit invalidates the cached stock of these products. The database check
+    constraint (stock >= 0) is the last line of defence."""
+    if reason not in StockReason.values:
+        raise ValueError(f"unknown stock move reason {reason!r}")
+    moves = {_product_uuid(pid): int(delta) for pid, delta in deltas.items() if delta}
+    if not moves:
+        return []
+    with transaction.atomic():
+        rows = stock_lock(moves) if locked is None else locked
+        missing = sorted(pid for pid in moves if pid not in rows)
+        if missing:
+            raise StockProductNotFound(errors=[{"product_id": str(pid)} for pid in missing])
+        short = [
+            {"product_id": str(pid), "requested": -delta, "available": max(rows[pid].stock_quantity, 0)}
+            for pid, delta in sorted(moves.items())
+            if rows[pid].stock_quantity + delta < 0
+        ]
+        if short:
+            raise InsufficientStock(errors=short)
+
+        by_delta: dict[int, list[UUID]] = {}
+        for pid, delta in moves.items():
+            by_delta.setdefault(delta, []).append(pid)
+        now = timezone.now()
+        for delta, pks in by_delta.items():
+            Product.objects.filter(pk__in=pks).update(stock_quantity=F("stock_quantity") + delta, updated_at=now)
+
+        user = by if by is not None and getattr(by, "is_authenticated", False) else None
+        records = []
+        for pid in sorted(moves):  # ledger ids in lock order
+            rows[pid].stock_quantity += moves[pid]
+            records.append(
+                StockMove(
+                    product_id=pid,
+                    delta=moves[pid],
+                    quantity_after=rows[pid].stock_quantity,
+                    reason=reason,
+                    by=user,
+                    order_id=order_id,
+                    note=note[:255],
+                )
+            )
+        StockMove.objects.bulk_create(records)
+        product_stock_changed(list(moves))
+    return records
+
+
+def stock_move(
+    product_id: UUID,
+    *,
+    delta: int | None = None,
+    set_to: int | None = None,
+    reason: str,
+    by=None,
+    order_id: UUID | None = None,
+    note: str = "",
+) -> StockMove | None:
+    """Move one product's stock by `delta`, or to `set_to` (a stock count: the delta is
+    computed against the level read under the row lock, so sales committed meanwhile are
+    not undone, they are part of the recorded delta). Exactly one of the two. Returns the
+    recorded move, or None when the level is already `set_to` (nothing recorded). Raises
+    what stock_move_many raises, and InvalidInput for a negative `set_to`."""
+    if (delta is None) == (set_to is None):
+        raise TypeError("stock_move takes exactly one of delta and set_to")
+    if set_to is not None and set_to < 0:
+        raise InvalidInput("A stock level cannot be negative.", attr="stock_quantity")
+    product_id = _product_uuid(product_id)
+    with transaction.atomic():
+        rows = stock_lock([product_id])
+        if product_id not in rows:
+            raise StockProductNotFound()
+        if set_to is not None:
+            delta = set_to - rows[product_id].stock_quantity
+        moves = stock_move_many({product_id: delta}, reason=reason, by=by, order_id=order_id, note=note, locked=rows)
+    return moves[0] if moves else None

@@ -31,6 +31,7 @@ from catalog.serializers import (
     CategorySerializer,
     CategoryTreeNodeSerializer,
     CategoryWriteSerializer,
+    ProductDetailSerializer,
     ProductFacetsSerializer,
     ProductSerializer,
     ProductStatsSerializer,
@@ -183,7 +184,10 @@ class BrandViewSet(viewsets.ModelViewSet):
 @extend_validation_errors(["invalid_cursor"], field_name="cursor", actions=["list"])
 @extend_schema_view(
     list=extend_schema(summary="List, filter, search and order products"),
-    retrieve=extend_schema(summary="One product (inactive ones are 404 except for staff)"),
+    retrieve=extend_schema(
+        summary="One product (inactive ones are 404 except for staff; staff also see its last stock moves)",
+        responses={200: ProductDetailSerializer},
+    ),
     create=extend_schema(request=ProductWriteSerializer, responses={201: ProductSerializer, 409: CONFLICT}),
     update=extend_schema(request=ProductWriteSerializer, responses={200: ProductSerializer, 409: CONFLICT}),
     partial_update=extend_schema(request=ProductWriteSerializer, responses={200: ProductSerializer, 409: CONFLICT}),
@@ -226,7 +230,10 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         def build():
             product = selectors.product_get_for_user(request.user, kwargs[self.lookup_field])
-            return Response(ProductSerializer(product).data)
+            context = {}
+            if is_staff_user(request.user):  # cached under the "staff" variant only
+                context["stock_moves"] = selectors.product_stock_moves(product)
+            return Response(ProductDetailSerializer(product, context=context).data)
 
         # Depends on the catalog generation and this product's own stock generation only:
         # an order invalidates the details of what it bought, not of every product.
@@ -242,7 +249,10 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         product = selectors.product_get_for_user(request.user, kwargs[self.lookup_field])
         serializer = ProductWriteSerializer(product, data=request.data, partial=kwargs.get("partial", False))
         serializer.is_valid(raise_exception=True)
-        product = services.product_update(product, **serializer.validated_data)
+        # A `stock_quantity` sent here is a staff stock count: product_update moves it
+        # through the stock ledger (reason `adjustment`, by this user), in the same
+        # transaction as the other fields; only the fields sent are written.
+        product = services.product_update(product, by=request.user, **serializer.validated_data)
         return Response(ProductSerializer(product).data)
 
     def destroy(self, request, *args, **kwargs):

@@ -17,13 +17,13 @@ from uuid import UUID
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
-from django.db.models import F, Q, prefetch_related_objects
+from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Address
 from carts.services import cart_clear_for_user, cart_lock_lines_for_checkout
-from catalog.models import Product
-from catalog.services import product_stock_changed, review_set_verified_purchase
+from catalog.models import Product, StockReason
+from catalog.services import review_set_verified_purchase, stock_lock, stock_move_many
 from core.addresses import ADDRESS_FIELDS, validate_address
 from core.jobs import enqueue
 from orders.errors import (
@@ -116,27 +116,17 @@ def _address_snapshot(user, shipping_address_id: UUID | None, shipping_address: 
 
 
 def _lock_products(product_ids: Iterable[UUID]) -> dict[UUID, Product]:
-    """Lock the product rows in primary-key order (the same order for every transaction,
-    so two checkouts over the same products queue instead of deadlocking)."""
-    ids = sorted(set(product_ids))
-    locked = Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    return {p.pk: p for p in locked.only("id", "name", "sku", "price", "stock_quantity", "is_active")}
+    """Lock the product rows in primary-key order (catalog.services.stock_lock: the same
+    order for every transaction, so two checkouts over the same products queue instead of
+    deadlocking)."""
+    return stock_lock(product_ids, fields=("name", "sku", "price", "is_active"))
 
 
-def _move_stock(deltas: Mapping[UUID, int]) -> None:
-    """Add `deltas` (negative = take) to stock with F(); the rows must be locked.
-    One UPDATE per distinct delta: an order's lines mostly share a quantity (often 1), and
-    a plain `stock + n` is far cheaper to build than a CASE over every line.
-    The database check constraint (stock >= 0) is the last line of defence."""
-    if not deltas:
-        return
-    by_delta: dict[int, list[UUID]] = {}
-    for pk, delta in deltas.items():
-        by_delta.setdefault(delta, []).append(pk)
-    now = timezone.now()
-    for delta, pks in by_delta.items():
-        Product.objects.filter(pk__in=pks).update(stock_quantity=F("stock_quantity") + delta, updated_at=now)
-    product_stock_changed(list(deltas))
+def _move_stock(deltas: Mapping[UUID, int], *, reason: str, order: Order, by=None, locked=None, note: str = "") -> None:
+    """Add `deltas` (negative = take) to stock through the stock ledger (locked, F(), one
+    StockMove per product, cache invalidated on commit). `locked`: the rows this
+    transaction already locked with _lock_products."""
+    stock_move_many(deltas, reason=reason, by=by, order_id=order.pk, note=note, locked=locked)
 
 
 def order_place(
@@ -272,8 +262,6 @@ def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key
         if subtotal > MAX_ORDER_AMOUNT:
             raise OrderTooLarge(errors=[{"subtotal": str(subtotal), "maximum": str(MAX_ORDER_AMOUNT)}])
 
-        _move_stock({pid: -quantity for pid, quantity in requested.items()})
-
         now = timezone.now()
         order = Order.objects.create(
             number=_new_order_number(now),
@@ -285,6 +273,13 @@ def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key
             currency=settings.CURRENCY,
             expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
             idempotency_key=idempotency_key[:255],
+        )
+        _move_stock(
+            {pid: -quantity for pid, quantity in requested.items()},
+            reason=StockReason.SALE,
+            order=order,
+            by=user,
+            locked=products,
         )
         OrderLine.objects.bulk_create(
             [
@@ -355,8 +350,15 @@ def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bo
             refund_paid_order(order, reason=note or "order cancelled")
 
         lines = list(order.lines.all().only("product_id", "quantity"))
-        _lock_products(line.product_id for line in lines)
-        _move_stock({line.product_id: line.quantity for line in lines})
+        locked = _lock_products(line.product_id for line in lines)
+        _move_stock(
+            {line.product_id: line.quantity for line in lines},
+            reason=StockReason.CANCEL,
+            order=order,
+            by=by,
+            locked=locked,
+            note=note or "cancelled",
+        )
 
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = timezone.now()

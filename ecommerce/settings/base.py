@@ -455,6 +455,7 @@ CELERY_BEAT_SCHEDULE["orders-purge-idempotency-keys"] = {
 }
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["OrderStatusEnum"] = "orders.models.OrderStatus"
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["PaymentStatusEnum"] = "payments.models.PaymentStatus"
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["StockReasonEnum"] = "catalog.models.StockReason"
 
 # --- catalog ---
 # Cached catalog GETs (product list/detail, categories, facets) as rendered bytes in the

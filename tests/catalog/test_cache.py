@@ -75,13 +75,14 @@ def test_admin_write_is_visible_on_the_next_get(api_client, admin_user):
             "sku": product.sku,
             "description": "",
             "price": "5.00",
-            "stock_quantity": "3",
             "category": str(product.category_id),
             "brand": str(product.brand_id),
             "attributes": "{}",
             "is_active": "on",
             "reviews-TOTAL_FORMS": "0",
             "reviews-INITIAL_FORMS": "0",
+            "stock_moves-TOTAL_FORMS": "0",
+            "stock_moves-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content[:2000]

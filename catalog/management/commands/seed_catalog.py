@@ -76,7 +76,9 @@ class Command(BaseCommand):
         )
 
     def _clear(self) -> None:
-        tables = ["catalog_review", "catalog_product", "catalog_category", "catalog_brand"]
+        # The stock ledger goes with the products it describes. Seeded products get their
+        # stock as their opening level (COPY, no stock moves): a new product has no history.
+        tables = ["catalog_stockmove", "catalog_review", "catalog_product", "catalog_category", "catalog_brand"]
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # TRUNCATE is instant where DELETE of a million rows is not; it is allowed
