@@ -242,7 +242,7 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         for key in value:
             if not ATTRIBUTE_NAME_RE.match(key):
                 raise serializers.ValidationError(
-                    f"Attribute name '{key[:64]}' must be 1-64 letters, digits, '_' or '-'.", code="invalid"
+                    f"Attribute name '{key[:64]}' must be 1-64 letters, digits, '_' or '-' (not '__').", code="invalid"
                 )
         return value
 
