@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Iterable, Sequence
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
@@ -65,12 +66,15 @@ def bump_stock_generations(product_ids: Iterable) -> None:
     _bump([STOCK_GENERATION_KEY, *(product_stock_key(pk) for pk in product_ids)])
 
 
-def response_cache_key(namespace: str, variant: str, path: str, query: list[tuple[str, str]]) -> str:
-    """Key of one rendered response: endpoint, audience (public/staff) and the normalised
-    query string (sorted, so `?a=1&b=2` and `?b=2&a=1` share an entry)."""
-    canonical = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query))
+def response_cache_key(namespace: str, variant: str, path: str, query: Iterable[tuple[str, str]]) -> str:
+    """Key of one rendered response: endpoint, representation variant (audience, currency,
+    media type) and the parsed query parameters in their canonical encoding: sorted (so
+    `?a=1&b=2` and `?b=2&a=1` share an entry) and percent-encoded, so one value containing
+    `&` or `=` never spells the same key as two parameters (`brand=x%26search%3Dy` is one
+    filter, `brand=x&search=y` two; joining them unescaped let the first poison the second)."""
+    canonical = "\n".join([path, variant, urlencode(sorted(query))])
     digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-    return f"catalog:r:{namespace}:{variant}:{digest}"
+    return f"catalog:r:{namespace}:{digest}"
 
 
 def cached_bytes(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tuple | None, bytes | None]:

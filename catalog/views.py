@@ -54,7 +54,9 @@ class CachedReadMixin:
         use_cache = settings.CATALOG_CACHE_ENABLED and getattr(request.accepted_renderer, "format", "") == "json"
         key, stamp = None, None
         if use_cache:
-            variant = "staff" if is_staff_user(request.user) else "public"
+            # Everything that changes the bytes of the answer besides path and parameters.
+            audience = "staff" if is_staff_user(request.user) else "public"
+            variant = f"{audience}|{settings.CURRENCY}|{request.accepted_media_type}"
             query = [(k, v) for k, values in request.GET.lists() for v in values]
             key = response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
             stamp, content = cached_bytes(key, stamp_keys)

@@ -175,3 +175,43 @@ def test_cache_outage_only_means_misses(api_client):
     with down, down_many, mock.patch("catalog.cache.cache.add"), mock.patch("catalog.cache.cache.set"):
         assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
         assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
+
+
+def test_an_encoded_ampersand_does_not_share_an_entry_with_two_filters(api_client):
+    """Security finding 6: one `brand` value holding `&search=` used to produce the same
+    cache key as the two filters, so the empty answer to the first poisoned the second."""
+    from tests.catalog.factories import BrandFactory
+
+    ProductFactory(brand=BrandFactory(slug="acme"), name="Breathable tee")
+    poisoned = get(api_client, "/api/v1/products/?brand=acme%26search%3DBreathable")
+    assert poisoned.json()["count"] == 0
+    real = get(api_client, "/api/v1/products/?brand=acme&search=Breathable")
+    assert real["X-Cache"] == "MISS" and real.json()["count"] == 1
+    assert get(api_client, "/api/v1/products/?search=Breathable&brand=acme")["X-Cache"] == "HIT"
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ([("brand", "x&search=y")], [("brand", "x"), ("search", "y")]),
+        ([("brand", "x=y")], [("brand=x", "y")]),
+        ([("a", "1"), ("a", "2")], [("a", "1&a=2")]),
+        ([("a", "%26")], [("a", "&")]),
+    ],
+)
+def test_cache_keys_are_built_from_the_parsed_parameters(one, other):
+    from catalog.cache import response_cache_key
+
+    key = lambda query: response_cache_key("products", "public", "http://testserver/api/v1/products/", query)  # noqa: E731
+    assert key(one) != key(other)
+    assert key([("b", "2"), ("a", "1")]) == key([("a", "1"), ("b", "2")])
+
+
+def test_the_representation_variant_is_part_of_the_key(api_client, settings):
+    ProductFactory()
+    get(api_client, "/api/v1/products/")
+    settings.CURRENCY = "EUR"
+    listed = get(api_client, "/api/v1/products/")
+    assert listed["X-Cache"] == "MISS" and listed.json()["results"][0]["currency"] == "EUR"
+    indented = api_client.get("/api/v1/products/", HTTP_ACCEPT="application/json; indent=2")
+    assert indented["X-Cache"] == "MISS" and indented.content.startswith(b"{\n")
