@@ -302,8 +302,19 @@ class ReviewSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Review
-        fields = ["id", "product_id", "author", "rating", "title", "body", "verified_purchase", "created_at"]
+        fields = [
+            "id",
+            "product_id",
+            "author",
+            "rating",
+            "title",
+            "body",
+            "verified_purchase",
+            "is_approved",
+            "created_at",
+        ]
         read_only_fields = fields
+        extra_kwargs = {"is_approved": {"help_text": "False while the review waits for moderation."}}
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_author(self, obj) -> str:

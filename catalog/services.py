@@ -9,10 +9,12 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, ProtectedError
 from django.utils.text import slugify
 
+from accounts.errors import EmailNotVerified
 from catalog.cache import bump_catalog_generation, bump_stock_generations
 from catalog.models import Brand, Category, Product, Review
 from catalog.selectors import review_is_verified_purchase
@@ -194,8 +196,13 @@ def product_set_active(product_ids: Iterable[UUID], active: bool) -> int:
 
 @transaction.atomic
 def review_create(*, user, product: Product, rating: int, title: str = "", body: str = "") -> Review:
-    """One review per user and product (else AlreadyReviewed, 409). Locks the product row
-    while its denormalised rating_avg/review_count are recomputed."""
+    """One review per user and product (else AlreadyReviewed, 409), by a user whose email
+    is verified (else EmailNotVerified, 403: an unverified address is a throwaway account).
+    With REVIEWS_REQUIRE_APPROVAL the review is held (`is_approved=False`: not listed, not
+    counted) until review_moderate approves it. Locks the product row while its
+    denormalised rating_avg/review_count are recomputed."""
+    if not getattr(user, "is_verified", False):
+        raise EmailNotVerified("Verify your email address before reviewing a product.")
     if not 1 <= int(rating) <= 5:
         raise InvalidInput("Rating must be between 1 and 5.", attr="rating")
     Product.objects.select_for_update().filter(pk=product.pk).first()
@@ -208,6 +215,7 @@ def review_create(*, user, product: Product, rating: int, title: str = "", body:
         title=title,
         body=body,
         verified_purchase=review_is_verified_purchase(user, product),
+        is_approved=not settings.REVIEWS_REQUIRE_APPROVAL,
     )
     try:
         with transaction.atomic():

@@ -281,7 +281,11 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
     create=extend_schema(
         summary="Review a product (one review per user)",
         request=ReviewWriteSerializer,
-        responses={201: ReviewSerializer, 409: CONFLICT},
+        responses={
+            201: ReviewSerializer,
+            403: error_response("`email_not_verified`: the author must verify their email first."),
+            409: CONFLICT,
+        },
     ),
 )
 class ProductReviewViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):
