@@ -4,7 +4,8 @@ tree and reviews. Views, the admin and commands all read through here."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -72,6 +73,14 @@ def product_get_for_user(user, product_id: UUID) -> Product:
         return product_base_queryset(user).get(pk=product_id)
     except (Product.DoesNotExist, ValueError, ValidationError):
         raise NotFound()
+
+
+def product_stock_levels(product_ids: Iterable) -> dict[str, tuple[int, datetime]]:
+    """{str(id): (stock_quantity, updated_at)} of these products (missing ones are absent):
+    one primary-key lookup. What a cached product page merges in on a hit (a stock move
+    also sets updated_at)."""
+    rows = Product.objects.filter(pk__in=list(product_ids)).values_list("id", "stock_quantity", "updated_at")
+    return {str(pk): (quantity, updated_at) for pk, quantity, updated_at in rows}
 
 
 def product_filterset(user, params: Mapping[str, Any]) -> ProductFilter:

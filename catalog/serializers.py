@@ -4,7 +4,6 @@ then views hand the validated data to catalog.services."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product, Review
+from core.formats import iso_utc
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -191,9 +191,7 @@ def _ref(obj) -> dict:
     return {"id": str(obj.id), "slug": obj.slug, "name": obj.name}
 
 
-def _iso(value) -> str:
-    text = value.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+_iso = iso_utc
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):
@@ -281,6 +279,12 @@ class CategoryCountSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class CatalogCacheStatsSerializer(serializers.Serializer):
+    hits = serializers.IntegerField(help_text="Cached catalog reads served from the cache.")
+    misses = serializers.IntegerField(help_text="Cached catalog reads rendered from the database.")
+    hit_ratio = serializers.FloatField(help_text="hits / (hits + misses); 0 before any read.")
+
+
 class ProductStatsSerializer(serializers.Serializer):
     product_count = serializers.IntegerField()
     active_count = serializers.IntegerField()
@@ -291,6 +295,7 @@ class ProductStatsSerializer(serializers.Serializer):
     low_stock_count = serializers.IntegerField()
     out_of_stock_count = serializers.IntegerField()
     per_category = CategoryCountSerializer(many=True)
+    cache = CatalogCacheStatsSerializer(help_text="Catalog response cache since its counters started.")
 
 
 # --- reviews ---------------------------------------------------------------------------

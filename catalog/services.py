@@ -4,7 +4,7 @@ through here, so there is one place where caches are invalidated."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -17,7 +17,7 @@ from django.utils.text import slugify
 from accounts.errors import EmailNotVerified
 from catalog.cache import bump_catalog_generation, bump_stock_generations
 from catalog.models import Brand, Category, Product, Review
-from catalog.selectors import review_is_verified_purchase
+from catalog.selectors import product_stock_levels, review_is_verified_purchase
 from core.errors import Conflict, InvalidInput, Protected
 
 
@@ -31,12 +31,24 @@ def catalog_changed() -> None:
     transaction.on_commit(bump_catalog_generation)
 
 
-def product_stock_changed(product_ids: Iterable[UUID]) -> None:
-    """Called by checkout, cancellation and restock after stock moved (inside their
-    transaction): on commit, cached product lists and facets (they show stock) and the
-    details of these products miss on the next GET. Other products' cached details stay."""
-    ids = list(product_ids)
-    transaction.on_commit(lambda: bump_stock_generations(ids))
+def product_stock_changed(product_ids: Iterable[UUID] | Mapping[UUID, int]) -> None:
+    """Called by every stock move (checkout, cancellation, expiry, adjustments) inside its
+    transaction, after the move, with the rows still locked. On commit, the next GET of
+    any cached page showing these products merges in their new stock (the pages stay
+    cached: catalog.cache), and staff details of them re-render.
+
+    Pass the moves as `{product_id: delta}` when known: then pages filtered by `in_stock`
+    (and their facets) are invalidated only when a move takes a product into or out of
+    stock (one query reads the stock after the move). With bare ids every move is assumed
+    to cross zero."""
+    if isinstance(product_ids, Mapping):
+        deltas = {str(pk): int(delta) for pk, delta in product_ids.items()}
+        after = {pk: quantity for pk, (quantity, _) in product_stock_levels(deltas).items()}
+        crossed = any((after.get(pk, 0) > 0) != (after.get(pk, 0) - delta > 0) for pk, delta in deltas.items())
+        ids = list(deltas)
+    else:
+        ids, crossed = [str(pk) for pk in product_ids], True
+    transaction.on_commit(lambda: bump_stock_generations(ids, in_stock_changed=crossed))
 
 
 def unique_slug(model, base: str, *, exclude_pk=None, max_length: int = 140) -> str:

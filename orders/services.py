@@ -134,7 +134,7 @@ def _move_stock(deltas: Mapping[UUID, int]) -> None:
     now = timezone.now()
     for delta, pks in by_delta.items():
         Product.objects.filter(pk__in=pks).update(stock_quantity=F("stock_quantity") + delta, updated_at=now)
-    product_stock_changed(list(deltas))
+    product_stock_changed(deltas)  # {id: delta}: the catalog can tell whether a product crossed zero
 
 
 def order_place(
