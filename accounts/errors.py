@@ -1,6 +1,13 @@
 """Domain errors of accounts (codes are part of the API contract, shared/API.md)."""
 
-from core.errors import InvalidInput, Unauthenticated
+from core.errors import Forbidden, InvalidInput, Unauthenticated
+
+
+class EmailNotVerified(Forbidden):
+    """The user has not verified their email address yet (checkout, reviews)."""
+
+    code = "email_not_verified"
+    default_detail = "Verify your email address first."
 
 
 class InvalidCredentials(Unauthenticated):

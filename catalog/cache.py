@@ -1,48 +1,85 @@
-"""Catalog cache: generation tokens plus rendered response bytes.
+"""Catalog cache: generation tokens, rendered response bytes, and live stock merged in.
 
 Every cached catalog response is stored with the *stamp* it was rendered under (the values
 of a few generation keys) and is served only while the stamp is still current; a write
 replaces a generation with a fresh token, so the very next GET misses and re-renders. This
 avoids pattern deletes (slow and racy on Redis) and never serves stale data after a write.
 
-Generations:
-- `catalog:generation`: any catalog write (products, categories, brands, reviews, imports).
-- `catalog:stock`: any stock move by checkout, cancellation or expiry.
-- `catalog:stock:<product id>`: a stock move of that product.
+Stock is the one value that changes all the time (every checkout, cancellation, expiry),
+so a cached product page does not depend on it. Pages that show products (lists, details)
+are stored as a *template*: the rendered bytes cut at each product's `stock_quantity`,
+`in_stock` and `updated_at` (a stock move sets it), plus the product ids in order. A hit
+fills those in from per-product stock entries, so after an order the cached pages stay
+hits and show exactly what a fresh render would.
 
-Product lists, facets and categories depend on the first two; a product's detail depends
-on the first and its own stock key, so an order invalidates the details of the products
-it bought, not the cached details of every other product.
+Per-product stock entries: `catalog:stock:<id>` is a token replaced (on commit) by every
+stock move of the product; `catalog:stockv:<id>` holds `(catalog token, product token,
+stock, updated_at)`, and is believed only while both tokens are current. A reader reads the tokens
+*before* it reads the stock from the database (`SELECT id, stock_quantity ... WHERE id IN
+(...)`, by primary key), so a move that commits after that read has replaced the token and
+the value it stores is never served. In the steady state a hit makes no query; the first
+hit after a move of a product on the page makes that one query.
+
+Generations:
+- `catalog:generation`: any catalog write (products, categories, brands, reviews, imports),
+  including stock edits through `product_save`; every cached response and stock entry.
+- `catalog:in-stock`: a stock move that may have taken a product into or out of stock
+  (`product_stock_changed`); pages filtered by `in_stock` and their facets, whose *set* of
+  products depends on it. Other lists, facets and categories do not depend on stock.
+- `catalog:stock:<product id>`: any stock move of that product; its stock entry, and the
+  staff detail (staff may see more than the stock of a product's moves).
 
 If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
-correct, just slower.
+correct, just slower. The hit/miss counters (`cache_stats()`) are best effort.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 
+from catalog.selectors import product_stock_levels
+from core.formats import iso_utc
+
 GENERATION_KEY = "catalog:generation"
-STOCK_GENERATION_KEY = "catalog:stock"
-CATALOG_STAMP = (GENERATION_KEY, STOCK_GENERATION_KEY)
+IN_STOCK_GENERATION_KEY = "catalog:in-stock"
+# GENERATION_KEY comes first in every stamp: stock entries are stamped with its token.
+CATALOG_STAMP = (GENERATION_KEY,)
+IN_STOCK_STAMP = (GENERATION_KEY, IN_STOCK_GENERATION_KEY)
+HITS_KEY, MISSES_KEY = "catalog:stats:hits", "catalog:stats:misses"
 
 
 def product_stock_key(product_id) -> str:
     return f"catalog:stock:{uuid.UUID(str(product_id)).hex}"
 
 
-def product_detail_stamp(product_id) -> tuple[str, ...]:
-    """The generations a product's cached detail depends on; the catalog-wide stamp when
-    `product_id` is not a UUID (the view answers 404 anyway)."""
+def product_stock_value_key(product_id) -> str:
+    return f"catalog:stockv:{uuid.UUID(str(product_id)).hex}"
+
+
+def product_detail_stamp(product_id, *, staff: bool) -> tuple[str, ...]:
+    """What a product's cached detail depends on: the catalog generation (its stock is
+    merged in on a hit); for staff also the product's stock token, so anything staff see
+    about its stock moves is re-rendered after one. Not a UUID: the view answers 404."""
+    if not staff:
+        return CATALOG_STAMP
     try:
         return (GENERATION_KEY, product_stock_key(product_id))
     except ValueError:
         return CATALOG_STAMP
+
+
+def list_stamp(params) -> tuple[str, ...]:
+    """A product list or its facets: an `in_stock` filter makes the set depend on which
+    products are in stock."""
+    return IN_STOCK_STAMP if "in_stock" in params else CATALOG_STAMP
 
 
 def _new_token() -> str:
@@ -55,28 +92,132 @@ def _bump(keys: Iterable[str]) -> None:
 
 
 def bump_catalog_generation() -> None:
-    """Invalidate every cached catalog response."""
+    """Invalidate every cached catalog response and stock entry."""
     _bump([GENERATION_KEY])
 
 
-def bump_stock_generations(product_ids: Iterable) -> None:
-    """Invalidate what shows the stock of `product_ids`: product lists, facets, categories
-    and those products' details (one round trip)."""
-    _bump([STOCK_GENERATION_KEY, *(product_stock_key(pk) for pk in product_ids)])
+def bump_stock_generations(product_ids: Iterable, *, in_stock_changed: bool = True) -> None:
+    """After stock of `product_ids` moved (on commit): their stock entries (and staff
+    details) are stale; when a product may have crossed zero, also every page filtered by
+    `in_stock`. Other cached pages stay: their stock is merged in on a hit. One round trip."""
+    keys = [product_stock_key(pk) for pk in product_ids]
+    if in_stock_changed:
+        keys.append(IN_STOCK_GENERATION_KEY)
+    if keys:
+        _bump(keys)
 
 
-def response_cache_key(namespace: str, variant: str, path: str, query: list[tuple[str, str]]) -> str:
-    """Key of one rendered response: endpoint, audience (public/staff) and the normalised
-    query string (sorted, so `?a=1&b=2` and `?b=2&a=1` share an entry)."""
-    canonical = path + "?" + "&".join(f"{k}={v}" for k, v in sorted(query))
+def response_cache_key(namespace: str, variant: str, path: str, query: Iterable[tuple[str, str]]) -> str:
+    """Key of one rendered response: endpoint, representation variant (audience, currency,
+    media type) and the parsed query parameters in their canonical encoding: sorted (so
+    `?a=1&b=2` and `?b=2&a=1` share an entry) and percent-encoded, so one value containing
+    `&` or `=` never spells the same key as two parameters (`brand=x%26search%3Dy` is one
+    filter, `brand=x&search=y` two; joining them unescaped let the first poison the second)."""
+    canonical = "\n".join([path, variant, urlencode(sorted(query))])
     digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-    return f"catalog:r:{namespace}:{variant}:{digest}"
+    return f"catalog:r:{namespace}:{digest}"
+
+
+# --- stock templates -----------------------------------------------------------------------
+
+# A template: (segments, slots, product ids). The page's bytes are segments[0], then for
+# each slot (row index, field) the live value of that field, then the next segment.
+Template = tuple[list[bytes], list[tuple[int, str]], list[str]]
+STOCK_SLOTS = (("stock_quantity", "q"), ("in_stock", "b"), ("updated_at", "u"))
+
+
+def plain_template(content: bytes) -> Template:
+    return [content], [], []
+
+
+def render_stock_template(rows: list[dict], render: Callable[[], bytes]) -> tuple[bytes, Template] | None:
+    """Render a page showing products with their stock fields left open.
+
+    `rows` are the serialized products inside the page's data (each with `id`,
+    `stock_quantity`, `in_stock`, `updated_at`, as ProductSerializer writes them), and
+    `render()` renders that data. The stock fields are replaced by placeholders carrying a
+    random nonce for one render (no stored text can spell one), the bytes are cut at them,
+    and the rows get their values back. Returns (the page's bytes with the rendered values,
+    its template), or None when the placeholders did not come out one per field (the caller
+    then renders normally and does not cache)."""
+    nonce = uuid.uuid4().hex
+    saved = [{field: row[field] for field, _ in STOCK_SLOTS} for row in rows]
+    ids = [str(row["id"]) for row in rows]
+    for i, row in enumerate(rows):
+        for field, kind in STOCK_SLOTS:
+            row[field] = f"@@{nonce}:{i}:{kind}@@"
+    try:
+        content = render()
+    finally:
+        for row, values in zip(rows, saved, strict=True):
+            row.update(values)
+    pieces = re.split(rb'"@@' + nonce.encode() + rb":(\d+):([qbu])@@\"", content)
+    slots = [(int(i), kind.decode()) for i, kind in zip(pieces[1::3], pieces[2::3], strict=True)]
+    if sorted(slots) != sorted((i, kind) for i in range(len(rows)) for _, kind in STOCK_SLOTS):
+        return None
+    template: Template = (pieces[0::3], slots, ids)
+    rendered = {pk: (values["stock_quantity"], values["updated_at"]) for pk, values in zip(ids, saved, strict=True)}
+    return fill_template(template, rendered), template
+
+
+def fill_template(template: Template, levels: dict[str, tuple[int, str]]) -> bytes:
+    """The page with each product's (stock_quantity, updated_at as ISO text) from `levels`;
+    in_stock is stock_quantity > 0, as the serializer computes it."""
+    segments, slots, ids = template
+    parts = [segments[0]]
+    for (i, kind), segment in zip(slots, segments[1:], strict=True):
+        quantity, updated_at = levels[ids[i]]
+        if kind == "q":
+            parts.append(b"%d" % quantity)
+        elif kind == "b":
+            parts.append(b"true" if quantity > 0 else b"false")
+        else:
+            parts.append(b'"' + updated_at.encode() + b'"')
+        parts.append(segment)
+    return b"".join(parts)
+
+
+def stock_levels(product_ids: Sequence[str], catalog_token: str) -> dict[str, tuple[int, str]] | None:
+    """Current (stock_quantity, updated_at) of `product_ids` (str ids): from their stock
+    entries where both tokens are current, the rest in one query, which is then stored.
+    None when a product is gone (the page is re-rendered)."""
+    token_keys = {pk: product_stock_key(pk) for pk in product_ids}
+    value_keys = {pk: product_stock_value_key(pk) for pk in product_ids}
+    values = cache.get_many([*token_keys.values(), *value_keys.values()])
+    # A missing token (first use, eviction) gets a fresh one *before* the database read, so
+    # a concurrent move's token replacing ours, or ours replacing it, is harmless either way.
+    started = {token_keys[pk]: _new_token() for pk in product_ids if token_keys[pk] not in values}
+    if started:
+        cache.set_many(started, timeout=None)
+        values.update(started)
+    levels: dict[str, tuple[int, str]] = {}
+    stale: list[str] = []
+    for pk in product_ids:
+        token, entry = values[token_keys[pk]], values.get(value_keys[pk])
+        if isinstance(entry, tuple) and len(entry) == 4 and entry[:2] == (catalog_token, token):
+            levels[pk] = (entry[2], entry[3])
+        else:
+            stale.append(pk)
+    if stale:
+        fresh = {pk: (quantity, iso_utc(at)) for pk, (quantity, at) in product_stock_levels(stale).items()}
+        if len(fresh) != len(set(stale)):
+            return None
+        cache.set_many(
+            {value_keys[pk]: (catalog_token, values[token_keys[pk]], *fresh[pk]) for pk in stale},
+            timeout=settings.CATALOG_CACHE_TIMEOUT,
+        )
+        levels.update(fresh)
+    return levels
+
+
+# --- rendered responses ----------------------------------------------------------------------
 
 
 def cached_bytes(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tuple | None, bytes | None]:
-    """(current stamp, cached bytes or None) in one round trip. The entry is served only
-    when it was stored under the current stamp. A missing generation (first use, eviction)
-    is started with a fresh token; a stamp of None (cache down) means: do not store."""
+    """(current stamp, cached bytes or None). The entry is served only when it was stored
+    under the current stamp, with the live stock of its products filled in. A missing
+    generation (first use, eviction) is started with a fresh token; a stamp of None (cache
+    down) means: do not store."""
     if not settings.CATALOG_CACHE_ENABLED:
         return None, None
     values = cache.get_many([*stamp_keys, key])
@@ -90,11 +231,53 @@ def cached_bytes(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[t
         return tuple(values[k] for k in stamp_keys), None
     stamp = tuple(values[k] for k in stamp_keys)
     entry = values.get(key)
-    if isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp:
-        return stamp, entry[1]
-    return stamp, None
+    if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp):
+        return stamp, None
+    template: Template = entry[1]
+    if not template[2]:
+        return stamp, template[0][0]
+    levels = stock_levels(template[2], stamp[0])
+    if levels is None:
+        return stamp, None
+    return stamp, fill_template(template, levels)
 
 
-def store_bytes(key: str, stamp: tuple | None, content: bytes) -> None:
-    if settings.CATALOG_CACHE_ENABLED and stamp is not None:
-        cache.set(key, (stamp, content), timeout=settings.CATALOG_CACHE_TIMEOUT)
+def store_bytes(key: str, stamp: tuple | None, content: bytes | Template) -> None:
+    """Store a rendered response (bytes, or the template of a page showing products) under
+    `stamp`. For a template, the products' stock entries are filled now (one query) so
+    the next hit needs none."""
+    if not settings.CATALOG_CACHE_ENABLED or stamp is None:
+        return
+    template = plain_template(content) if isinstance(content, bytes) else content
+    cache.set(key, (stamp, template), timeout=settings.CATALOG_CACHE_TIMEOUT)
+    if template[2]:
+        stock_levels(template[2], stamp[0])
+
+
+# --- hit ratio ---------------------------------------------------------------------------------
+
+
+def _count(key: str) -> None:
+    # Best effort: a counter is never worth failing or slowing a read for.
+    with contextlib.suppress(Exception):
+        try:
+            cache.incr(key)
+        except ValueError:  # not there yet (first use, eviction)
+            if not cache.add(key, 1, timeout=None):
+                cache.incr(key)
+
+
+def record_lookup(hit: bool) -> None:
+    _count(HITS_KEY if hit else MISSES_KEY)
+
+
+def cache_stats() -> dict[str, float | int]:
+    """Hits and misses of cached catalog reads since the counters started (shared by every
+    worker), and the hit ratio. Zeros when the cache is unreachable."""
+    try:
+        values = cache.get_many([HITS_KEY, MISSES_KEY])
+    except Exception:
+        values = {}
+    hits, misses = int(values.get(HITS_KEY) or 0), int(values.get(MISSES_KEY) or 0)
+    total = hits + misses
+    return {"hits": hits, "misses": misses, "hit_ratio": round(hits / total, 4) if total else 0.0}

@@ -18,6 +18,8 @@ import django_filters
 from django import forms
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.lookups import In
 
 from catalog.models import ATTRIBUTE_NAME_RE, Category, Product
 
@@ -43,13 +45,10 @@ def parse_attribute_filters(values: list[str]) -> dict[str, list[str]]:
         name, sep, options = raw.partition(":")
         name = name.strip()
         choices = [o.strip() for o in options.split("|") if o.strip()]
-        if (
-            not sep
-            or not ATTRIBUTE_NAME_RE.match(name)
-            or not choices
-            or any(len(c) > 200 or "\x00" in c for c in choices)
-        ):
+        if not sep or not choices or any(len(c) > 200 or "\x00" in c for c in choices):
             raise ValueError(f"'{raw[:100]}' is not of the form name:value or name:value1|value2.")
+        if not ATTRIBUTE_NAME_RE.match(name):
+            raise ValueError(f"Attribute name '{name[:64]}' must be 1-64 letters, digits, '_' or '-' (not '__').")
         parsed.setdefault(name, []).extend(choices)
     return parsed
 
@@ -211,14 +210,19 @@ class ProductFilter(django_filters.FilterSet):
     def filter_attributes(
         self, queryset: QuerySet[Product], name: str, value: dict[str, list[str]]
     ) -> QuerySet[Product]:
+        # An attribute name is data, never part of a lookup: on PostgreSQL it is a key of the
+        # containment document (`attributes @> '{"color": "red"}'`, served by the
+        # jsonb_path_ops GIN index), elsewhere the argument of a key transform compared with
+        # `IN` (`attributes ->> '$."color"' IN ('red')`). Building `attributes__<name>` from
+        # the query string let `regex:.` match everything and `isnull:x` answer 500.
         for attribute, options in value.items():
-            cond = Q()
-            for option in options:
-                if connection.vendor == "postgresql":
-                    cond |= Q(attributes__contains={attribute: option})  # served by the jsonb_path_ops GIN index
-                else:
-                    cond |= Q(**{f"attributes__{attribute}": option})
-            queryset = queryset.filter(cond)
+            if connection.vendor == "postgresql":
+                cond = Q()
+                for option in options:
+                    cond |= Q(attributes__contains={attribute: option})
+                queryset = queryset.filter(cond)
+            else:
+                queryset = queryset.filter(In(KeyTextTransform(attribute, "attributes"), options))
         return queryset
 
     def filter_ordering(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:

@@ -7,8 +7,11 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
 # Names of product attributes (the keys of `Product.attributes`): checked by the write
-# serializer, the CSV import and the `attributes` filter.
-ATTRIBUTE_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+# serializer, the CSV import and the `attributes` filter. Letters, digits, `_` and `-`, and
+# never `__` (Django's lookup separator): the filter treats a name as a plain JSON key, and
+# refusing the separator everywhere means no stored name is unfilterable and no filter name
+# even looks like a lookup. `\Z`, not `$`, which would let a trailing newline through.
+ATTRIBUTE_NAME_RE = re.compile(r"(?!.*__)[A-Za-z0-9_-]{1,64}\Z")
 
 
 class Category(models.Model):

@@ -4,7 +4,8 @@ tree and reviews. Views, the admin and commands all read through here."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -83,6 +84,14 @@ def product_stock_moves(product: Product, *, limit: int = STOCK_MOVES_SHOWN) -> 
     moves = StockMove.objects.filter(product=product).select_related("by").order_by("-id")
     fields = ("delta", "quantity_after", "reason", "by", "by__email", "order_id", "note", "created_at")
     return list(moves.only(*fields)[:limit])
+
+
+def product_stock_levels(product_ids: Iterable) -> dict[str, tuple[int, datetime]]:
+    """{str(id): (stock_quantity, updated_at)} of these products (missing ones are absent):
+    one primary-key lookup. What a cached product page merges in on a hit (a stock move
+    also sets updated_at)."""
+    rows = Product.objects.filter(pk__in=list(product_ids)).values_list("id", "stock_quantity", "updated_at")
+    return {str(pk): (quantity, updated_at) for pk, quantity, updated_at in rows}
 
 
 def product_filterset(user, params: Mapping[str, Any]) -> ProductFilter:

@@ -4,7 +4,6 @@ then views hand the validated data to catalog.services."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC
 from decimal import ROUND_HALF_UP, Decimal
 
 from django.conf import settings
@@ -13,6 +12,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product, Review, StockMove, StockReason
+from core.formats import iso_utc
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
 
@@ -236,9 +236,7 @@ def _ref(obj) -> dict:
     return {"id": str(obj.id), "slug": obj.slug, "name": obj.name}
 
 
-def _iso(value) -> str:
-    text = value.astimezone(UTC).isoformat()
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
+_iso = iso_utc
 
 
 class ProductWriteSerializer(serializers.ModelSerializer):
@@ -287,7 +285,7 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         for key in value:
             if not ATTRIBUTE_NAME_RE.match(key):
                 raise serializers.ValidationError(
-                    f"Attribute name '{key[:64]}' must be 1-64 letters, digits, '_' or '-'.", code="invalid"
+                    f"Attribute name '{key[:64]}' must be 1-64 letters, digits, '_' or '-' (not '__').", code="invalid"
                 )
         return value
 
@@ -326,6 +324,12 @@ class CategoryCountSerializer(serializers.Serializer):
     count = serializers.IntegerField()
 
 
+class CatalogCacheStatsSerializer(serializers.Serializer):
+    hits = serializers.IntegerField(help_text="Cached catalog reads served from the cache.")
+    misses = serializers.IntegerField(help_text="Cached catalog reads rendered from the database.")
+    hit_ratio = serializers.FloatField(help_text="hits / (hits + misses); 0 before any read.")
+
+
 class ProductStatsSerializer(serializers.Serializer):
     product_count = serializers.IntegerField()
     active_count = serializers.IntegerField()
@@ -336,6 +340,7 @@ class ProductStatsSerializer(serializers.Serializer):
     low_stock_count = serializers.IntegerField()
     out_of_stock_count = serializers.IntegerField()
     per_category = CategoryCountSerializer(many=True)
+    cache = CatalogCacheStatsSerializer(help_text="Catalog response cache since its counters started.")
 
 
 # --- reviews ---------------------------------------------------------------------------
@@ -347,8 +352,19 @@ class ReviewSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Review
-        fields = ["id", "product_id", "author", "rating", "title", "body", "verified_purchase", "created_at"]
+        fields = [
+            "id",
+            "product_id",
+            "author",
+            "rating",
+            "title",
+            "body",
+            "verified_purchase",
+            "is_approved",
+            "created_at",
+        ]
         read_only_fields = fields
+        extra_kwargs = {"is_approved": {"help_text": "False while the review waits for moderation."}}
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_author(self, obj) -> str:

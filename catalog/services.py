@@ -8,16 +8,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Avg, Count, DecimalField, F, FloatField, IntegerField, OuterRef, ProtectedError, Subquery
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
+from accounts.errors import EmailNotVerified
 from catalog.cache import bump_catalog_generation, bump_stock_generations
 from catalog.errors import InsufficientStock, StockProductNotFound
 from catalog.models import Brand, Category, Product, Review, StockMove, StockReason
-from catalog.selectors import review_is_verified_purchase
+from catalog.selectors import product_stock_levels, review_is_verified_purchase
 from core.errors import Conflict, InvalidInput, Protected
 
 
@@ -31,12 +33,24 @@ def catalog_changed() -> None:
     transaction.on_commit(bump_catalog_generation)
 
 
-def product_stock_changed(product_ids: Iterable[UUID]) -> None:
-    """Called by the stock service (stock_move_many) after stock moved, inside its
-    transaction: on commit, cached product lists and facets (they show stock) and the
-    details of these products miss on the next GET. Other products' cached details stay."""
-    ids = list(product_ids)
-    transaction.on_commit(lambda: bump_stock_generations(ids))
+def product_stock_changed(product_ids: Iterable[UUID] | Mapping[UUID, int]) -> None:
+    """Called by every stock move (checkout, cancellation, expiry, adjustments) inside its
+    transaction, after the move, with the rows still locked. On commit, the next GET of
+    any cached page showing these products merges in their new stock (the pages stay
+    cached: catalog.cache), and staff details of them re-render.
+
+    Pass the moves as `{product_id: delta}` when known: then pages filtered by `in_stock`
+    (and their facets) are invalidated only when a move takes a product into or out of
+    stock (one query reads the stock after the move). With bare ids every move is assumed
+    to cross zero."""
+    if isinstance(product_ids, Mapping):
+        deltas = {str(pk): int(delta) for pk, delta in product_ids.items()}
+        after = {pk: quantity for pk, (quantity, _) in product_stock_levels(deltas).items()}
+        crossed = any((after.get(pk, 0) > 0) != (after.get(pk, 0) - delta > 0) for pk, delta in deltas.items())
+        ids = list(deltas)
+    else:
+        ids, crossed = [str(pk) for pk in product_ids], True
+    transaction.on_commit(lambda: bump_stock_generations(ids, in_stock_changed=crossed))
 
 
 def unique_slug(model, base: str, *, exclude_pk=None, max_length: int = 140) -> str:
@@ -233,8 +247,13 @@ def product_set_active(product_ids: Iterable[UUID], active: bool) -> int:
 
 @transaction.atomic
 def review_create(*, user, product: Product, rating: int, title: str = "", body: str = "") -> Review:
-    """One review per user and product (else AlreadyReviewed, 409). Locks the product row
-    while its denormalised rating_avg/review_count are recomputed."""
+    """One review per user and product (else AlreadyReviewed, 409), by a user whose email
+    is verified (else EmailNotVerified, 403: an unverified address is a throwaway account).
+    With REVIEWS_REQUIRE_APPROVAL the review is held (`is_approved=False`: not listed, not
+    counted) until review_moderate approves it. Locks the product row while its
+    denormalised rating_avg/review_count are recomputed."""
+    if not getattr(user, "is_verified", False):
+        raise EmailNotVerified("Verify your email address before reviewing a product.")
     if not 1 <= int(rating) <= 5:
         raise InvalidInput("Rating must be between 1 and 5.", attr="rating")
     Product.objects.select_for_update().filter(pk=product.pk).first()
@@ -247,6 +266,7 @@ def review_create(*, user, product: Product, rating: int, title: str = "", body:
         title=title,
         body=body,
         verified_purchase=review_is_verified_purchase(user, product),
+        is_approved=not settings.REVIEWS_REQUIRE_APPROVAL,
     )
     try:
         with transaction.atomic():
@@ -382,7 +402,7 @@ def stock_move_many(
                 )
             )
         StockMove.objects.bulk_create(records)
-        product_stock_changed(list(moves))
+        product_stock_changed(moves)  # {id: delta}: the catalog can tell whether a product crossed zero
     return records
 
 

@@ -1,7 +1,8 @@
 """Catalog HTTP layer: parse, check permissions, call one selector or service, serialize.
 Cached GETs store the rendered bytes (catalog.cache), so a hit skips the database and the
 serializers; each entry records the generations it was rendered under and is served only
-while they are current (every write replaces one)."""
+while they are current (every write replaces one). Pages showing products record their
+ids, and a hit merges in the products' live stock."""
 
 from __future__ import annotations
 
@@ -20,7 +21,17 @@ from rest_framework.permissions import IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
 from catalog import selectors, services
-from catalog.cache import CATALOG_STAMP, cached_bytes, product_detail_stamp, response_cache_key, store_bytes
+from catalog.cache import (
+    CATALOG_STAMP,
+    cache_stats,
+    cached_bytes,
+    list_stamp,
+    product_detail_stamp,
+    record_lookup,
+    render_stock_template,
+    response_cache_key,
+    store_bytes,
+)
 from catalog.filters import ProductFilter
 from catalog.models import Brand, Review
 from catalog.pagination import ProductPagination
@@ -49,16 +60,21 @@ CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or
 
 
 class CachedReadMixin:
-    """Serve a GET from the rendered-bytes cache, else build, render and store it."""
+    """Serve a GET from the rendered-bytes cache, else build, render and store it. A build
+    whose response shows products sets `response.stock_rows`: their serialized dicts inside
+    `response.data`, so the page is stored with their stock fields open (catalog.cache)."""
 
     def cached(self, request, namespace: str, build: Callable[[], Response], stamp_keys=CATALOG_STAMP):
         use_cache = settings.CATALOG_CACHE_ENABLED and getattr(request.accepted_renderer, "format", "") == "json"
         key, stamp = None, None
         if use_cache:
-            variant = "staff" if is_staff_user(request.user) else "public"
+            # Everything that changes the bytes of the answer besides path and parameters.
+            audience = "staff" if is_staff_user(request.user) else "public"
+            variant = f"{audience}|{settings.CURRENCY}|{request.accepted_media_type}"
             query = [(k, v) for k, values in request.GET.lists() for v in values]
             key = response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
             stamp, content = cached_bytes(key, stamp_keys)
+            record_lookup(hit=content is not None)
             if content is not None:
                 return HttpResponse(content, content_type="application/json", headers={"X-Cache": "HIT"})
         response = build()
@@ -67,8 +83,18 @@ class CachedReadMixin:
             response.accepted_renderer = request.accepted_renderer
             response.accepted_media_type = request.accepted_media_type
             response.renderer_context = self.get_renderer_context()
-            response.render()
-            store_bytes(key, stamp, response.content)
+            rows = getattr(response, "stock_rows", None)
+            rendered = None
+            if rows and stamp is not None:
+                rendered = render_stock_template(rows, lambda: response.render().content)
+            if rendered is not None:
+                response.content, template = rendered
+                store_bytes(key, stamp, template)
+            elif response.is_rendered:  # placeholders did not line up: render plainly, do not store
+                response.content = response.rendered_content
+            else:
+                response.render()
+                store_bytes(key, stamp, response.content)
         return response
 
 
@@ -222,10 +248,14 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         # counts its ranked candidates itself.
         products = selectors.product_list(filterset)
         page = self.paginator.paginate(products, request, selectors.effective_ordering(filterset))
-        return self.paginator.get_paginated_response(ProductSerializer(page, many=True).data)
+        response = self.paginator.get_paginated_response(ProductSerializer(page, many=True).data)
+        response.stock_rows = response.data["results"]
+        return response
 
     def list(self, request, *args, **kwargs):
-        return self.cached(request, "products", lambda: self._list(request))
+        # Stock moves do not invalidate the list (its stock is merged in on a hit) unless
+        # it is filtered by `in_stock`, and then only when a product crosses zero.
+        return self.cached(request, "products", lambda: self._list(request), list_stamp(request.query_params))
 
     def retrieve(self, request, *args, **kwargs):
         def build():
@@ -233,11 +263,12 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
             context = {}
             if is_staff_user(request.user):  # cached under the "staff" variant only
                 context["stock_moves"] = selectors.product_stock_moves(product)
-            return Response(ProductDetailSerializer(product, context=context).data)
+            response = Response(ProductDetailSerializer(product, context=context).data)
+            response.stock_rows = [response.data]
+            return response
 
-        # Depends on the catalog generation and this product's own stock generation only:
-        # an order invalidates the details of what it bought, not of every product.
-        return self.cached(request, "product", build, product_detail_stamp(kwargs[self.lookup_field]))
+        stamp = product_detail_stamp(kwargs[self.lookup_field], staff=is_staff_user(request.user))
+        return self.cached(request, "product", build, stamp)
 
     def create(self, request, *args, **kwargs):
         serializer = ProductWriteSerializer(data=request.data)
@@ -274,13 +305,14 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
             data["currency"] = settings.CURRENCY
             return Response(data)
 
-        return self.cached(request, "facets", build)
+        return self.cached(request, "facets", build, list_stamp(request.query_params))
 
     @extend_schema(summary="Catalog numbers for staff", responses={200: ProductStatsSerializer})
     @action(detail=False, methods=["get"], permission_classes=[IsManager], pagination_class=None, filter_backends=[])
     def stats(self, request):
         data = selectors.product_stats()
         data["currency"] = settings.CURRENCY
+        data["cache"] = cache_stats()
         return Response(ProductStatsSerializer(data).data)
 
 
@@ -289,7 +321,11 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
     create=extend_schema(
         summary="Review a product (one review per user)",
         request=ReviewWriteSerializer,
-        responses={201: ReviewSerializer, 409: CONFLICT},
+        responses={
+            201: ReviewSerializer,
+            403: error_response("`email_not_verified`: the author must verify their email first."),
+            409: CONFLICT,
+        },
     ),
 )
 class ProductReviewViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, viewsets.GenericViewSet):

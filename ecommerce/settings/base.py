@@ -472,3 +472,6 @@ CATALOG_FACET_MAX_ROWS = env.int("CATALOG_FACET_MAX_ROWS", default=10000)
 CATALOG_FACET_TOP = env.int("CATALOG_FACET_TOP", default=50)
 # products/stats/: a product with stock at or below this is "low stock".
 CATALOG_LOW_STOCK_THRESHOLD = env.int("CATALOG_LOW_STOCK_THRESHOLD", default=5)
+# New product reviews are held for moderation (is_approved=False: not listed, not counted
+# in rating_avg/review_count) until staff approve them; false publishes them at once.
+REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)

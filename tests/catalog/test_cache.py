@@ -115,34 +115,151 @@ def test_stock_change_from_checkout_is_visible(api_client):
     assert get(api_client, f"/api/v1/products/{product.id}/").json()["stock_quantity"] == 2
 
 
-def test_an_order_invalidates_what_it_bought_not_every_cached_detail(api_client, customer_client):
-    bought, other = ProductFactory(stock_quantity=5), ProductFactory(stock_quantity=7)
-    for product in (bought, other):
-        get(api_client, f"/api/v1/products/{product.id}/")
-    get(api_client, "/api/v1/products/")
-    placed = customer_client.post(
+ADDRESS = {"full_name": "B", "line1": "1 St", "city": "Oslo", "postal_code": "1", "country": "NO"}
+
+
+def checkout(client, product, quantity, key):
+    placed = client.post(
         "/api/v1/orders/",
-        {
-            "items": [{"product_id": str(bought.id), "quantity": 2}],
-            "shipping_address": {
-                "full_name": "B",
-                "line1": "1 St",
-                "city": "Oslo",
-                "postal_code": "1",
-                "country": "NO",
-            },
-        },
+        {"items": [{"product_id": str(product.id), "quantity": quantity}], "shipping_address": ADDRESS},
         format="json",
-        HTTP_IDEMPOTENCY_KEY="cache-test-order",
+        HTTP_IDEMPOTENCY_KEY=key,
     )
     assert placed.status_code == 201, placed.content
+    return placed
 
-    detail = get(api_client, f"/api/v1/products/{bought.id}/")
-    assert detail["X-Cache"] == "MISS" and detail.json()["stock_quantity"] == 3
-    assert get(api_client, f"/api/v1/products/{other.id}/")["X-Cache"] == "HIT"
-    listed = get(api_client, "/api/v1/products/")
-    assert listed["X-Cache"] == "MISS"
-    assert {p["id"]: p["stock_quantity"] for p in listed.json()["results"]}[str(bought.id)] == 3
+
+def stock_by_id(response):
+    return {p["id"]: (p["stock_quantity"], p["in_stock"]) for p in response.json()["results"]}
+
+
+def test_after_a_checkout_cached_pages_stay_hits_and_show_the_new_stock(api_client, customer_client, settings):
+    """Orders no longer empty the catalog cache: the cached list, the product's detail and
+    the facets are still hits, and the stock they show is the stock after the order."""
+    bought, other = ProductFactory(stock_quantity=5), ProductFactory(stock_quantity=7)
+    pages = ["/api/v1/products/", f"/api/v1/products/{bought.id}/", "/api/v1/products/facets/"]
+    for path in pages:
+        assert get(api_client, path)["X-Cache"] == "MISS"
+
+    checkout(customer_client, bought, 2, "cache-test-order")
+
+    listed, detail, facets = (get(api_client, path) for path in pages)
+    assert [listed["X-Cache"], detail["X-Cache"], facets["X-Cache"]] == ["HIT", "HIT", "HIT"]
+    assert stock_by_id(listed) == {str(bought.id): (3, True), str(other.id): (7, True)}
+    assert (detail.json()["stock_quantity"], detail.json()["in_stock"]) == (3, True)
+    settings.CATALOG_CACHE_ENABLED = False  # the same page rendered from the database
+    assert listed.content == get(api_client, "/api/v1/products/").content
+
+
+def test_a_hit_after_a_stock_move_reads_stock_once_then_not_at_all(
+    api_client, customer_client, django_assert_max_num_queries
+):
+    bought = ProductFactory(stock_quantity=5)
+    get(api_client, "/api/v1/products/")
+    checkout(customer_client, bought, 1, "cache-test-one-query")
+    with django_assert_max_num_queries(1):  # SELECT id, stock_quantity ... WHERE id IN (page ids)
+        assert get(api_client, "/api/v1/products/")["X-Cache"] == "HIT"
+    with django_assert_max_num_queries(0):
+        assert get(api_client, "/api/v1/products/")["X-Cache"] == "HIT"
+
+
+def test_staff_see_exact_stock_on_the_next_get_after_any_write(api_client, manager_client):
+    from django.db import transaction
+
+    product = ProductFactory(stock_quantity=5)
+    detail, listing = f"/api/v1/products/{product.id}/", "/api/v1/products/"
+    for client in (manager_client, api_client):
+        get(client, detail), get(client, listing)
+
+    assert manager_client.patch(detail, {"stock_quantity": 9}).status_code == 200  # an edit
+    for client in (manager_client, api_client):
+        assert get(client, detail).json()["stock_quantity"] == 9
+        assert get(client, listing).json()["results"][0]["stock_quantity"] == 9
+
+    with transaction.atomic():  # a stock move (checkout, cancellation, adjustment)
+        Product.objects.filter(pk=product.pk).update(stock_quantity=0)
+        product_stock_changed([product.pk])
+    for client in (manager_client, api_client):
+        assert get(client, detail).json()["in_stock"] is False
+        assert get(client, listing).json()["results"][0]["stock_quantity"] == 0
+
+
+def test_in_stock_filtered_pages_change_only_when_a_product_crosses_zero(api_client, customer_client):
+    scarce, plenty = ProductFactory(stock_quantity=2), ProductFactory(stock_quantity=50)
+    pages = ["/api/v1/products/?in_stock=true", "/api/v1/products/facets/?in_stock=true"]
+    for path in pages:
+        get(api_client, path)
+
+    checkout(customer_client, scarce, 1, "cache-test-2-to-1")  # still in stock: membership unchanged
+    assert [get(api_client, path)["X-Cache"] for path in pages] == ["HIT", "HIT"]
+    assert stock_by_id(get(api_client, pages[0]))[str(scarce.id)] == (1, True)
+
+    checkout(customer_client, scarce, 1, "cache-test-1-to-0")  # sold out: it leaves the in-stock list
+    listed, facets = (get(api_client, path) for path in pages)
+    assert [listed["X-Cache"], facets["X-Cache"]] == ["MISS", "MISS"]
+    assert list(stock_by_id(listed)) == [str(plenty.id)] and facets.json()["total"] == 1
+
+
+def test_a_move_reported_without_deltas_is_assumed_to_cross_zero(api_client):
+    from django.db import transaction
+
+    product = ProductFactory(stock_quantity=0)
+    assert get(api_client, "/api/v1/products/?in_stock=true").json()["count"] == 0
+    with transaction.atomic():
+        Product.objects.filter(pk=product.pk).update(stock_quantity=4)
+        product_stock_changed([product.pk])
+    listed = get(api_client, "/api/v1/products/?in_stock=true")
+    assert listed["X-Cache"] == "MISS" and listed.json()["count"] == 1
+
+
+def test_restocking_from_zero_with_deltas_brings_the_product_back(api_client):
+    from django.db import transaction
+
+    product = ProductFactory(stock_quantity=0)
+    assert get(api_client, "/api/v1/products/?in_stock=true").json()["count"] == 0
+    with transaction.atomic():
+        Product.objects.filter(pk=product.pk).update(stock_quantity=3)
+        product_stock_changed({product.pk: 3})
+    assert get(api_client, "/api/v1/products/?in_stock=true").json()["count"] == 1
+
+
+def test_a_stock_fill_that_raced_a_move_is_never_served(api_client, monkeypatch):
+    """The per-product stock entry is stamped with the product's stock token read before
+    the database: a move committed after the read (and its token bump) makes it stale."""
+    from django.db import transaction
+
+    from catalog import cache as catalog_cache
+    from catalog import selectors
+
+    product = ProductFactory(stock_quantity=5)
+    get(api_client, "/api/v1/products/")
+    with transaction.atomic():
+        Product.objects.filter(pk=product.pk).update(stock_quantity=4)
+        product_stock_changed([product.pk])
+
+    real = selectors.product_stock_levels
+
+    def read_then_a_move_commits(ids):
+        levels = real(ids)  # 4, read from the database...
+        with transaction.atomic():  # ...then a checkout commits and bumps the token
+            Product.objects.filter(pk=product.pk).update(stock_quantity=1)
+            product_stock_changed([product.pk])
+        return levels
+
+    monkeypatch.setattr(catalog_cache, "product_stock_levels", read_then_a_move_commits)
+    assert get(api_client, "/api/v1/products/").json()["results"][0]["stock_quantity"] == 4
+    monkeypatch.setattr(catalog_cache, "product_stock_levels", real)
+    assert get(api_client, "/api/v1/products/").json()["results"][0]["stock_quantity"] == 1
+
+
+def test_hits_and_misses_are_counted_for_staff_stats(api_client, manager_client):
+    ProductFactory()
+    before = get(manager_client, "/api/v1/products/stats/").json()["cache"]
+    for _ in range(3):
+        get(api_client, "/api/v1/products/")
+    after = get(manager_client, "/api/v1/products/stats/").json()["cache"]
+    assert (after["hits"] - before["hits"], after["misses"] - before["misses"]) == (2, 1)
+    assert 0 <= after["hit_ratio"] <= 1
 
 
 def test_a_catalog_write_invalidates_every_detail(api_client, manager_client):
@@ -176,3 +293,43 @@ def test_cache_outage_only_means_misses(api_client):
     with down, down_many, mock.patch("catalog.cache.cache.add"), mock.patch("catalog.cache.cache.set"):
         assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
         assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
+
+
+def test_an_encoded_ampersand_does_not_share_an_entry_with_two_filters(api_client):
+    """Security finding 6: one `brand` value holding `&search=` used to produce the same
+    cache key as the two filters, so the empty answer to the first poisoned the second."""
+    from tests.catalog.factories import BrandFactory
+
+    ProductFactory(brand=BrandFactory(slug="acme"), name="Breathable tee")
+    poisoned = get(api_client, "/api/v1/products/?brand=acme%26search%3DBreathable")
+    assert poisoned.json()["count"] == 0
+    real = get(api_client, "/api/v1/products/?brand=acme&search=Breathable")
+    assert real["X-Cache"] == "MISS" and real.json()["count"] == 1
+    assert get(api_client, "/api/v1/products/?search=Breathable&brand=acme")["X-Cache"] == "HIT"
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ([("brand", "x&search=y")], [("brand", "x"), ("search", "y")]),
+        ([("brand", "x=y")], [("brand=x", "y")]),
+        ([("a", "1"), ("a", "2")], [("a", "1&a=2")]),
+        ([("a", "%26")], [("a", "&")]),
+    ],
+)
+def test_cache_keys_are_built_from_the_parsed_parameters(one, other):
+    from catalog.cache import response_cache_key
+
+    key = lambda query: response_cache_key("products", "public", "http://testserver/api/v1/products/", query)  # noqa: E731
+    assert key(one) != key(other)
+    assert key([("b", "2"), ("a", "1")]) == key([("a", "1"), ("b", "2")])
+
+
+def test_the_representation_variant_is_part_of_the_key(api_client, settings):
+    ProductFactory()
+    get(api_client, "/api/v1/products/")
+    settings.CURRENCY = "EUR"
+    listed = get(api_client, "/api/v1/products/")
+    assert listed["X-Cache"] == "MISS" and listed.json()["results"][0]["currency"] == "EUR"
+    indented = api_client.get("/api/v1/products/", HTTP_ACCEPT="application/json; indent=2")
+    assert indented["X-Cache"] == "MISS" and indented.content.startswith(b"{\n")

@@ -33,3 +33,67 @@ def test_an_unvalidated_or_invalid_filterset_is_refused():
     with pytest.raises(ValueError, match="min_price"):
         selectors.product_list(filterset)
     assert list(filterset.errors) == ["min_price"]
+
+
+# --- security finding 2: attribute names are keys, never ORM lookups ----------------------
+
+LIST, FACETS = "/api/v1/products/", "/api/v1/products/facets/"
+
+
+@pytest.fixture
+def red_and_blue():
+    return ProductFactory(attributes={"color": "red"}), ProductFactory(attributes={"color": "blue", "regex": "."})
+
+
+@pytest.mark.parametrize("url", [LIST, FACETS])
+@pytest.mark.parametrize("name", ["regex", "isnull", "range", "contains", "has_key", "iregex", "startswith"])
+def test_a_lookup_name_as_attribute_name_is_only_a_key(api_client, red_and_blue, url, name):
+    """`regex:.` used to match every product (and `isnull:x`, `range:x` were 500s): a
+    name is now a plain key, matching only products that have that key with that value."""
+    response = api_client.get(url, {"attributes": f"{name}:."})
+    assert response.status_code == 200, response.content
+    body = response.json()
+    expected = 1 if name == "regex" else 0  # only the blue product has the key "regex", value "."
+    assert (body["count"] if url == LIST else body["total"]) == expected
+
+
+def test_an_attribute_key_named_like_a_lookup_matches_exactly(api_client, red_and_blue):
+    _, blue = red_and_blue
+    assert ids(api_client.get(LIST, {"attributes": "regex:."})) == [str(blue.id)]
+    assert ids(api_client.get(LIST, {"attributes": "regex:x"})) == []
+
+
+@pytest.mark.parametrize("url", [LIST, FACETS])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "color__regex:.",
+        "color__contains:r",
+        "color__isnull:x",
+        "__regex:.",
+        "a__b:x",
+        "color.x:red",
+        "color name:red",
+        "cölor:red",
+        "color$:red",
+    ],
+)
+def test_a_name_with_a_lookup_separator_or_other_characters_is_400(api_client, red_and_blue, url, value):
+    response = api_client.get(url, {"attributes": value})
+    assert response.status_code == 400, response.content
+    error = response.json()["errors"][0]
+    assert (error["code"], error["attr"]) == ("invalid", "attributes")
+
+
+def test_a_catastrophic_regex_as_a_value_costs_nothing(api_client, red_and_blue):
+    import time
+
+    started = time.monotonic()
+    response = api_client.get(LIST, {"attributes": "regex:^(.?.?){0,14}zzz"})
+    assert response.status_code == 200 and response.json()["count"] == 0
+    assert time.monotonic() - started < 2
+
+
+def ids(response):
+    assert response.status_code == 200, response.content
+    return [row["id"] for row in response.json()["results"]]

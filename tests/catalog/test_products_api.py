@@ -242,6 +242,7 @@ def test_manager_creates_updates_and_deletes_a_product(manager_client, shop):
         ({"stock_quantity": -1}, "stock_quantity"),
         ({"sku": "SKU-TAKEN"}, "sku"),
         ({"attributes": {"bad key!": "x"}}, "attributes"),
+        ({"attributes": {"color__regex": "x"}}, "attributes"),
         ({"category_id": "00000000-0000-0000-0000-000000000000"}, "category_id"),
     ],
 )

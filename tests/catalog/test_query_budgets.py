@@ -60,3 +60,16 @@ def test_facets_and_reviews_do_not_grow(api_client, catalog, django_assert_max_n
         assert api_client.get("/api/v1/products/facets/", {"category": "root"}).status_code == 200
     with django_assert_max_num_queries(3):
         assert api_client.get(f"/api/v1/products/{product.id}/reviews/").status_code == 200
+
+
+@pytest.mark.parametrize("who", ["api_client", "manager_client"])
+def test_with_the_cache_a_miss_adds_at_most_the_stock_fill_and_a_hit_makes_none(
+    request, settings, catalog, django_assert_max_num_queries, who
+):
+    settings.CATALOG_CACHE_ENABLED = True
+    client = request.getfixturevalue(who)
+    for url, budget in (("/api/v1/products/?page_size=30", 5), (f"/api/v1/products/{catalog[2][0].id}/", 5)):
+        with django_assert_max_num_queries(budget):  # the database path + one stock read by id
+            assert client.get(url)["X-Cache"] == "MISS"
+        with django_assert_max_num_queries(0 if who == "api_client" else 1):  # staff: the user, to know the audience
+            assert client.get(url)["X-Cache"] == "HIT"

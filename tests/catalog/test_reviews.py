@@ -122,3 +122,40 @@ def test_review_set_verified_purchase_changes_only_that_users_reviews_of_those_p
     assert verified == {mine.pk}
     assert review_set_verified_purchase(customer.pk, [bought.pk, other.pk], verified=False) == 1
     assert not Review.objects.filter(pk__in=[mine.pk, mine_other.pk, theirs.pk], verified_purchase=True).exists()
+
+
+# --- security finding 11: who may post, and moderation before publication ----------------
+
+
+def test_an_unverified_user_cannot_post_a_review():
+    product = ProductFactory()
+    response = auth_client_for(UserFactory(is_verified=False)).post(url(product), {"rating": 5})
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "email_not_verified"
+    assert not Review.objects.exists()
+    assert Product.objects.get(pk=product.pk).review_count == 0
+
+
+def test_by_default_a_verified_users_review_is_published_at_once(customer_client):
+    product = ProductFactory()
+    body = customer_client.post(url(product), {"rating": 4}).json()
+    assert body["is_approved"] is True
+    assert customer_client.get(url(product)).json()["count"] == 1
+
+
+def test_with_approval_required_a_review_waits_for_moderation(customer_client, settings):
+    from catalog.services import review_moderate
+
+    settings.REVIEWS_REQUIRE_APPROVAL = True
+    product = ProductFactory()
+    response = customer_client.post(url(product), {"rating": 1, "title": "Spam"})
+    assert response.status_code == 201 and response.json()["is_approved"] is False
+    product.refresh_from_db()
+    assert (product.review_count, product.rating_avg) == (0, Decimal("0.00"))
+    assert customer_client.get(url(product)).json()["count"] == 0
+    assert customer_client.get(f"/api/v1/products/{product.id}/").json()["review_count"] == 0
+
+    review_moderate(Review.objects.get(pk=response.json()["id"]), approved=True)
+    product.refresh_from_db()
+    assert (product.review_count, product.rating_avg) == (1, Decimal("1.00"))
+    assert customer_client.get(url(product)).json()["count"] == 1
