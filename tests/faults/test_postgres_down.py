@@ -19,8 +19,9 @@ pytestmark = pytest.mark.faults
 
 DOWN_BUDGET_S = 2.0  # API.md: 503 `service_unavailable` within 2 s
 # libpq and psycopg wait at least 2 s for a server that accepts but never answers: a
-# black-holed database costs that, plus the request's own few milliseconds.
-BLACK_HOLE_BUDGET_S = 2.5
+# black-holed database costs that (2.01 s measured), plus room for a loaded machine; the
+# former 5 s default does not fit.
+BLACK_HOLE_BUDGET_S = 3.0
 
 SEED = """
 import json
