@@ -64,11 +64,11 @@ def _check_password_strength(password: str, user: User, attr: str = "password") 
 
 def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     """Create a customer (never any other role, never verified) and queue the verification
-    email once the transaction commits. Raises EmailTaken (whatever the case of the
-    address) and WeakPassword (Django's validators)."""
+    email once the transaction commits. Raises EmailTaken (whatever the case or Unicode
+    spelling of the address: `normalize_email`) and WeakPassword (Django's validators)."""
     email = normalize_email(email)
     user = User(email=email, first_name=first_name, last_name=last_name, role=Role.CUSTOMER, is_verified=False)
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email=email).exists():
         raise EmailTaken()
     _check_password_strength(password, user)
     user.set_password(password)
