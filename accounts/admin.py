@@ -41,7 +41,7 @@ class UserCreationAdminForm(AdminUserCreationForm):
 
     def clean_email(self) -> str:
         email = normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email__iexact=email).exists():
+        if User.objects.filter(email=email).exists():
             raise forms.ValidationError("A user with this email already exists.", code="unique")
         return email
 
@@ -51,6 +51,13 @@ class UserChangeAdminForm(UserChangeForm):
         model = User
         fields = "__all__"
         field_classes: dict = {}
+
+    def clean_email(self) -> str:
+        # The normal form is what gets saved, so it is also what the uniqueness check sees.
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("A user with this email already exists.", code="unique")
+        return email
 
 
 class AddressInline(admin.StackedInline):

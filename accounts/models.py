@@ -1,3 +1,4 @@
+import unicodedata
 import uuid
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -19,15 +20,26 @@ STAFF_ROLES = (Role.MANAGER, Role.ADMIN)
 
 
 def normalize_email(email: str) -> str:
-    """Emails are compared case-insensitively and stored lower-cased."""
-    return (email or "").strip().lower()
+    """The one normal form of an email address: stored in `User.email`, looked up exactly
+    (`email=`, never `email__iexact`) and used as the key of the per-email limits.
+
+    NFKC folds compatibility characters (fullwidth letters, the Kelvin sign, `ſ`) into
+    their plain letters and case folding goes further than lower-casing (`ß` → `ss`); NFKC
+    once more because case folding can leave a string unnormalised. Two spellings a person
+    would read as one address therefore name one account and share one sign-in lockout,
+    whatever the database's own case rules are (PostgreSQL's `UPPER` maps `ı` to `I`, so
+    an `iexact` lookup matched accounts whose lockout key was a different string). A
+    letter case folding keeps apart (`ı` is not `i`) is a different address: it matches
+    nothing but itself."""
+    folded = unicodedata.normalize("NFKC", (email or "").strip()).casefold()
+    return unicodedata.normalize("NFKC", folded)
 
 
 class UserManager(BaseUserManager):
     use_in_migrations = True
 
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=normalize_email(username))
+        return self.get(email=normalize_email(username))
 
     def _create_user(self, email, password, **extra):
         if not email:

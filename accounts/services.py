@@ -18,6 +18,7 @@ from django.contrib.auth import authenticate
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import update_last_login
 from django.contrib.auth.password_validation import validate_password
+from django.core.cache import cache
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -33,6 +34,7 @@ from accounts.errors import (
     WrongPassword,
 )
 from accounts.models import Address, RefreshTokenFamily, Role, User, normalize_email
+from accounts.selectors import SESSION_STATE_CACHE_SECONDS, session_cache_key
 from accounts.tokens import check_password_reset_token, decode_uid, read_email_verification_token
 from core.addresses import validate_address
 from core.errors import Conflict, RateLimited
@@ -64,11 +66,11 @@ def _check_password_strength(password: str, user: User, attr: str = "password") 
 
 def user_register(*, email: str, password: str, first_name: str = "", last_name: str = "") -> User:
     """Create a customer (never any other role, never verified) and queue the verification
-    email once the transaction commits. Raises EmailTaken (whatever the case of the
-    address) and WeakPassword (Django's validators)."""
+    email once the transaction commits. Raises EmailTaken (whatever the case or Unicode
+    spelling of the address: `normalize_email`) and WeakPassword (Django's validators)."""
     email = normalize_email(email)
     user = User(email=email, first_name=first_name, last_name=last_name, role=Role.CUSTOMER, is_verified=False)
-    if User.objects.filter(email__iexact=email).exists():
+    if User.objects.filter(email=email).exists():
         raise EmailTaken()
     _check_password_strength(password, user)
     user.set_password(password)
@@ -167,10 +169,16 @@ def _new_token(family: RefreshTokenFamily) -> SessionToken:
 
 
 def session_start(*, user: User) -> SessionToken:
-    """A new sign-in session (token family) and its first refresh token."""
+    """A new sign-in session (token family) and its first refresh token. Its state goes
+    into the cache, so the first requests of the session cost no lookup (were the insert
+    rolled back, no token of it would have been handed out)."""
     family = RefreshTokenFamily(user=user)
     token = _new_token(family)
     family.save(force_insert=True)
+    try:
+        cache.add(session_cache_key(family.id), str(user.pk), SESSION_STATE_CACHE_SECONDS)
+    except Exception:
+        logger.warning("session state cache unavailable", exc_info=True)
     return token
 
 
@@ -191,11 +199,37 @@ def auth_login(*, email: str, password: str, request=None) -> SessionToken:
     return token
 
 
+def _sessions_forget(family_ids: list[Any]) -> None:
+    """Make ended sessions refuse their access tokens at once (`selectors.session_is_active`
+    caches a session's state). The cached state is dropped now, so the next check asks the
+    database (inside this transaction, or after it); once the transaction commits it is
+    overwritten with "ended", so a check that read the database before the commit cannot
+    leave "active" behind (it only `add`s). If the transaction rolls back, dropping was
+    harmless. A cache that fails is logged and skipped: entries expire on their own within
+    SESSION_STATE_CACHE_SECONDS."""
+    if not family_ids:
+        return
+    keys = [session_cache_key(family_id) for family_id in family_ids]
+
+    def overwrite() -> None:
+        try:
+            cache.set_many(dict.fromkeys(keys, ""), SESSION_STATE_CACHE_SECONDS)
+        except Exception:
+            logger.warning("session state cache unavailable; ended sessions stay cached", exc_info=True)
+
+    try:
+        cache.delete_many(keys)
+    except Exception:
+        logger.warning("session state cache unavailable; ended sessions stay cached", exc_info=True)
+    transaction.on_commit(overwrite)
+
+
 def _revoke_family(family: RefreshTokenFamily, reason: str) -> None:
     if family.revoked_at is None:
         family.revoked_at = timezone.now()
         family.revoked_reason = reason
         family.save(update_fields=["revoked_at", "revoked_reason"])
+        _sessions_forget([family.id])
 
 
 def token_refresh(*, user_id: str, family_id: str | None, jti: str) -> SessionToken:
@@ -257,17 +291,30 @@ def auth_logout(*, user: User, token_user_id: str, family_id: str | None) -> Non
 
 def token_families_revoke(*, user: User, reason: str, keep_family_id: Any = None) -> int:
     """Revoke every live session of `user` (except `keep_family_id`): their refresh tokens
-    stop working at once; access tokens already issued live out their short lifetime."""
+    and their access tokens stop working at once (the next request is refused)."""
     families = RefreshTokenFamily.objects.filter(user=user, revoked_at__isnull=True)
     if keep_family_id:
         families = families.exclude(pk=keep_family_id)
-    return families.update(revoked_at=timezone.now(), revoked_reason=reason)
+    now = timezone.now()
+    count = families.update(revoked_at=now, revoked_reason=reason)
+    if count:
+        # Read back by the stamp just written: exactly the rows this update revoked, even
+        # a session started while the update ran.
+        revoked = RefreshTokenFamily.objects.filter(user=user, revoked_at=now, revoked_reason=reason)
+        _sessions_forget(list(revoked.values_list("pk", flat=True)))
+    return count
 
 
 def sessions_revoke(*, families: QuerySet[RefreshTokenFamily], reason: str = RevokeReason.ADMIN) -> int:
     """Revoke the given sessions (the admin's action); already revoked ones are left as
-    they are. Returns how many were live."""
-    return families.filter(revoked_at__isnull=True).update(revoked_at=timezone.now(), revoked_reason=reason)
+    they are. Their access tokens stop working at once. Returns how many were live."""
+    with transaction.atomic():
+        live = list(families.filter(revoked_at__isnull=True).values_list("pk", flat=True))
+        count = RefreshTokenFamily.objects.filter(pk__in=live, revoked_at__isnull=True).update(
+            revoked_at=timezone.now(), revoked_reason=reason
+        )
+        _sessions_forget(live)
+    return count
 
 
 def expired_tokens_flush() -> dict[str, int]:
@@ -358,7 +405,7 @@ def user_update_by_admin(*, user: User, actor: User | None = None, data: dict[st
 
 
 def user_deactivate(*, user: User) -> None:
-    """Admin action: the account can no longer sign in and its tokens stop working."""
+    """Admin action: the account can no longer sign in and its tokens stop working at once."""
     with transaction.atomic():
         User.objects.filter(pk=user.pk).update(is_active=False, updated_at=timezone.now())
         user.is_active = False

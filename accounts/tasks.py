@@ -38,9 +38,10 @@ def send_verification_email(user_id: str, send_id: str | None = None) -> bool:
 @shared_task(name="accounts.send_password_reset_email", **EMAIL_TASK_RETRY)
 def send_password_reset_email(email: str, send_id: str | None = None) -> bool:
     from accounts import emails
-    from accounts.models import User
+    from accounts.models import User, normalize_email
 
-    user = User.objects.filter(email__iexact=email, is_active=True).first()
+    # Normalised again: a task queued by an older release carries the address as typed.
+    user = User.objects.filter(email=normalize_email(email), is_active=True).first()
     if user is None:  # nobody to tell; the API answered 202 all the same
         return False
     with _send_once("reset", send_id) as first:

@@ -99,7 +99,8 @@ SETUP = """
 import uuid
 from accounts.models import User
 from catalog.models import Category, Product
-from rest_framework_simplejwt.tokens import RefreshToken
+from accounts.services import session_start
+from ecommerce.api.auth import token_pair
 run = uuid.uuid4().hex[:8]
 cat, _ = Category.objects.get_or_create(slug="bench", defaults={"name": "Bench"})
 products = Product.objects.bulk_create([
@@ -110,7 +111,7 @@ products = Product.objects.bulk_create([
 users = User.objects.bulk_create([User(email=f"bench-{run}-{i}@example.com", is_verified=True)
                                   for i in range(params["users"])])
 result = {"products": [str(p.pk) for p in products],
-          "tokens": [str(RefreshToken.for_user(u).access_token) for u in users]}
+          "tokens": [token_pair(session_start(user=u)).access for u in users]}
 """
 
 

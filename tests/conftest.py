@@ -5,7 +5,6 @@ import os
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
 
 from tests.accounts.factories import UserFactory
 
@@ -65,9 +64,18 @@ def api_client() -> APIClient:
     return APIClient()
 
 
+def access_token_for(user) -> str:
+    """An access token of a real sign-in session (as `auth/token/` issues them), without
+    the password check; access tokens without a session are refused."""
+    from accounts.services import session_start
+    from ecommerce.api.auth import token_pair
+
+    return token_pair(session_start(user=user)).access
+
+
 def auth_client_for(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Bearer {RefreshToken.for_user(user).access_token}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {access_token_for(user)}")
     return client
 
 

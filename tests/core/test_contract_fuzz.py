@@ -11,7 +11,6 @@ import pytest
 import schemathesis
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, Phase, given, settings
-from rest_framework_simplejwt.tokens import RefreshToken
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -20,6 +19,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.accounts.factories import UserFactory
+from tests.conftest import access_token_for
 
 MAX_EXAMPLES = 8
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
@@ -37,7 +37,7 @@ def _headers_for(role):
     if role == "anonymous":
         return {}
     user = UserFactory(role=role, is_verified=True)
-    return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
+    return {"Authorization": f"Bearer {access_token_for(user)}"}
 
 
 @pytest.mark.parametrize("role", ["anonymous", "customer", "admin"])

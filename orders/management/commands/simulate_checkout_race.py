@@ -100,9 +100,11 @@ class Command(BaseCommand):
             return list(pool.map(buy, users))
 
     def _http(self, base, users, product, quantity, concurrency):
-        from rest_framework_simplejwt.tokens import RefreshToken
+        from accounts.services import session_start
+        from ecommerce.api.auth import token_pair
 
-        tokens = [str(RefreshToken.for_user(u).access_token) for u in users]
+        # Real sign-in sessions: access tokens without one are refused.
+        tokens = [token_pair(session_start(user=u)).access for u in users]
         body = json.dumps(
             {"shipping_address": ADDRESS, "items": [{"product_id": str(product.pk), "quantity": quantity}]}
         ).encode()
