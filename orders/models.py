@@ -43,10 +43,6 @@ class Order(models.Model):
     cancelled_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    # The Idempotency-Key the order was placed with. Unique per customer: even when a worker
-    # dies after committing the order but before the idempotency record stored the answer
-    # (so a retry takes the key over and runs checkout again), no second order is written.
-    idempotency_key = models.CharField(max_length=255, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -60,11 +56,6 @@ class Order(models.Model):
             models.CheckConstraint(condition=models.Q(total_amount__gte=0), name="orders_order_total_non_negative"),
             models.CheckConstraint(
                 condition=models.Q(status__in=[s.value for s in OrderStatus]), name="orders_order_status_valid"
-            ),
-            models.UniqueConstraint(
-                fields=["user", "idempotency_key"],
-                condition=~models.Q(idempotency_key=""),
-                name="orders_order_once_per_idempotency_key",
             ),
         ]
 

@@ -16,7 +16,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
@@ -135,7 +135,6 @@ def order_place(
     items: Iterable[LineRequest] | None = None,
     shipping_address_id: UUID | None = None,
     shipping_address: Mapping[str, Any] | None = None,
-    idempotency_key: str = "",
 ) -> Order:
     """Place an order from `items`, or from the user's cart when `items` is None.
 
@@ -152,8 +151,9 @@ def order_place(
     Without a broker (eager mode, `make run`) no beat runs the expiry job, so due orders
     are expired first (`orders_expire_due_without_beat`).
 
-    With `idempotency_key`, the customer's order already placed with that key (within
-    IDEMPOTENCY_KEY_TTL) is returned instead of a second one (a unique constraint decides).
+    Retries are the Idempotency-Key middleware's job (ecommerce/api/idempotency.py): it
+    stores the answer in this same transaction, so a retry either replays the order placed
+    or, if the first attempt died before committing, places it once.
 
     Raises EmailNotVerified (403), EmptyOrder / InvalidAddress / OrderTooLarge (400),
     ProductUnavailable, PriceChanged, InsufficientStock, OrderLimitExceeded (409, every
@@ -164,28 +164,10 @@ def order_place(
     orders_expire_due_without_beat()
     address = _address_snapshot(user, shipping_address_id, shipping_address)
     items = list(items) if items is not None else None
-    try:
-        return _place(user, items, address, idempotency_key)
-    except IntegrityError:
-        existing = _order_placed_with(user, idempotency_key)
-        if existing is None:
-            raise
-        if existing.created_at >= timezone.now() - timedelta(seconds=settings.IDEMPOTENCY_KEY_TTL):
-            from orders.selectors import order_get_for_user
-
-            return order_get_for_user(user, existing.pk)
-        # Older than the idempotency promise: the key is free again.
-        Order.objects.filter(pk=existing.pk, idempotency_key=idempotency_key).update(idempotency_key="")
-        return _place(user, items, address, idempotency_key)
+    return _place(user, items, address)
 
 
-def _order_placed_with(user, idempotency_key: str) -> Order | None:
-    if not idempotency_key:
-        return None
-    return Order.objects.filter(user=user, idempotency_key=idempotency_key).only("pk", "created_at").first()
-
-
-def _check_pending_limit(user, idempotency_key: str) -> None:
+def _check_pending_limit(user) -> None:
     """At most ORDER_MAX_PENDING_PER_USER unpaid orders still holding stock for `user`.
     Locks the user's row (until the caller's transaction ends) so two checkouts of one
     customer count one after the other. Orders past `expires_at` do not count: they can
@@ -199,9 +181,7 @@ def _check_pending_limit(user, idempotency_key: str) -> None:
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()))
         .count()
     )
-    # A retry whose order was placed (its idempotency record lost) gets that order back
-    # from the unique key in order_place, not a refusal.
-    if pending >= limit and not _order_placed_with(user, idempotency_key):
+    if pending >= limit:
         raise OrderLimitExceeded(
             f"You already have {pending} unpaid orders; at most {limit} may await payment at once. "
             "Pay or cancel one of them first.",
@@ -222,9 +202,9 @@ def _check_units_limit(requested: Mapping[UUID, int]) -> None:
         raise OrderLimitExceeded(f"An order may hold at most {limit} units of one product.", errors=over)
 
 
-def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key: str) -> Order:
+def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
     with transaction.atomic():
-        _check_pending_limit(user, idempotency_key)
+        _check_pending_limit(user)
         if items is None:
             # The cart row stays locked until commit (before any product row: lock order
             # cart, then products): a second checkout of the same cart waits and then finds
@@ -272,7 +252,6 @@ def _place(user, items: list[LineRequest] | None, address: dict, idempotency_key
             total_amount=subtotal,
             currency=settings.CURRENCY,
             expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
-            idempotency_key=idempotency_key[:255],
         )
         _move_stock(
             {pid: -quantity for pid, quantity in requested.items()},

@@ -6,7 +6,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from core.ratelimit import user_or_ip
-from ecommerce.api.idempotency import HEADER, IdempotencyRequiredMixin
+from ecommerce.api.idempotency import IdempotencyRequiredMixin
 from ecommerce.api.openapi import IDEMPOTENCY_RESPONSES, error_response, idempotency_header
 from ecommerce.api.permissions import IsCustomer, IsManager
 from ecommerce.api.throttling import RateLimitThrottle
@@ -107,7 +107,6 @@ class OrderViewSet(
             items=items,
             shipping_address_id=data.get("shipping_address_id"),
             shipping_address=data.get("shipping_address"),
-            idempotency_key=request.headers.get(HEADER, ""),
         )
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
