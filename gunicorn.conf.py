@@ -13,8 +13,13 @@ def _int(name: str, default: int) -> int:
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 4)
-# Threads need the gthread worker; with one thread the sync worker is leaner.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
+# Threads need the gthread worker; with one thread the sync worker is leaner. The gthread
+# worker used is gunicorn's own with a thread pool that times how long each request queued,
+# so that past capacity a request is answered 503 at once rather than late
+# (LOAD_SHED_QUEUE_MS; docs/operations.md, "Load shedding").
+worker_class = os.environ.get(
+    "GUNICORN_WORKER_CLASS", "ecommerce.gunicorn_worker.QueueTimingThreadWorker" if threads > 1 else "sync"
+)
 # Connections one gthread worker holds open (idle keep-alive ones included).
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
 # Longer than any load balancer's idle timeout in front (AWS ALB 60 s, nginx 75 s): the
