@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -206,16 +207,16 @@ def _wait_ready(port: int, proc: subprocess.Popen) -> None:
 
 
 # -- CPU accounting -------------------------------------------------------------------
-def _cpu(groups: dict[str, set[int]]) -> dict[str, float]:
-    """CPU seconds used so far per process group: the app (gunicorn master and workers), the
-    Celery worker, locust, PostgreSQL backends serving this database, every other PostgreSQL
-    process, Redis; plus the whole machine's busy time (/proc/stat), so what the others
-    running on the machine used can be told apart. Linux only; empty elsewhere."""
+def _processes(groups: dict[str, set[int]]) -> tuple[float, dict[tuple[int, int], tuple[str, float]]]:
+    """The machine's busy CPU seconds (/proc/stat) and, per live process (pid, start time),
+    its group and CPU seconds: the app (gunicorn master and workers), the Celery worker,
+    locust, PostgreSQL backends serving this database, every other PostgreSQL process, Redis.
+    Linux only; empty elsewhere."""
     tick = os.sysconf("SC_CLK_TCK")
-    totals = dict.fromkeys([*groups, "postgres (this db)", "postgres (other)", "redis", "machine"], 0.0)
+    machine, procs = 0.0, {}
     with contextlib.suppress(OSError):
         fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
-        totals["machine"] = (sum(int(x) for x in fields) - int(fields[3]) - int(fields[4])) / tick
+        machine = (sum(int(x) for x in fields) - int(fields[3]) - int(fields[4])) / tick
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             stat = (entry / "stat").read_text()
@@ -226,13 +227,55 @@ def _cpu(groups: dict[str, set[int]]) -> dict[str, float]:
         rest = stat[stat.rindex(")") + 2 :].split()
         pid, ppid, used = int(entry.name), int(rest[1]), (int(rest[11]) + int(rest[12])) / tick
         group = next((g for g, pids in groups.items() if pid in pids or ppid in pids), None)
+        if group is None and name == "postgres":
+            group = "postgres (this db)" if f" {DB_NAME} " in cmdline else "postgres (other)"
+        elif group is None and name.startswith("redis-server"):
+            group = "redis"
         if group:
-            totals[group] += used
-        elif name == "postgres":
-            totals["postgres (this db)" if f" {DB_NAME} " in cmdline else "postgres (other)"] += used
-        elif name.startswith("redis-server"):
-            totals["redis"] += used
-    return totals
+            procs[(pid, int(rest[19]))] = (group, used)
+    return machine, procs
+
+
+class CpuMeter:
+    """CPU seconds per process group over a window, sampled every half second, so that
+    processes which start or exit inside it (gunicorn recycles a worker every
+    max_requests; PostgreSQL backends come and go) are counted: each process adds what it
+    used between its first and last sample in the window (from 0 if it started inside)."""
+
+    def __init__(self, groups: dict[str, set[int]]) -> None:
+        self.groups = groups
+        self.first: dict = {}
+        self.last: dict = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self, initial: bool = False) -> float:
+        machine, procs = _processes(self.groups)
+        for key, value in procs.items():
+            self.first.setdefault(key, value if initial else (value[0], 0.0))
+            self.last[key] = value
+        return machine
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self._sample()
+
+    def __enter__(self) -> CpuMeter:
+        self.machine_start = self._sample(initial=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.machine = self._sample() - self.machine_start
+
+    def totals(self) -> dict[str, float]:
+        out = dict.fromkeys([*self.groups, "postgres (this db)", "postgres (other)", "redis"], 0.0)
+        for key, (group, used) in self.last.items():
+            out[group] += used - self.first[key][1]
+        out["machine"] = self.machine
+        return out
 
 
 # -- one locust run -------------------------------------------------------------------
@@ -256,15 +299,14 @@ def _locust(users: int, duration: int, port: int, fixtures: Path, out: Path, gro
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"locust did not finish spawning {users} users (see {out / (tag + '-locust.log')})")
             time.sleep(0.2)
-        before = _cpu(groups)
-        time.sleep(duration)
-        after = _cpu(groups)
+        with CpuMeter(groups) as meter:
+            time.sleep(duration)
         proc.send_signal(signal.SIGTERM)  # ends the run; locust writes the summary on quitting
         proc.wait(timeout=60)
     finally:
         _stop(proc)
     result = json.loads(summary.read_text())
-    result["cpu_s"] = {k: round(after[k] - before[k], 1) for k in after}
+    result["cpu_s"] = {k: round(v, 1) for k, v in meter.totals().items()}
     return result
 
 

@@ -74,5 +74,9 @@ class LoadSheddingMiddleware:
         if should_shed(queue_wait(), settings.LOAD_SHED_QUEUE_MS) and not request.path.startswith("/health/"):
             response = json_error(503, "service_unavailable", "The server is overloaded; please retry shortly.")
             response["Retry-After"] = str(settings.LOAD_SHED_RETRY_AFTER)
+            # One log line per shed request (django-structlog's request_finished, with its
+            # request id), not a second one from django.request: shedding is when the
+            # server can least afford log spam.
+            response._has_been_logged = True
             return response
         return self.get_response(request)
