@@ -6,6 +6,8 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# `make bench BENCH=load_bench` runs only the named bench/*_bench.py modules.
+BENCH ?=
 
 .PHONY: run test lint format migrate worker beat bench demo install clean
 
@@ -44,7 +46,7 @@ beat: $(STAMP)
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-ecommerce.settings.local} $(BIN)/celery -A ecommerce beat --loglevel=INFO
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py $(BENCH)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

@@ -13,8 +13,13 @@ def _int(name: str, default: int) -> int:
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = _int("WEB_CONCURRENCY", 2)
 threads = _int("GUNICORN_THREADS", 4)
-# Threads need the gthread worker; with one thread the sync worker is leaner.
-worker_class = os.environ.get("GUNICORN_WORKER_CLASS", "gthread" if threads > 1 else "sync")
+# Threads need the gthread worker; with one thread the sync worker is leaner. The gthread
+# worker used is gunicorn's own with a thread pool that times how long each request queued,
+# so that past capacity a request is answered 503 at once rather than late
+# (LOAD_SHED_QUEUE_MS; docs/operations.md, "Load shedding").
+worker_class = os.environ.get(
+    "GUNICORN_WORKER_CLASS", "ecommerce.gunicorn_worker.QueueTimingThreadWorker" if threads > 1 else "sync"
+)
 # Connections one gthread worker holds open (idle keep-alive ones included).
 worker_connections = _int("GUNICORN_WORKER_CONNECTIONS", 1000)
 # Longer than any load balancer's idle timeout in front (AWS ALB 60 s, nginx 75 s): the
@@ -25,9 +30,14 @@ keepalive = _int("GUNICORN_KEEPALIVE", 75)
 # Pending connections the kernel queues while every thread is busy.
 backlog = _int("GUNICORN_BACKLOG", 2048)
 # Recycle workers now and then (a leak cannot grow forever), staggered by the jitter so
-# that they do not all restart at once.
-max_requests = _int("GUNICORN_MAX_REQUESTS", 2000)
-max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 200)
+# that they do not all restart at once. Rarely, though: a recycling worker closes its idle
+# kept-alive connections 2 s after it stops, and under load a request sent on one at that
+# instant is lost (the client sees the connection closed without an answer; clients retry
+# a GET on a new connection, never a POST). At 2000 requests each worker recycled about
+# once a minute under the 400-shopper load test and lost a few cart and order POSTs per
+# minute; at 20000 a worker serving 40 requests/s recycles every ~8 minutes.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 20000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 2000)
 # A request stuck longer than this kills its worker; on SIGTERM, in-flight requests get
 # graceful_timeout seconds to finish.
 timeout = _int("GUNICORN_TIMEOUT", 60)

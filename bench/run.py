@@ -2,7 +2,8 @@
 
 Each module exposes `run() -> list[dict]` with keys: bench, metric, value, target, ok
 (ok: True/False/None for "no target"). Modules run in name order; one failing module is
-reported and the others still run."""
+reported and the others still run. Names given as arguments run only those modules:
+`python bench/run.py load_bench` (`make bench BENCH=load_bench`)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ def format_table(rows: list[dict]) -> str:
 
 def main(argv: list[str]) -> int:
     only = set(argv[1:])
+    unknown = only - set(discover())
+    if unknown:
+        print(f"unknown bench module(s): {sorted(unknown)}; known: {discover()}", file=sys.stderr)
+        return 2
     rows: list[dict] = []
     status = 0
     for name in discover():

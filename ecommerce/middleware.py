@@ -1,5 +1,5 @@
-"""Project middleware: Django's CommonMiddleware with a trailing-slash redirect that keeps the
-request body, and the Content-Security-Policy per kind of response."""
+"""Project middleware: load shedding, Django's CommonMiddleware with a trailing-slash redirect
+that keeps the request body, and the Content-Security-Policy per kind of response."""
 
 from __future__ import annotations
 
@@ -9,6 +9,9 @@ from django.http import HttpResponsePermanentRedirect
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
 from django.utils.http import escape_leading_slashes
 from rest_framework.permissions import SAFE_METHODS
+
+from ecommerce.api.exceptions import json_error
+from ecommerce.gunicorn_worker import queue_wait
 
 
 class HttpResponsePermanentRedirectKeepMethod(HttpResponsePermanentRedirect):
@@ -48,3 +51,32 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
         if "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = settings.CONTENT_SECURITY_POLICY_JSON
         return response
+
+
+def should_shed(wait: float | None, limit_ms: int) -> bool:
+    """True when a request waited for a thread longer than `limit_ms` (0 = never shed; an
+    unknown wait, outside gunicorn's timed pool, is never shed)."""
+    return limit_ms > 0 and wait is not None and wait * 1000 > limit_ms
+
+
+class LoadSheddingMiddleware:
+    """Past capacity, a quick 503 rather than a slow answer: a request that waited longer
+    than LOAD_SHED_QUEUE_MS for a gunicorn thread (ecommerce.gunicorn_worker) is answered
+    `503 service_unavailable` with `Retry-After` at once, before any database work. Answering
+    drains the queue in microseconds, so the requests behind it wait less and are served;
+    shedding stops by itself as soon as the queue is short again. Health checks are never
+    shed: an overloaded instance is alive and keeps serving."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if should_shed(queue_wait(), settings.LOAD_SHED_QUEUE_MS) and not request.path.startswith("/health/"):
+            response = json_error(503, "service_unavailable", "The server is overloaded; please retry shortly.")
+            response["Retry-After"] = str(settings.LOAD_SHED_RETRY_AFTER)
+            # One log line per shed request (django-structlog's request_finished, with its
+            # request id), not a second one from django.request: shedding is when the
+            # server can least afford log spam.
+            response._has_been_logged = True
+            return response
+        return self.get_response(request)

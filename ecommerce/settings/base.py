@@ -59,6 +59,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "ecommerce.request_id.RequestIdMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
+    # Past capacity, a quick 503 (logged, with its request id) before any other work.
+    "ecommerce.middleware.LoadSheddingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy: strict for HTML (admin, API docs), default-src 'none' for JSON.
     "ecommerce.middleware.ContentSecurityPolicyMiddleware",
@@ -73,6 +75,12 @@ MIDDLEWARE = [
     # Honours Idempotency-Key on every API POST; last, because it runs the view itself.
     "ecommerce.api.idempotency.IdempotencyMiddleware",
 ]
+
+# Load shedding (ecommerce.middleware.LoadSheddingMiddleware, under gunicorn.conf.py's
+# gthread worker): a request that waited longer than this for a thread answers 503 at once,
+# with Retry-After in seconds. 0 turns shedding off. See docs/operations.md, "Load shedding".
+LOAD_SHED_QUEUE_MS = env.int("LOAD_SHED_QUEUE_MS", default=1000)
+LOAD_SHED_RETRY_AFTER = env.int("LOAD_SHED_RETRY_AFTER", default=1)
 
 ROOT_URLCONF = "ecommerce.urls"
 WSGI_APPLICATION = "ecommerce.wsgi.application"

@@ -130,7 +130,9 @@ def test_gunicorn_config_loads_and_outlives_a_load_balancer_idle_timeout(monkeyp
         if key in config.settings:
             config.set(key, value)
     assert config.keepalive > 60  # longer than an AWS ALB's 60 s idle timeout
-    assert config.worker_class_str == "gthread" and config.threads >= 2
+    from gunicorn.workers.gthread import ThreadWorker
+
+    assert issubclass(config.worker_class, ThreadWorker) and config.threads >= 2
     assert config.max_requests > 0 and config.max_requests_jitter > 0
     assert "x-request-id" in config.access_log_format
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "ecommerce.settings.test"}
