@@ -31,7 +31,9 @@ PG_BIN = Path("/usr/lib/postgresql/15/bin")
 HOST = "127.0.0.1"
 # The key the test settings sign JWTs with: the servers use it too, so tokens minted by a
 # test are valid for the server it started.
-SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef0123456789"
+# Production settings refuse the keys that ship with the repository: these are the tests' own.
+SECRET_KEY = "faults-only-" + "7Qm2vX9kLp" * 5
+JWT_SIGNING_KEY = "faults-jwt-" + "Hs8Wd3Nq" * 5
 
 _handed_out: set[int] = set()
 
@@ -137,6 +139,7 @@ def app_env(*, database_url: str, redis_url: str = "", broker_url: str = "", **e
     env = base_env(
         DJANGO_SETTINGS_MODULE="ecommerce.settings.production",
         SECRET_KEY=SECRET_KEY,
+        JWT_SIGNING_KEY=JWT_SIGNING_KEY,
         ALLOWED_HOSTS="127.0.0.1,localhost",
         SECURE_SSL_REDIRECT="false",
         DATABASE_URL=database_url,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import uuid
 
+import jwt
 from django.contrib.auth.hashers import Argon2PasswordHasher
-from rest_framework_simplejwt.tokens import AccessToken
 
 from tests.orders.helpers import ADDRESS
 
@@ -22,8 +22,15 @@ def with_server_password(user, password: str = PASSWORD):
 
 
 def bearer(user) -> dict[str, str]:
-    """Authorization header with an access token the servers accept (same signing key)."""
-    return {"Authorization": f"Bearer {AccessToken.for_user(user)}"}
+    """Authorization header with the access token of a real sign-in session, signed with the
+    servers' JWT_SIGNING_KEY (access tokens without a live session are refused)."""
+    from accounts.services import session_start
+    from ecommerce.api.auth import token_pair
+    from tests.faults.services import JWT_SIGNING_KEY
+
+    issued = token_pair(session_start(user=user)).access
+    claims = jwt.decode(issued, options={"verify_signature": False})
+    return {"Authorization": f"Bearer {jwt.encode(claims, JWT_SIGNING_KEY, algorithm='HS256')}"}
 
 
 def checkout_body(product, quantity: int = 1) -> dict:

@@ -150,13 +150,13 @@ def test_database_down_before_the_view_runs_is_a_503(monkeypatch, customer):
     from django.test import Client
 
     from core.models import IdempotencyRecord
-    from tests.faults.shop import bearer
+    from tests.conftest import access_token_for
 
     def refused(**kwargs):
         raise OperationalError("connection refused")
 
     monkeypatch.setattr(IdempotencyRecord.objects, "create", refused)
     client = Client(raise_request_exception=False)
-    headers = {"HTTP_AUTHORIZATION": bearer(customer)["Authorization"], "HTTP_IDEMPOTENCY_KEY": "k-1"}
+    headers = {"HTTP_AUTHORIZATION": f"Bearer {access_token_for(customer)}", "HTTP_IDEMPOTENCY_KEY": "k-1"}
     response = client.post("/api/v1/orders/", {"items": []}, content_type="application/json", **headers)
     assert_service_unavailable(response)
