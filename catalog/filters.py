@@ -78,7 +78,7 @@ class AttributeListField(forms.Field):
     """Repeatable `attributes=name:value|value`; cleans to {name: [values]}."""
 
     widget = forms.SelectMultiple  # reads every occurrence of the parameter
-    default_error_messages = {"invalid": "%(reason)s"}
+    default_error_messages = {"invalid_filter": "%(reason)s"}
 
     def to_python(self, value) -> dict[str, list[str]]:
         if not value:
@@ -87,7 +87,11 @@ class AttributeListField(forms.Field):
         try:
             return parse_attribute_filters([str(v) for v in values])
         except ValueError as exc:
-            raise forms.ValidationError(self.error_messages["invalid"], code="invalid", params={"reason": str(exc)})
+            # `invalid_filter`: the code the security review's fix names for a name that is
+            # not a plain key (`regex:.`, `color__isnull:x`) or a malformed pair.
+            raise forms.ValidationError(
+                self.error_messages["invalid_filter"], code="invalid_filter", params={"reason": str(exc)}
+            )
 
 
 class StrictBooleanField(forms.Field):

@@ -82,7 +82,7 @@ def test_a_name_with_a_lookup_separator_or_other_characters_is_400(api_client, r
     response = api_client.get(url, {"attributes": value})
     assert response.status_code == 400, response.content
     error = response.json()["errors"][0]
-    assert (error["code"], error["attr"]) == ("invalid", "attributes")
+    assert (error["code"], error["attr"]) == ("invalid_filter", "attributes")
 
 
 def test_a_catastrophic_regex_as_a_value_costs_nothing(api_client, red_and_blue):
