@@ -18,7 +18,7 @@ from django.http import HttpResponse
 
 from catalog import services
 from catalog.models import Brand, Category, Product, Review, StockMove, StockReason
-from core.admin import ReadOnlyAdminMixin
+from core.admin import ReadOnlyAdminMixin, apply_to_each
 from core.errors import DomainError
 
 RECENT_STOCK_MOVES = 20
@@ -173,19 +173,16 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
             self.message_user(request, "Give either the units to add or the new stock level.", messages.ERROR)
             return
         note = form.cleaned_data["stock_note"] or "admin adjustment"
-        done, failed = 0, []
-        for pk, sku in queryset.order_by("pk").values_list("pk", "sku"):
-            try:
-                services.stock_move(
-                    pk, delta=delta, set_to=level, reason=StockReason.ADJUSTMENT, by=request.user, note=note
-                )
-                done += 1
-            except DomainError as exc:
-                failed.append(f"{sku}: {exc.detail}")
-        if done:
-            self.message_user(request, f"Stock adjusted for {done} product(s).", messages.SUCCESS)
-        for failure in failed:
-            self.message_user(request, failure, messages.ERROR)
+        apply_to_each(
+            self,
+            request,
+            queryset.order_by("pk").values_list("pk", "sku"),
+            lambda row: services.stock_move(
+                row[0], delta=delta, set_to=level, reason=StockReason.ADJUSTMENT, by=request.user, note=note
+            ),
+            name_of=lambda row: row[1],
+            done_message="Stock adjusted for {count} product(s).",
+        )
 
     @admin.action(description="Activate selected products")
     def activate(self, request, queryset: QuerySet[Product]):

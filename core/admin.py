@@ -1,8 +1,12 @@
 """Admin of core's records, and the one read-only mixin every app's admin uses for rows that
 change only through services (money, carts, histories, ledgers)."""
 
-from django.contrib import admin
+from collections.abc import Callable, Iterable
+from typing import Any
 
+from django.contrib import admin, messages
+
+from core.errors import DomainError
 from core.models import IdempotencyRecord, SentEmail
 
 
@@ -18,6 +22,30 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def apply_to_each(
+    modeladmin: admin.ModelAdmin,
+    request,
+    objects: Iterable[Any],
+    act: Callable[[Any], Any],
+    *,
+    name_of: Callable[[Any], str],
+    done_message: str,
+) -> None:
+    """Run a service on each selected object (an admin action): domain errors are reported
+    per object and do not stop the others. `done_message` is formatted with `{count}`."""
+    done, failed = 0, []
+    for obj in objects:
+        try:
+            act(obj)
+            done += 1
+        except DomainError as exc:
+            failed.append(f"{name_of(obj)}: {exc.detail}")
+    if done:
+        modeladmin.message_user(request, done_message.format(count=done), messages.SUCCESS)
+    for failure in failed:
+        modeladmin.message_user(request, failure, messages.ERROR)
 
 
 @admin.register(IdempotencyRecord)

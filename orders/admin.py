@@ -4,11 +4,10 @@ services as the API (so stock, refunds, history and emails behave the same)."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.admin.helpers import ActionForm
 
-from core.admin import ReadOnlyAdminMixin
-from core.errors import DomainError
+from core.admin import ReadOnlyAdminMixin, apply_to_each
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
 from orders.services import order_cancel, order_set_status
 
@@ -61,17 +60,14 @@ class OrderAdmin(admin.ModelAdmin):
         return super().has_change_permission(request)
 
     def _apply(self, request, queryset, label, move) -> None:
-        done, failed = 0, []
-        for order in queryset.order_by("pk"):
-            try:
-                move(order)
-                done += 1
-            except DomainError as exc:
-                failed.append(f"{order.number}: {exc.detail}")
-        if done:
-            self.message_user(request, f"{label}: {done} order(s).", messages.SUCCESS)
-        for failure in failed:
-            self.message_user(request, failure, messages.ERROR)
+        apply_to_each(
+            self,
+            request,
+            queryset.order_by("pk"),
+            move,
+            name_of=lambda order: order.number,
+            done_message=f"{label}: {{count}} order(s).",
+        )
 
     @admin.action(description="Mark selected orders as processing", permissions=["change"])
     def mark_processing(self, request, queryset):
