@@ -123,7 +123,8 @@ SETUP_ACCOUNTS = """
 import json
 from django.contrib.auth.hashers import make_password
 from accounts.models import Address, User
-from rest_framework_simplejwt.tokens import AccessToken
+from accounts.services import session_start
+from ecommerce.api.auth import token_pair
 wanted = [f"load-shopper-{i}@example.com" for i in range(%(count)d)]
 have = set(User.objects.filter(email__in=wanted).values_list("email", flat=True))
 password = make_password(%(password)r)  # hashed once: every account shares it
@@ -135,7 +136,8 @@ Address.objects.bulk_create([
     for u in users
 ])
 by_email = {u.email: u for u in User.objects.filter(email__in=wanted)}
-tokens = [str(AccessToken.for_user(by_email[e])) for e in wanted]
+# Access tokens of real sessions (a token without a live session is refused).
+tokens = [token_pair(session_start(user=by_email[e])).access for e in wanted]
 print(json.dumps({"accounts": len(wanted), "created": len(wanted) - len(have), "tokens": tokens}))
 """
 
