@@ -33,7 +33,9 @@ def catalog_changed() -> None:
     transaction.on_commit(bump_catalog_generation)
 
 
-def product_stock_changed(product_ids: Iterable[UUID] | Mapping[UUID, int]) -> None:
+def product_stock_changed(
+    product_ids: Iterable[UUID] | Mapping[UUID, int], *, after: Mapping[UUID, int] | None = None
+) -> None:
     """Called by every stock move (checkout, cancellation, expiry, adjustments) inside its
     transaction, after the move, with the rows still locked. On commit, the next GET of
     any cached page showing these products merges in their new stock (the pages stay
@@ -41,12 +43,15 @@ def product_stock_changed(product_ids: Iterable[UUID] | Mapping[UUID, int]) -> N
 
     Pass the moves as `{product_id: delta}` when known: then pages filtered by `in_stock`
     (and their facets) are invalidated only when a move takes a product into or out of
-    stock (one query reads the stock after the move). With bare ids every move is assumed
-    to cross zero."""
+    stock (`after`, the levels after the move, when the mover holds them; else one query
+    reads them). With bare ids every move is assumed to cross zero."""
     if isinstance(product_ids, Mapping):
         deltas = {str(pk): int(delta) for pk, delta in product_ids.items()}
-        after = {pk: quantity for pk, (quantity, _) in product_stock_levels(deltas).items()}
-        crossed = any((after.get(pk, 0) > 0) != (after.get(pk, 0) - delta > 0) for pk, delta in deltas.items())
+        if after is None:
+            levels = {pk: quantity for pk, (quantity, _) in product_stock_levels(deltas).items()}
+        else:
+            levels = {str(pk): int(quantity) for pk, quantity in after.items()}
+        crossed = any((levels.get(pk, 0) > 0) != (levels.get(pk, 0) - delta > 0) for pk, delta in deltas.items())
         ids = list(deltas)
     else:
         ids, crossed = [str(pk) for pk in product_ids], True
@@ -402,7 +407,8 @@ def stock_move_many(
                 )
             )
         StockMove.objects.bulk_create(records)
-        product_stock_changed(moves)  # {id: delta}: the catalog can tell whether a product crossed zero
+        # {id: delta} and the levels after it: the catalog tells whether a product crossed zero.
+        product_stock_changed(moves, after={pid: rows[pid].stock_quantity for pid in moves})
     return records
 
 
