@@ -292,22 +292,15 @@ def auth_logout(*, user: User, token_user_id: str, family_id: str | None) -> Non
 def token_families_revoke(*, user: User, reason: str, keep_family_id: Any = None) -> int:
     """Revoke every live session of `user` (except `keep_family_id`): their refresh tokens
     and their access tokens stop working at once (the next request is refused)."""
-    families = RefreshTokenFamily.objects.filter(user=user, revoked_at__isnull=True)
+    families = RefreshTokenFamily.objects.filter(user=user)
     if keep_family_id:
         families = families.exclude(pk=keep_family_id)
-    now = timezone.now()
-    count = families.update(revoked_at=now, revoked_reason=reason)
-    if count:
-        # Read back by the stamp just written: exactly the rows this update revoked, even
-        # a session started while the update ran.
-        revoked = RefreshTokenFamily.objects.filter(user=user, revoked_at=now, revoked_reason=reason)
-        _sessions_forget(list(revoked.values_list("pk", flat=True)))
-    return count
+    return sessions_revoke(families=families, reason=reason)
 
 
 def sessions_revoke(*, families: QuerySet[RefreshTokenFamily], reason: str = RevokeReason.ADMIN) -> int:
-    """Revoke the given sessions (the admin's action); already revoked ones are left as
-    they are. Their access tokens stop working at once. Returns how many were live."""
+    """Revoke the given sessions (the admin's action, password flows, deactivation);
+    already revoked ones are left as they are. Their access tokens stop working at once. Returns how many were live."""
     with transaction.atomic():
         live = list(families.filter(revoked_at__isnull=True).values_list("pk", flat=True))
         count = RefreshTokenFamily.objects.filter(pk__in=live, revoked_at__isnull=True).update(
