@@ -24,6 +24,7 @@ import structlog
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from core.models import OutboxMessage
@@ -42,14 +43,9 @@ def enqueue(task, *args) -> OutboxMessage:
         request_id=str(request_id)[:64],
         available_at=timezone.now() + timedelta(seconds=settings.OUTBOX_RELAY_GRACE),
     )
-    transaction.on_commit(lambda: _publish_after_commit(message.pk))
+    # The relay cannot have taken the row before this runs (it waits OUTBOX_RELAY_GRACE).
+    transaction.on_commit(lambda: publish(message))
     return message
-
-
-def _publish_after_commit(message_id: int) -> None:
-    message = OutboxMessage.objects.filter(pk=message_id, published_at__isnull=True).first()
-    if message is not None:
-        publish(message)
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -86,7 +82,9 @@ def publish(message: OutboxMessage) -> bool:
             ok = True
     attempts = message.attempts + 1
     if ok:
-        OutboxMessage.objects.filter(pk=message.pk).update(published_at=now, attempts=attempts)
+        OutboxMessage.objects.filter(pk=message.pk, published_at__isnull=True).update(
+            published_at=now, attempts=attempts
+        )
         return True
     logger.warning("could not publish job %s (#%s, attempt %s): %s", message.task, message.pk, attempts, error)
     OutboxMessage.objects.filter(pk=message.pk, published_at__isnull=True).update(
@@ -117,10 +115,12 @@ def relay_outbox(*, limit: int = 200) -> dict[str, int]:
 
 def outbox_depth() -> dict[str, float | int]:
     """Unpublished messages and the age in seconds of the oldest (for /health/ready, metrics)."""
-    pending = OutboxMessage.objects.filter(published_at__isnull=True)
-    oldest = pending.order_by("created_at").values_list("created_at", flat=True).first()
+    pending = OutboxMessage.objects.filter(published_at__isnull=True).aggregate(
+        depth=Count("id"), oldest=Min("created_at")
+    )
+    oldest = pending["oldest"]
     return {
-        "depth": pending.count(),
+        "depth": pending["depth"],
         "oldest_age_s": round((timezone.now() - oldest).total_seconds(), 1) if oldest else 0,
     }
 
