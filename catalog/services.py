@@ -194,6 +194,8 @@ def product_save(product: Product, *, fields: Iterable[str] | None = None) -> Pr
         product.slug = unique_slug(Product, product.name, exclude_pk=product.pk, max_length=255)
         if update_fields is not None:
             update_fields.add("slug")
+    if update_fields == {"updated_at"}:
+        return product  # nothing of the product changed (a stock-only PATCH, an untouched form)
     try:
         with transaction.atomic():
             product.save(update_fields=update_fields)
