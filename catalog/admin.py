@@ -18,10 +18,9 @@ from django.http import HttpResponse
 
 from catalog import services
 from catalog.models import Brand, Category, Product, Review, StockMove, StockReason
+from catalog.selectors import STOCK_MOVES_SHOWN
 from core.admin import ReadOnlyAdminMixin, apply_to_each
 from core.errors import DomainError
-
-RECENT_STOCK_MOVES = 20
 
 EXPORT_FIELDS = ["sku", "slug", "name", "price", "stock_quantity", "is_active", "category", "brand", "attributes"]
 
@@ -104,12 +103,12 @@ class ReviewInline(admin.TabularInline):
 
 
 class RecentStockMovesFormSet(BaseInlineFormSet):
-    """The product's last RECENT_STOCK_MOVES moves, newest first (a best seller has
+    """The product's last STOCK_MOVES_SHOWN moves, newest first (a best seller has
     thousands). View-only: the admin does not validate or save these forms."""
 
     def get_queryset(self):
         if not hasattr(self, "_queryset"):
-            recent = list(self.queryset.order_by("-id").values_list("pk", flat=True)[:RECENT_STOCK_MOVES])
+            recent = list(self.queryset.order_by("-id").values_list("pk", flat=True)[:STOCK_MOVES_SHOWN])
             self._queryset = self.queryset.filter(pk__in=recent).select_related("by").order_by("-id")
         return self._queryset
 
@@ -121,7 +120,7 @@ class StockMoveInline(ReadOnlyAdminMixin, admin.TabularInline):
     can_delete = False
     fields = ["created_at", "delta", "quantity_after", "reason", "by", "order_id", "note"]
     readonly_fields = fields
-    verbose_name_plural = f"stock moves (the last {RECENT_STOCK_MOVES}, newest first)"
+    verbose_name_plural = f"stock moves (the last {STOCK_MOVES_SHOWN}, newest first)"
 
 
 class StockAdjustmentForm(forms.Form):
@@ -136,7 +135,6 @@ class ProductActionForm(ActionForm, StockAdjustmentForm):
 
 @admin.register(Product)
 class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
-    save_service = services.product_save
     delete_service = services.product_delete
     list_display = ["name", "sku", "category", "brand", "price", "stock_quantity", "is_active", "updated_at"]
     list_filter = ["is_active", InStockFilter, "brand", "category"]

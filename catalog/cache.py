@@ -22,7 +22,7 @@ hit after a move of a product on the page makes that one query.
 
 Generations:
 - `catalog:generation`: any catalog write (products, categories, brands, reviews, imports),
-  including stock edits through `product_save`; every cached response and stock entry.
+  not stock moves (see the two below); every cached response and stock entry.
 - `catalog:in-stock`: a stock move that may have taken a product into or out of stock
   (`product_stock_changed`); pages filtered by `in_stock` and their facets, whose *set* of
   products depends on it. Other lists, facets and categories do not depend on stock.

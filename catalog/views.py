@@ -74,7 +74,8 @@ class CachedReadMixin:
             query = [(k, v) for k, values in request.GET.lists() for v in values]
             key = response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
             stamp, content = cached_bytes(key, stamp_keys)
-            record_lookup(hit=content is not None)
+            if stamp is not None:  # the cache answered: count it (nothing to count when it is down)
+                record_lookup(hit=content is not None)
             if content is not None:
                 return HttpResponse(content, content_type="application/json", headers={"X-Cache": "HIT"})
         response = build()
