@@ -4,6 +4,7 @@ through here, so there is one place where caches are invalidated."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
@@ -373,7 +374,8 @@ def stock_move_many(
     moves = {_product_uuid(pid): int(delta) for pid, delta in deltas.items() if delta}
     if not moves:
         return []
-    with transaction.atomic():
+    # With `locked` the caller's transaction already holds the rows: no savepoint of our own.
+    with transaction.atomic() if locked is None else contextlib.nullcontext():
         rows = stock_lock(moves) if locked is None else locked
         missing = sorted(pid for pid in moves if pid not in rows)
         if missing:
