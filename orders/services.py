@@ -280,8 +280,8 @@ def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
 
         enqueue(send_order_confirmation, str(order.pk))
     # The caller usually renders the new order with its lines and history: load them the
-    # way the selectors do (two queries), after the commit so the product row locks are
-    # not held any longer for it.
+    # way the selectors do (two queries). This is outside checkout's own transaction, but a
+    # POST with an Idempotency-Key runs inside the middleware's, so the locks are still held.
     prefetch_related_objects([order], "lines", "history")
     return order
 
