@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from core.errors import Conflict, Forbidden, InvalidInput
+import accounts.errors
+from core.errors import Conflict, InvalidInput
 
 
 class OrderErrorCode(StrEnum):
@@ -19,7 +20,9 @@ class OrderErrorCode(StrEnum):
     ORDER_LIMIT = "order_limit"
 
 
-class EmailNotVerified(Forbidden):
+class EmailNotVerified(accounts.errors.EmailNotVerified):
+    """accounts' error (one class per code), with the checkout's wording."""
+
     code = OrderErrorCode.EMAIL_NOT_VERIFIED
     default_detail = "Verify your email address before placing an order."
 
