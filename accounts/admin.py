@@ -32,32 +32,31 @@ class LockoutAdminAuthenticationForm(AdminAuthenticationForm):
 admin.site.login_form = LockoutAdminAuthenticationForm
 
 
-class UserCreationAdminForm(AdminUserCreationForm):
+class UniqueNormalEmailMixin:
+    """Admin user forms: the email is saved in its normal form, so that is also what the
+    uniqueness check sees (a new user's id is already set by its default, so excluding it
+    is harmless)."""
+
+    def clean_email(self) -> str:
+        email = normalize_email(self.cleaned_data["email"])
+        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
+            raise forms.ValidationError("A user with this email already exists.", code="unique")
+        return email
+
+
+class UserCreationAdminForm(UniqueNormalEmailMixin, AdminUserCreationForm):
     # Django's forms are bound to auth.User and its `username`; ours logs in by email.
     class Meta(AdminUserCreationForm.Meta):
         model = User
         fields = ("email", "role")
         field_classes: dict = {}
 
-    def clean_email(self) -> str:
-        email = normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email=email).exists():
-            raise forms.ValidationError("A user with this email already exists.", code="unique")
-        return email
 
-
-class UserChangeAdminForm(UserChangeForm):
+class UserChangeAdminForm(UniqueNormalEmailMixin, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
         fields = "__all__"
         field_classes: dict = {}
-
-    def clean_email(self) -> str:
-        # The normal form is what gets saved, so it is also what the uniqueness check sees.
-        email = normalize_email(self.cleaned_data["email"])
-        if User.objects.filter(email=email).exclude(pk=self.instance.pk).exists():
-            raise forms.ValidationError("A user with this email already exists.", code="unique")
-        return email
 
 
 class AddressInline(admin.StackedInline):
