@@ -8,19 +8,29 @@ secret that is short or ships with the repository, and with a weak PAYMENT_WEBHO
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import KNOWN_PLACEHOLDER_SECRETS, PAYMENT_WEBHOOK_SECRET, REDIS_URL, SIMPLE_JWT, STORAGES, env
+from .base import KNOWN_PLACEHOLDER_SECRETS, REDIS_URL, SIMPLE_JWT, STORAGES, env
 
 DEBUG = False
 
 
-def _strong_secret(name: str, *, min_length: int) -> str:
+def _strong_secret(name: str, *, min_length: int, required: bool = True) -> str:
+    """The secret `name`, refused when it ships with the code (a placeholder), or is shorter
+    than `min_length` bytes; when not `required`, empty is allowed (the feature is off)."""
     value = env(name, default="")
+    hint = " (e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`)"
     if not value:
-        raise ImproperlyConfigured(f"{name} must be set in production.")
-    if value in KNOWN_PLACEHOLDER_SECRETS or value.startswith(("change-me", "django-insecure-")):
-        raise ImproperlyConfigured(f"{name} is a placeholder that ships with the code; generate a random one.")
+        if not required:
+            return value
+        raise ImproperlyConfigured(f"{name} must be set in production{hint}.")
+    lowered = value.lower()
+    if (
+        value in KNOWN_PLACEHOLDER_SECRETS
+        or lowered.startswith("django-insecure-")
+        or any(marker in lowered for marker in ("change-me", "changeme"))
+    ):
+        raise ImproperlyConfigured(f"{name} is a placeholder that ships with the code; generate a random one{hint}.")
     if len(value.encode()) < min_length:
-        raise ImproperlyConfigured(f"{name} must be at least {min_length} bytes long.")
+        raise ImproperlyConfigured(f"{name} must be at least {min_length} bytes long{hint}.")
     return value
 
 
@@ -39,15 +49,7 @@ if not REDIS_URL:
 
 # Whoever knows the webhook secret can confirm payments: a placeholder copied from
 # .env.example, or a short secret, must not reach production. Empty = webhooks off.
-_MIN_WEBHOOK_SECRET_BYTES = 32
-if PAYMENT_WEBHOOK_SECRET and (
-    len(PAYMENT_WEBHOOK_SECRET.encode()) < _MIN_WEBHOOK_SECRET_BYTES
-    or any(marker in PAYMENT_WEBHOOK_SECRET.lower() for marker in ("change-me", "changeme"))
-):
-    raise ImproperlyConfigured(
-        f"PAYMENT_WEBHOOK_SECRET must be at least {_MIN_WEBHOOK_SECRET_BYTES} random bytes and not a placeholder "
-        "(e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`), or empty to turn webhooks off."
-    )
+PAYMENT_WEBHOOK_SECRET = _strong_secret("PAYMENT_WEBHOOK_SECRET", min_length=32, required=False)
 
 # TLS. Set SECURE_SSL_REDIRECT=false when TLS ends at a proxy that does not send
 # X-Forwarded-Proto (otherwise every request would redirect forever).
