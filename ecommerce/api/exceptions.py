@@ -33,6 +33,10 @@ class RequestTooLarge(exceptions.APIException):
     default_detail = "The request body is larger than this API accepts."
     default_code = "request_too_large"
 
+    @staticmethod
+    def limit_detail() -> str:
+        return f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes."
+
 
 class ServiceUnavailable(exceptions.APIException):
     status_code = status.HTTP_503_SERVICE_UNAVAILABLE
@@ -64,10 +68,7 @@ class ExceptionHandler(BaseExceptionHandler):
         from rest_framework_simplejwt.exceptions import InvalidToken
 
         if isinstance(exc, RequestDataTooBig):
-            return RequestTooLarge(
-                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
-                code="request_too_large",
-            )
+            return RequestTooLarge(RequestTooLarge.limit_detail(), code=RequestTooLarge.default_code)
         if isinstance(exc, RecursionError):  # JSON nested deeper than the parser can follow
             return exceptions.ParseError("JSON parse error - nested too deeply.", code="parse_error")
         if isinstance(exc, InvalidToken):

@@ -33,7 +33,7 @@ from django.http.request import RawPostDataException
 from django.utils import timezone
 
 from core.errors import InvalidInput
-from ecommerce.api.exceptions import json_error
+from ecommerce.api.exceptions import RequestTooLarge, json_error
 
 logger = logging.getLogger(__name__)
 
@@ -246,11 +246,7 @@ class IdempotencyMiddleware:
         except RawPostDataException:  # a form already parsed by an earlier middleware
             return None
         except RequestDataTooBig:
-            return json_error(
-                413,
-                "request_too_large",
-                f"The request body is larger than {settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes.",
-            )
+            return json_error(RequestTooLarge.status_code, RequestTooLarge.default_code, RequestTooLarge.limit_detail())
         scope = caller_scope(request)
         if scope is None:
             return None
