@@ -22,12 +22,13 @@ class CartLine:
 
     @property
     def unit_price(self) -> Decimal:
-        # Always the product's current price: a cart never freezes prices (checkout does).
-        return self.product.price
+        # Always the product's current price (promoted while a promotion runs): a cart never
+        # freezes prices (checkout does).
+        return self.product.effective_price
 
     @property
     def line_total(self) -> Decimal:
-        return (self.product.price * self.quantity).quantize(CENTS)
+        return (self.product.effective_price * self.quantity).quantize(CENTS)
 
     @property
     def available_quantity(self) -> int:

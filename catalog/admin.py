@@ -17,7 +17,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
 
 from catalog import services
-from catalog.models import Brand, Category, Product, Review, StockMove, StockReason
+from catalog.models import TAX_CLASS_DEFAULT, Brand, Category, Product, Review, StockMove, StockReason
 from catalog.selectors import STOCK_MOVES_SHOWN
 from core.admin import ReadOnlyAdminMixin, apply_to_each
 from core.errors import DomainError
@@ -133,8 +133,30 @@ class ProductActionForm(ActionForm, StockAdjustmentForm):
     """The changelist's action bar, with the fields of the "Adjust stock" action."""
 
 
+class ProductAdminForm(forms.ModelForm):
+    """Weight and tax class may be left empty: their defaults (0 g, `standard`) apply."""
+
+    class Meta:
+        model = Product
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("weight", "tax_class"):
+            if name in self.fields:
+                self.fields[name].required = False
+
+    def clean_weight(self):
+        value = self.cleaned_data.get("weight")
+        return 0 if value in (None, "") else value
+
+    def clean_tax_class(self):
+        return self.cleaned_data.get("tax_class") or TAX_CLASS_DEFAULT
+
+
 @admin.register(Product)
 class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
+    form = ProductAdminForm
     delete_service = services.product_delete
     list_display = ["name", "sku", "category", "brand", "price", "stock_quantity", "is_active", "updated_at"]
     list_filter = ["is_active", InStockFilter, "brand", "category"]
@@ -142,7 +164,7 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "=sku"]
     autocomplete_fields = ["category", "brand"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["rating_avg", "review_count", "created_at", "updated_at"]
+    readonly_fields = ["discounted_price", "rating_avg", "review_count", "created_at", "updated_at"]
     inlines = [StockMoveInline, ReviewInline]
     action_form = ProductActionForm
     actions = ["adjust_stock", "activate", "deactivate", "export_csv"]

@@ -29,6 +29,13 @@ Generations:
 - `catalog:stock:<product id>`: any stock move of that product; its stock entry, and the
   staff detail (staff may see more than the stock of a product's moves).
 
+Promoted prices: `catalog:price-boundary` holds the Unix time of the next promotion start
+or end (0: none scheduled), written by the promotions service whenever it applies prices.
+`cached_bytes` reads it with the stamp; once it has passed (or when it is missing) it asks
+`catalog.hooks.refresh_prices()` to apply the boundary, which bumps the catalog generation
+if any price changed, so the next GET after a promotion starts or ends is re-rendered with
+the new price, whatever the TTL and whether or not the scheduled job has run yet.
+
 If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
 correct, just slower. The hit/miss counters (`cache_stats()`) are best effort.
 """
@@ -38,6 +45,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from urllib.parse import urlencode
@@ -54,6 +62,7 @@ IN_STOCK_GENERATION_KEY = "catalog:in-stock"
 CATALOG_STAMP = (GENERATION_KEY,)
 IN_STOCK_STAMP = (GENERATION_KEY, IN_STOCK_GENERATION_KEY)
 HITS_KEY, MISSES_KEY = "catalog:stats:hits", "catalog:stats:misses"
+PRICE_BOUNDARY_KEY = "catalog:price-boundary"
 
 
 def product_stock_key(product_id) -> str:
@@ -210,6 +219,33 @@ def stock_levels(product_ids: Sequence[str], catalog_token: str) -> dict[str, tu
     return levels
 
 
+# --- promotion boundaries ---------------------------------------------------------------------
+
+
+def set_price_boundary(when: float | None) -> None:
+    """Record the Unix time of the next promotion start or end (None: none scheduled)."""
+    with contextlib.suppress(Exception):  # best effort: a missing key makes readers ask again
+        cache.set(PRICE_BOUNDARY_KEY, float(when or 0), timeout=None)
+
+
+def _boundary_due(value, now: float) -> bool:
+    return value is None or (value > 0 and now >= value)
+
+
+def prices_ensure_current(boundary=..., *, now: float | None = None) -> None:
+    """Apply a due promotion start or end before a catalog read answers. `boundary`: the
+    value of PRICE_BOUNDARY_KEY when the caller already read it (missing = None)."""
+    if boundary is ...:
+        try:
+            boundary = cache.get(PRICE_BOUNDARY_KEY)
+        except Exception:
+            boundary = None
+    if _boundary_due(boundary, time.time() if now is None else now):
+        from catalog.hooks import refresh_prices
+
+        set_price_boundary(refresh_prices())
+
+
 # --- rendered responses ----------------------------------------------------------------------
 
 
@@ -219,8 +255,14 @@ def cached_bytes(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[t
     generation (first use, eviction) is started with a fresh token; a stamp of None (cache
     down) means: do not store."""
     if not settings.CATALOG_CACHE_ENABLED:
+        prices_ensure_current()
         return None, None
-    values = cache.get_many([*stamp_keys, key])
+    values = cache.get_many([*stamp_keys, key, PRICE_BOUNDARY_KEY])
+    if _boundary_due(values.get(PRICE_BOUNDARY_KEY), time.time()):
+        # A promotion started or ended: apply it (a new generation if a price changed),
+        # then read the stamp again.
+        prices_ensure_current(values.get(PRICE_BOUNDARY_KEY))
+        values = cache.get_many([*stamp_keys, key])
     missing = [k for k in stamp_keys if k not in values]
     if missing:
         for k in missing:

@@ -26,3 +26,26 @@ def register_purchase_checker(checker: PurchaseChecker) -> None:
 
 def user_has_purchased(user, product_id: UUID) -> bool:
     return _purchase_checker is not None and bool(_purchase_checker(user, product_id))
+
+
+# --- promoted prices --------------------------------------------------------------------------
+# Promotions (above the catalog) keep `Product.discounted_price` current. At a promotion's
+# start or end the catalog must not serve the old price: catalog.cache stores the time of
+# the next boundary and, once it has passed, asks the registered refresher (promotions,
+# `PromotionsConfig.ready()`) to bring the prices up to date before it answers.
+
+PriceRefresher = Callable[[], float | None]
+
+_price_refresher: PriceRefresher | None = None
+
+
+def register_price_refresher(refresher: PriceRefresher) -> None:
+    """`refresher()` applies every promotion start or end that is due and returns the Unix
+    time of the next one (None: none scheduled). Registering again replaces it."""
+    global _price_refresher
+    _price_refresher = refresher
+
+
+def refresh_prices() -> float | None:
+    """Apply due promotion boundaries; the next boundary's Unix time, or None."""
+    return _price_refresher() if _price_refresher is not None else None

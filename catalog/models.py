@@ -12,6 +12,8 @@ from django.db import models
 # refusing the separator everywhere means no stored name is unfilterable and no filter name
 # even looks like a lookup. `\Z`, not `$`, which would let a trailing newline through.
 ATTRIBUTE_NAME_RE = re.compile(r"(?!.*__)[A-Za-z0-9_-]{1,64}\Z")
+# Products and shipping methods have a tax class; tax rates are defined per class.
+TAX_CLASS_DEFAULT = "standard"
 
 
 class Category(models.Model):
@@ -81,6 +83,15 @@ class Product(models.Model):
     )
     attributes = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
+    # Shipping weight of one unit, in grams (weight-banded shipping sums it over the cart).
+    weight = models.PositiveIntegerField(default=0, db_default=0, help_text="Grams per unit, for weight-banded shipping.")
+    # The tax class its tax rate is looked up by (with the address's country and region).
+    tax_class = models.SlugField(max_length=32, default=TAX_CLASS_DEFAULT, db_default=TAX_CLASS_DEFAULT)
+    # The price while a promotion runs (null when none does): written only by the promotions
+    # service (promotions.services.promotion_prices_refresh) when a promotion is saved or
+    # deleted and at each start or end, so a catalog read shows it without knowing about
+    # promotions. Checkout does not trust it: the pricing pipeline recomputes the promotion.
+    discounted_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=0)
     review_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -133,6 +144,11 @@ class Product(models.Model):
     @property
     def in_stock(self) -> bool:
         return self.stock_quantity > 0
+
+    @property
+    def effective_price(self):
+        """What a customer pays per unit now: the promoted price while a promotion runs."""
+        return self.price if self.discounted_price is None else self.discounted_price
 
 
 class Review(models.Model):

@@ -122,7 +122,12 @@ class BrandWriteSerializer(serializers.ModelSerializer):
 
 
 class ProductSerializer(serializers.ModelSerializer):
-    price = serializers.DecimalField(**MONEY)
+    price = serializers.DecimalField(**MONEY, help_text="The price now: the promoted price while a promotion runs.")
+    price_undiscounted = serializers.DecimalField(
+        **MONEY, help_text="The list price (equal to `price` when no promotion runs)."
+    )
+    weight = serializers.IntegerField(read_only=True, help_text="Grams per unit.")
+    tax_class = serializers.CharField(read_only=True)
     currency = serializers.SerializerMethodField()
     in_stock = serializers.BooleanField(read_only=True)
     category = CategoryRefSerializer(read_only=True)
@@ -139,9 +144,12 @@ class ProductSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "price",
+            "price_undiscounted",
             "currency",
             "stock_quantity",
             "in_stock",
+            "weight",
+            "tax_class",
             "category",
             "brand",
             "attributes",
@@ -166,10 +174,13 @@ class ProductSerializer(serializers.ModelSerializer):
             "sku": obj.sku,
             "name": obj.name,
             "description": obj.description,
-            "price": _money(obj.price),
+            "price": _money(obj.price if obj.discounted_price is None else obj.discounted_price),
+            "price_undiscounted": _money(obj.price),
             "currency": settings.CURRENCY,
             "stock_quantity": obj.stock_quantity,
             "in_stock": obj.stock_quantity > 0,
+            "weight": obj.weight,
+            "tax_class": obj.tax_class,
             "category": _ref(obj.category),
             "brand": _ref(obj.brand) if obj.brand_id else None,
             "attributes": {str(k): str(v) for k, v in (obj.attributes or {}).items()}
@@ -239,6 +250,12 @@ def _ref(obj) -> dict:
 _iso = iso_utc
 
 
+class AttributesField(serializers.DictField):
+    # validate_attributes raises `invalid` (a bad name, too many): declared here so the
+    # schema's error codes list it.
+    default_error_messages = {"invalid": "Invalid attributes."}
+
+
 class ProductWriteSerializer(serializers.ModelSerializer):
     slug = serializers.SlugField(max_length=255, required=False)
     sku = serializers.CharField(max_length=64)
@@ -246,7 +263,9 @@ class ProductWriteSerializer(serializers.ModelSerializer):
     stock_quantity = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
     category_id = UUIDRelatedField(source="category", queryset=Category.objects.all())
     brand_id = UUIDRelatedField(source="brand", queryset=Brand.objects.all(), allow_null=True, required=False)
-    attributes = serializers.DictField(child=serializers.CharField(max_length=200), required=False)
+    attributes = AttributesField(child=serializers.CharField(max_length=200), required=False)
+    weight = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, help_text="Grams per unit.")
+    tax_class = serializers.SlugField(max_length=32, required=False, help_text="Default `standard`.")
 
     class Meta:
         model = Product
@@ -256,6 +275,8 @@ class ProductWriteSerializer(serializers.ModelSerializer):
             "name",
             "description",
             "price",
+            "weight",
+            "tax_class",
             "stock_quantity",
             "category_id",
             "brand_id",

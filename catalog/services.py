@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -169,7 +170,8 @@ def brand_delete(brand: Brand) -> None:
 # through product_rating_refresh. A form or a PATCH that wrote them back would undo the
 # checkouts and reviews committed since it read the row.
 PRODUCT_COUNTER_FIELDS = frozenset({"stock_quantity", "rating_avg", "review_count"})
-_PRODUCT_NOT_EDITABLE = PRODUCT_COUNTER_FIELDS | {"id", "created_at", "search_vector"}
+# discounted_price belongs to the promotions service (product_discounted_prices_set).
+_PRODUCT_NOT_EDITABLE = PRODUCT_COUNTER_FIELDS | {"id", "created_at", "search_vector", "discounted_price"}
 PRODUCT_EDITABLE_FIELDS = tuple(f.name for f in Product._meta.concrete_fields if f.name not in _PRODUCT_NOT_EDITABLE)
 
 
@@ -204,6 +206,23 @@ def product_save(product: Product, *, fields: Iterable[str] | None = None) -> Pr
         raise Conflict("A product with this SKU or slug already exists.", code="unique") from exc
     catalog_changed()
     return product
+
+
+def product_discounted_prices_set(prices: Mapping[UUID, Decimal | None]) -> int:
+    """Write the promoted price of each product in `prices` (None: no promotion runs for
+    it), touching only rows whose value changes; the catalog caches are invalidated on
+    commit when any did. Called by the promotions service, the only writer of the column.
+    Returns how many products changed."""
+    if not prices:
+        return 0
+    current = dict(Product.objects.filter(pk__in=list(prices)).values_list("pk", "discounted_price"))
+    changed = [pk for pk, value in prices.items() if pk in current and current[pk] != value]
+    if not changed:
+        return 0
+    rows = [Product(pk=pk, discounted_price=prices[pk]) for pk in changed]
+    Product.objects.bulk_update(rows, ["discounted_price"], batch_size=500)
+    catalog_changed()
+    return len(changed)
 
 
 def product_create(**data: Any) -> Product:

@@ -18,13 +18,13 @@ package with hard dependencies on sentry-sdk and datadog, which this project doe
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from celery import current_app
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Min
+from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from core.models import OutboxMessage
@@ -32,19 +32,25 @@ from core.models import OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-def enqueue(task, *args) -> OutboxMessage:
+def enqueue(task, *args, eta: datetime | None = None) -> OutboxMessage:
     """Record `task(*args)` (JSON-serialisable ids, never objects) in the outbox, in the
-    current transaction, and publish it after commit."""
+    current transaction, and publish it after commit. With `eta` in the future (a
+    promotion's start or end), the row waits: the periodic relay publishes it once `eta`
+    has come (so it runs within OUTBOX_RELAY_INTERVAL of it; nothing sits in the broker)."""
     name = getattr(task, "name", task)
     request_id = structlog.contextvars.get_contextvars().get("request_id") or ""
+    now = timezone.now()
+    available_at = now + timedelta(seconds=settings.OUTBOX_RELAY_GRACE)
+    deferred = eta is not None and eta > available_at
     message = OutboxMessage.objects.create(
         task=name,
         args=list(args),
         request_id=str(request_id)[:64],
-        available_at=timezone.now() + timedelta(seconds=settings.OUTBOX_RELAY_GRACE),
+        available_at=eta if deferred else available_at,
     )
-    # The relay cannot have taken the row before this runs (it waits OUTBOX_RELAY_GRACE).
-    transaction.on_commit(lambda: publish(message))
+    if not deferred:
+        # The relay cannot have taken the row before this runs (it waits OUTBOX_RELAY_GRACE).
+        transaction.on_commit(lambda: publish(message))
     return message
 
 
@@ -115,8 +121,12 @@ def relay_outbox(*, limit: int = 200) -> dict[str, int]:
 
 def outbox_depth() -> dict[str, float | int]:
     """Unpublished messages and the age in seconds of the oldest (for /health/ready, metrics)."""
-    pending = OutboxMessage.objects.filter(published_at__isnull=True).aggregate(
-        depth=Count("id"), oldest=Min("created_at")
+    # Jobs deferred to a future time (never tried yet) are not a backlog.
+    deferred = Q(attempts=0, available_at__gt=timezone.now() + timedelta(seconds=settings.OUTBOX_RELAY_GRACE))
+    pending = (
+        OutboxMessage.objects.filter(published_at__isnull=True)
+        .exclude(deferred)
+        .aggregate(depth=Count("id"), oldest=Min("created_at"))
     )
     oldest = pending["oldest"]
     return {

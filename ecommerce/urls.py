@@ -9,6 +9,8 @@ api_v1 = [
     path("", include("accounts.urls")),
     path("", include("catalog.urls")),
     path("", include("carts.urls")),
+    path("", include("shipping.urls")),
+    path("", include("promotions.urls")),
     path("", include("orders.urls")),
     path("", include("payments.urls")),
 ]

@@ -34,9 +34,25 @@ class Order(models.Model):
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     # A copy of the address at checkout: editing or deleting an address never rewrites history.
     shipping_address = models.JSONField()
+    # The breakdown the order was priced with (core.pricing; orders placed before shipping,
+    # tax and discounts have zeros): total = subtotal - discount + shipping (+ tax if net).
     subtotal = models.DecimalField(max_digits=12, decimal_places=2)
+    discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
+    shipping_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
+    shipping_tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0, db_default=0)
+    shipping_tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
     total_amount = models.DecimalField(max_digits=12, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # Whether the amounts include tax (PRICES_INCLUDE_TAX when it was priced).
+    prices_include_tax = models.BooleanField(default=False, db_default=False)
+    # Snapshots next to the links: renaming or deleting a method or voucher rewrites no order.
+    shipping_method = models.ForeignKey(
+        "shipping.ShippingMethod", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shipping_method_name = models.CharField(max_length=120, blank=True, default="", db_default="")
+    voucher = models.ForeignKey("promotions.Voucher", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    voucher_code = models.CharField(max_length=64, blank=True, default="", db_default="")
     tracking_number = models.CharField(max_length=100, blank=True)
     expires_at = models.DateTimeField(null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
@@ -70,7 +86,12 @@ class OrderLine(models.Model):
     product_name = models.CharField(max_length=255)
     product_sku = models.CharField(max_length=64)
     quantity = models.PositiveIntegerField()
+    # The price per unit charged (after the line's promotion) and the list price before it.
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
+    undiscounted_unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)  # the voucher's share
+    tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0, db_default=0)
+    tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
 
     class Meta:
         ordering = ["id"]
@@ -85,7 +106,12 @@ class OrderLine(models.Model):
 
     @property
     def line_total(self):
-        return self.unit_price * self.quantity
+        """What the line costs: its amount less its share of the discount, plus its tax
+        when the order's prices are net (with gross prices the tax is inside)."""
+        total = self.unit_price * self.quantity - self.discount_amount
+        if not self.order.prices_include_tax:
+            total += self.tax_amount
+        return total
 
 
 class OrderStatusChange(models.Model):

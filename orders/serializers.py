@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from core.addresses import MAX_LENGTHS, clean_country, clean_phone
@@ -49,6 +50,21 @@ class OrderCreateSerializer(serializers.Serializer):
         max_length=100,
         help_text="Lines to order; when absent the order is placed from the cart.",
     )
+    shipping_method_id = serializers.IntegerField(
+        min_value=1,
+        max_value=2**63 - 1,
+        required=False,
+        allow_null=True,
+        help_text="Required when shipping zones cover the address (see checkout/quote/ for the choices).",
+    )
+    voucher_code = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    expected_total = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="The total the client showed (from checkout/quote/); a different total answers 409 price_changed.",
+    )
 
     def validate(self, attrs):
         if ("shipping_address_id" in attrs) == ("shipping_address" in attrs):
@@ -70,6 +86,18 @@ class OrderLineSerializer(serializers.Serializer):
     sku = serializers.CharField(source="product_sku", read_only=True)
     quantity = serializers.IntegerField(read_only=True)
     unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    undiscounted_unit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        read_only=True,
+        allow_null=True,
+        help_text="The list price before the line's promotion (null on orders placed before promotions).",
+    )
+    discount_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="The line's share of the voucher."
+    )
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2, read_only=True, help_text="Percent.")
+    tax_amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     line_total = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
 
 
@@ -92,6 +120,11 @@ class OrderAddressSnapshotSerializer(serializers.Serializer):
     phone = serializers.CharField(allow_blank=True)
 
 
+class ShippingMethodRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(allow_null=True, help_text="Null when the method was deleted since.")
+    name = serializers.CharField()
+
+
 class OrderSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     number = serializers.CharField(read_only=True)
@@ -99,8 +132,16 @@ class OrderSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
     items = OrderLineSerializer(source="lines", many=True, read_only=True)
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    discount_amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    shipping_amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    tax_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="Inside the total when `prices_include_tax`."
+    )
     total_amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
     currency = serializers.CharField(read_only=True)
+    prices_include_tax = serializers.BooleanField(read_only=True)
+    shipping_method = serializers.SerializerMethodField()
+    voucher_code = serializers.CharField(read_only=True, help_text="Empty when no voucher was used.")
     shipping_address = OrderAddressSnapshotSerializer(read_only=True)
     tracking_number = serializers.CharField(read_only=True)
     created_at = serializers.DateTimeField(read_only=True)
@@ -109,6 +150,12 @@ class OrderSerializer(serializers.Serializer):
     paid_at = serializers.DateTimeField(read_only=True, allow_null=True)
     cancelled_at = serializers.DateTimeField(read_only=True, allow_null=True)
     history = OrderStatusChangeSerializer(many=True, read_only=True)
+
+    @extend_schema_field(ShippingMethodRefSerializer(allow_null=True))
+    def get_shipping_method(self, order):
+        if not order.shipping_method_name:
+            return None
+        return {"id": order.shipping_method_id, "name": order.shipping_method_name}
 
 
 class OrderStatusUpdateSerializer(serializers.Serializer):
@@ -119,3 +166,72 @@ class OrderStatusUpdateSerializer(serializers.Serializer):
 
 class OrderCancelSerializer(serializers.Serializer):
     reason = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+# --- checkout quote --------------------------------------------------------------------------
+
+
+class QuoteRequestSerializer(OrderCreateSerializer):
+    expected_total = None  # a quote is what gives the client its total
+
+
+class QuoteLineSerializer(serializers.Serializer):
+    product_id = serializers.UUIDField()
+    quantity = serializers.IntegerField()
+    undiscounted_unit_price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    unit_price = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        help_text="After the line's promotion (what orders/ checks a sent price against).",
+    )
+    discount_amount = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="The voucher's share.")
+    tax_rate = serializers.DecimalField(max_digits=5, decimal_places=2)
+    tax_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    line_total = serializers.DecimalField(max_digits=14, decimal_places=2, source="total")
+
+
+class QuoteShippingMethodSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    price = serializers.DecimalField(max_digits=12, decimal_places=2)
+    min_days = serializers.IntegerField(allow_null=True)
+    max_days = serializers.IntegerField(allow_null=True)
+
+
+class QuoteSerializer(serializers.Serializer):
+    lines = QuoteLineSerializer(many=True)
+    subtotal = serializers.DecimalField(max_digits=12, decimal_places=2)
+    discount_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    voucher_code = serializers.CharField(allow_null=True)
+    shipping_methods = QuoteShippingMethodSerializer(many=True)
+    shipping_method_id = serializers.IntegerField(allow_null=True)
+    shipping_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    shipping_discount_amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="What a free-shipping voucher took off."
+    )
+    shipping_tax_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    tax_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    total_amount = serializers.DecimalField(max_digits=12, decimal_places=2)
+    currency = serializers.CharField()
+    prices_include_tax = serializers.BooleanField()
+
+    @staticmethod
+    def from_breakdown(breakdown) -> dict:
+        return {
+            "lines": breakdown.lines,
+            "subtotal": breakdown.subtotal,
+            "discount_amount": breakdown.discount_amount,
+            "voucher_code": breakdown.voucher.code if breakdown.voucher else None,
+            "shipping_methods": [
+                {"id": int(m.id), "name": m.name, "price": price, "min_days": m.min_days, "max_days": m.max_days}
+                for m, price in breakdown.shipping_methods
+            ],
+            "shipping_method_id": int(breakdown.shipping_method.id) if breakdown.shipping_method else None,
+            "shipping_amount": breakdown.shipping_amount,
+            "shipping_discount_amount": breakdown.shipping_discount_amount,
+            "shipping_tax_amount": breakdown.shipping_tax_amount,
+            "tax_amount": breakdown.tax_amount,
+            "total_amount": breakdown.total_amount,
+            "currency": breakdown.currency,
+            "prices_include_tax": breakdown.prices_include_tax,
+        }

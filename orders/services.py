@@ -21,11 +21,13 @@ from django.db.models import Q, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Address
+from carts.selectors import cart_lines_for_user
 from carts.services import cart_clear_for_user, cart_lock_lines_for_checkout
 from catalog.models import Product, StockReason
 from catalog.services import review_set_verified_purchase, stock_lock, stock_move_many
 from core.addresses import ADDRESS_FIELDS, validate_address
 from core.jobs import enqueue
+from core.pricing import Breakdown
 from orders.errors import (
     EmailNotVerified,
     EmptyOrder,
@@ -39,6 +41,8 @@ from orders.errors import (
 )
 from orders.hooks import refund_paid_order
 from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.pricing import PRICING_FIELDS, price_order
+from promotions.services import voucher_find, voucher_redeem, voucher_release
 
 # The status machine: the only place that says which move is allowed.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -119,7 +123,7 @@ def _lock_products(product_ids: Iterable[UUID]) -> dict[UUID, Product]:
     """Lock the product rows in primary-key order (catalog.services.stock_lock: the same
     order for every transaction, so two checkouts over the same products queue instead of
     deadlocking)."""
-    return stock_lock(product_ids, fields=("name", "sku", "price", "is_active"))
+    return stock_lock(product_ids, fields=("name", "sku", "is_active", *PRICING_FIELDS))
 
 
 def _move_stock(deltas: Mapping[UUID, int], *, reason: str, order: Order, by=None, locked=None, note: str = "") -> None:
@@ -135,18 +139,23 @@ def order_place(
     items: Iterable[LineRequest] | None = None,
     shipping_address_id: UUID | None = None,
     shipping_address: Mapping[str, Any] | None = None,
+    shipping_method_id: Any = None,
+    voucher_code: str | None = None,
+    expected_total: Decimal | None = None,
 ) -> Order:
     """Place an order from `items`, or from the user's cart when `items` is None.
 
-    One transaction: locks every product row (primary-key order), checks all lines,
-    takes the stock with F(), writes the order, empties the cart. The confirmation email
-    is enqueued on commit.
+    One transaction: locks every product row (primary-key order), then the voucher's row,
+    checks all lines, prices them with the pricing pipeline (orders.pricing.price_order:
+    shipping method, voucher, promotions, tax), takes the stock with F(), writes the order
+    with its breakdown, counts the voucher's redemption, empties the cart. The confirmation
+    email is enqueued on commit.
 
     Limits against stock hoarding (0 turns one off), staff included: at most
     ORDER_MAX_UNITS_PER_PRODUCT units of one product (lines naming it summed), and at most
     ORDER_MAX_PENDING_PER_USER unpaid `pending` orders (not yet past `expires_at`) per
     customer. The second is counted under a lock of the customer's row, taken first (lock
-    order: user, cart, products), so concurrent checkouts of one customer never pass it.
+    order: user, cart, products, voucher), so concurrent checkouts of one customer never pass it.
 
     Without a broker (eager mode, `make run`) no beat runs the expiry job, so due orders
     are expired first (`orders_expire_due_without_beat`).
@@ -155,16 +164,24 @@ def order_place(
     stores the answer in this same transaction, so a retry either replays the order placed
     or, if the first attempt died before committing, places it once.
 
-    Raises EmailNotVerified (403), EmptyOrder / InvalidAddress / OrderTooLarge (400),
-    ProductUnavailable, PriceChanged, InsufficientStock, OrderLimitExceeded (409, every
-    offending line listed; nothing written).
+    Raises EmailNotVerified (403), EmptyOrder / InvalidAddress / OrderTooLarge /
+    ShippingUnavailable / InvalidShippingMethod / VoucherInvalid (400), ProductUnavailable,
+    PriceChanged (a sent unit price or `expected_total` differs), InsufficientStock,
+    OrderLimitExceeded, VoucherExhausted (409, every offending line listed; nothing written).
     """
     if not user.is_verified:
         raise EmailNotVerified()
     orders_expire_due_without_beat()
     address = _address_snapshot(user, shipping_address_id, shipping_address)
     items = list(items) if items is not None else None
-    return _place(user, items, address)
+    return _place(
+        user,
+        items,
+        address,
+        shipping_method_id=shipping_method_id,
+        voucher_code=voucher_code or None,
+        expected_total=expected_total,
+    )
 
 
 def _check_pending_limit(user) -> None:
@@ -202,7 +219,29 @@ def _check_units_limit(requested: Mapping[UUID, int]) -> None:
         raise OrderLimitExceeded(f"An order may hold at most {limit} units of one product.", errors=over)
 
 
-def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
+def _check_sent_prices(items: Iterable[LineRequest], breakdown: Breakdown) -> None:
+    # Every price the client sent is checked, also when several lines name one product,
+    # against the price the pipeline charges (the promoted price while a promotion runs).
+    current = {line.product_id: line.unit_price for line in breakdown.lines}
+    sent_prices = dict.fromkeys((line.product_id, line.unit_price) for line in items if line.unit_price is not None)
+    changed = [
+        {"product_id": str(pid), "sent": str(sent), "current": str(current[pid])}
+        for pid, sent in sent_prices
+        if sent != current[pid]
+    ]
+    if changed:
+        raise PriceChanged(errors=changed)
+
+
+def _place(
+    user,
+    items: list[LineRequest] | None,
+    address: dict,
+    *,
+    shipping_method_id: Any = None,
+    voucher_code: str | None = None,
+    expected_total: Decimal | None = None,
+) -> Order:
     with transaction.atomic():
         _check_pending_limit(user)
         if items is None:
@@ -220,15 +259,18 @@ def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
         if unavailable:
             raise ProductUnavailable(errors=[{"product_id": str(pid)} for pid in sorted(unavailable)])
 
-        # Every price the client sent is checked, also when several lines name one product.
-        sent_prices = dict.fromkeys((line.product_id, line.unit_price) for line in items if line.unit_price is not None)
-        changed = [
-            {"product_id": str(pid), "sent": str(sent), "current": str(products[pid].price)}
-            for pid, sent in sent_prices
-            if sent != products[pid].price
-        ]
-        if changed:
-            raise PriceChanged(errors=changed)
+        # The voucher row is locked after the products (lock order), and its usage counts
+        # are read under that lock: 50 buyers racing for the last use queue here.
+        voucher = voucher_data = None
+        if voucher_code:
+            voucher, voucher_data = voucher_find(voucher_code, user=user, lock=True)
+        breakdown = price_order(
+            [(products[pid], quantity) for pid, quantity in requested.items()],
+            address,
+            shipping_method_id=shipping_method_id,
+            voucher=voucher_data,
+        )
+        _check_sent_prices(items, breakdown)
 
         short = [
             {"product_id": str(pid), "requested": quantity, "available": max(products[pid].stock_quantity, 0)}
@@ -238,20 +280,28 @@ def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
         if short:
             raise InsufficientStock(errors=short)
 
-        subtotal = sum((products[pid].price * quantity for pid, quantity in requested.items()), Decimal("0.00"))
-        if subtotal > MAX_ORDER_AMOUNT:
-            raise OrderTooLarge(errors=[{"subtotal": str(subtotal), "maximum": str(MAX_ORDER_AMOUNT)}])
+        if breakdown.total_amount > MAX_ORDER_AMOUNT or breakdown.subtotal > MAX_ORDER_AMOUNT:
+            raise OrderTooLarge(errors=[{"subtotal": str(breakdown.subtotal), "maximum": str(MAX_ORDER_AMOUNT)}])
+        if expected_total is not None and expected_total != breakdown.total_amount:
+            raise PriceChanged(
+                "The order total changed; nothing was ordered.",
+                errors=[{"expected_total": str(expected_total), "total_amount": str(breakdown.total_amount)}],
+            )
 
         now = timezone.now()
+        method = breakdown.shipping_method
         order = Order.objects.create(
             number=_new_order_number(now),
             user=user,
             status=OrderStatus.PENDING,
             shipping_address=address,
-            subtotal=subtotal,
-            total_amount=subtotal,
             currency=settings.CURRENCY,
             expires_at=now + timedelta(seconds=settings.ORDER_PAYMENT_TIMEOUT),
+            shipping_method_id=int(method.id) if method else None,
+            shipping_method_name=method.name if method else "",
+            voucher=voucher,
+            voucher_code=voucher.code if voucher else "",
+            **breakdown_totals(breakdown),
         )
         _move_stock(
             {pid: -quantity for pid, quantity in requested.items()},
@@ -264,15 +314,22 @@ def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
             [
                 OrderLine(
                     order=order,
-                    product_id=pid,
-                    product_name=products[pid].name,
-                    product_sku=products[pid].sku,
-                    quantity=quantity,
-                    unit_price=products[pid].price,
+                    product_id=line.product_id,
+                    product_name=products[line.product_id].name,
+                    product_sku=products[line.product_id].sku,
+                    quantity=line.quantity,
+                    **breakdown_line_fields(line),
                 )
-                for pid, quantity in requested.items()
+                for line in breakdown.lines
             ]
         )
+        if voucher is not None:
+            voucher_redeem(
+                voucher,
+                order_id=order.pk,
+                user=user,
+                amount=breakdown.discount_amount + breakdown.shipping_discount_amount,
+            )
         _record_change(order, "", OrderStatus.PENDING, user, "order placed")
         cart_clear_for_user(user)
 
@@ -284,6 +341,76 @@ def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
     # POST with an Idempotency-Key runs inside the middleware's, so the locks are still held.
     prefetch_related_objects([order], "lines", "history")
     return order
+
+
+def breakdown_totals(breakdown: Breakdown) -> dict[str, Any]:
+    """The order columns a breakdown sets (checkout; order edits write the same)."""
+    return {
+        "subtotal": breakdown.subtotal,
+        "discount_amount": breakdown.discount_amount,
+        "shipping_amount": breakdown.shipping_amount,
+        "shipping_tax_rate": breakdown.shipping_tax_rate,
+        "shipping_tax_amount": breakdown.shipping_tax_amount,
+        "tax_amount": breakdown.tax_amount,
+        "total_amount": breakdown.total_amount,
+        "prices_include_tax": breakdown.prices_include_tax,
+    }
+
+
+def breakdown_line_fields(line) -> dict[str, Any]:
+    """The OrderLine columns of one priced line."""
+    return {
+        "unit_price": line.unit_price,
+        "undiscounted_unit_price": line.undiscounted_unit_price,
+        "discount_amount": line.discount_amount,
+        "tax_rate": line.tax_rate,
+        "tax_amount": line.tax_amount,
+    }
+
+
+def checkout_quote(
+    user,
+    *,
+    items: Iterable[LineRequest] | None = None,
+    shipping_address_id: UUID | None = None,
+    shipping_address: Mapping[str, Any] | None = None,
+    shipping_method_id: Any = None,
+    voucher_code: str | None = None,
+) -> Breakdown:
+    """What order_place would charge for the same input, without reserving anything (no
+    lock, no write): the same pipeline (orders.pricing.price_order) over the same rows,
+    except that the shipping method may be left open (then `shipping_amount` is zero and
+    `shipping_methods` lists the choices). Lines for products no longer sold are left out
+    of the cart's quote; named in `items` they raise ProductUnavailable (409). Raises what
+    order_place raises for its address, lines, shipping method and voucher."""
+    address = _address_snapshot(user, shipping_address_id, shipping_address)
+    if items is None:
+        requested = _merge_lines(LineRequest(pid, q) for pid, q in cart_lines_for_user(user))
+    else:
+        requested = _merge_lines(items)
+    if not requested:
+        raise EmptyOrder()
+    products = Product.objects.only("id", "name", "sku", "is_active", "stock_quantity", *PRICING_FIELDS).in_bulk(
+        list(requested)
+    )
+    if items is None:
+        requested = {pid: q for pid, q in requested.items() if pid in products and products[pid].is_active}
+        if not requested:
+            raise EmptyOrder()
+    unavailable = [pid for pid in requested if pid not in products or not products[pid].is_active]
+    if unavailable:
+        raise ProductUnavailable(errors=[{"product_id": str(pid)} for pid in sorted(unavailable)])
+    voucher_data = voucher_find(voucher_code, user=user)[1] if voucher_code else None
+    breakdown = price_order(
+        [(products[pid], quantity) for pid, quantity in requested.items()],
+        address,
+        shipping_method_id=shipping_method_id,
+        voucher=voucher_data,
+        require_shipping_method=False,
+    )
+    if items is not None:
+        _check_sent_prices(items, breakdown)
+    return breakdown
 
 
 def _lock_order(order_id: UUID) -> Order:
@@ -338,6 +465,9 @@ def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bo
             locked=locked,
             note=note or "cancelled",
         )
+
+        if order.voucher_id is not None:
+            voucher_release(order.pk)  # the use goes back (voucher row locked after the products)
 
         order.status = OrderStatus.CANCELLED
         order.cancelled_at = timezone.now()

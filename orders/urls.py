@@ -1,8 +1,9 @@
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from orders.views import OrderViewSet
+from orders.views import CheckoutQuoteView, OrderViewSet
 
 router = SimpleRouter()
 router.register("orders", OrderViewSet, basename="order")
 
-urlpatterns = router.urls
+urlpatterns = [path("checkout/quote/", CheckoutQuoteView.as_view(), name="checkout-quote"), *router.urls]

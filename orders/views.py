@@ -4,6 +4,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from core.ratelimit import user_or_ip
 from ecommerce.api.idempotency import IdempotencyRequiredMixin
@@ -19,6 +20,8 @@ from orders.serializers import (
     OrderCreateSerializer,
     OrderSerializer,
     OrderStatusUpdateSerializer,
+    QuoteRequestSerializer,
+    QuoteSerializer,
 )
 
 # RATELIMIT_ORDERS (20/min per user) counts placements and payments (payments.views)
@@ -85,10 +88,15 @@ class OrderViewSet(
         parameters=idempotency_header(required=True),
         responses={
             201: OrderSerializer,
+            400: error_response(
+                "Validation errors, `shipping_unavailable` (no zone covers the address), `invalid_shipping_method` "
+                "(missing, unknown or not offered for the address), `voucher_invalid`, `idempotency_key_required`."
+            ),
             403: error_response("`email_not_verified`, or not allowed."),
             **IDEMPOTENCY_RESPONSES,
             409: error_response(
-                "`insufficient_stock` (each short line), `price_changed`, `product_unavailable`, "
+                "`insufficient_stock` (each short line), `price_changed` (a unit price or `expected_total`), "
+                "`voucher_exhausted`, `product_unavailable`, "
                 "`order_limit` (more than ORDER_MAX_UNITS_PER_PRODUCT units of one product: `product_id`, "
                 "`requested`, `limit`; or already ORDER_MAX_PENDING_PER_USER unpaid orders: `pending`, `limit`), "
                 "key in use."
@@ -107,6 +115,9 @@ class OrderViewSet(
             items=items,
             shipping_address_id=data.get("shipping_address_id"),
             shipping_address=data.get("shipping_address"),
+            shipping_method_id=data.get("shipping_method_id"),
+            voucher_code=data.get("voucher_code"),
+            expected_total=data.get("expected_total"),
         )
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
@@ -150,3 +161,42 @@ class OrderViewSet(
             order.pk, data["status"], by=request.user, tracking_number=data["tracking_number"], note=data["note"]
         )
         return Response(OrderSerializer(self._fresh(order.pk)).data)
+
+
+@extend_schema(tags=["orders"])
+class CheckoutQuoteView(APIView):
+    """What an order would cost: lines with their discounts and tax, the shipping methods
+    the address can have, totals. Priced by the same pipeline as POST orders/, so placing
+    the order with the same input (and `expected_total` = this `total_amount`) charges
+    exactly this. Nothing is reserved."""
+
+    permission_classes = [IsCustomer]
+
+    @extend_schema(
+        summary="Price a checkout (the cart, or `items`) without placing it",
+        request=QuoteRequestSerializer,
+        responses={
+            200: QuoteSerializer,
+            400: error_response(
+                "Validation errors, `empty_order`, `invalid_address`, `shipping_unavailable`, "
+                "`invalid_shipping_method`, `voucher_invalid`."
+            ),
+            409: error_response("`voucher_exhausted`, `product_unavailable`, `price_changed`."),
+        },
+    )
+    def post(self, request):
+        serializer = QuoteRequestSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        items = None
+        if "items" in data:
+            items = [services.LineRequest(i["product_id"], i["quantity"], i.get("unit_price")) for i in data["items"]]
+        breakdown = services.checkout_quote(
+            request.user,
+            items=items,
+            shipping_address_id=data.get("shipping_address_id"),
+            shipping_address=data.get("shipping_address"),
+            shipping_method_id=data.get("shipping_method_id"),
+            voucher_code=data.get("voucher_code"),
+        )
+        return Response(QuoteSerializer(QuoteSerializer.from_breakdown(breakdown)).data)

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "accounts",
     "catalog",
     "carts",
+    "shipping",
+    "promotions",
     "orders",
     "payments",
 ]
@@ -236,6 +238,9 @@ CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "x-cart-token", "idempot
 
 # --- Shop ----------------------------------------------------------------------------
 CURRENCY = env("CURRENCY", default="USD")
+# Whether catalog prices include tax (gross, as in the EU) or exclude it (net, as in the US):
+# the pricing pipeline then takes the tax out of, or adds it to, each line (core.pricing).
+PRICES_INCLUDE_TAX = env.bool("PRICES_INCLUDE_TAX", default=False)
 FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
 
 # --- Email ---------------------------------------------------------------------------
