@@ -134,11 +134,8 @@ class ProductActionForm(ActionForm, StockAdjustmentForm):
 
 
 class ProductAdminForm(forms.ModelForm):
-    """Weight and tax class may be left empty: their defaults (0 g, `standard`) apply."""
-
-    class Meta:
-        model = Product
-        fields = "__all__"
+    """Weight and tax class may be left empty: their defaults (0 g, `standard`) apply.
+    (No Meta: the admin builds the form for Product with its own field list.)"""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

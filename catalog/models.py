@@ -84,7 +84,9 @@ class Product(models.Model):
     attributes = models.JSONField(default=dict, blank=True)
     is_active = models.BooleanField(default=True)
     # Shipping weight of one unit, in grams (weight-banded shipping sums it over the cart).
-    weight = models.PositiveIntegerField(default=0, db_default=0, help_text="Grams per unit, for weight-banded shipping.")
+    weight = models.PositiveIntegerField(
+        default=0, db_default=0, help_text="Grams per unit, for weight-banded shipping."
+    )
     # The tax class its tax rate is looked up by (with the address's country and region).
     tax_class = models.SlugField(max_length=32, default=TAX_CLASS_DEFAULT, db_default=TAX_CLASS_DEFAULT)
     # The price while a promotion runs (null when none does): written only by the promotions

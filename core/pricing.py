@@ -383,6 +383,7 @@ def price_checkout(
                 offered.append((method, price))
         if not offered:
             raise ShippingUnavailable("No shipping method can deliver this order to this address.")
+        offered.sort(key=lambda entry: entry[1])  # cheapest first (stable: ties keep the zones' order)
         if shipping_method_id is not None:
             match = [(m, p) for m, p in offered if str(m.id) == str(shipping_method_id)]
             if not match:

@@ -8,6 +8,7 @@ from django.utils.html import escape, format_html, format_html_join
 
 from core.emails import send_multipart_email
 from orders.models import Order
+from orders.selectors import order_tax_breakdown
 
 
 def _lines_text(order: Order) -> str:
@@ -29,17 +30,39 @@ def _lines_html(order: Order) -> str:
     return format_html("<table><tr><th>Qty</th><th>Product</th><th>SKU</th><th>Price</th></tr>{}</table>", rows)
 
 
+def _breakdown(order: Order) -> list[tuple[str, str]]:
+    """(label, amount) rows between the lines and the total: subtotal, discount, shipping,
+    tax per rate (shown as included when prices are gross)."""
+    rows = [("Subtotal", f"{order.subtotal} {order.currency}")]
+    if order.discount_amount:
+        code = f" ({order.voucher_code})" if order.voucher_code else ""
+        rows.append((f"Discount{code}", f"-{order.discount_amount} {order.currency}"))
+    if order.shipping_method_name or order.shipping_amount:
+        rows.append(
+            (f"Shipping ({order.shipping_method_name or 'standard'})", f"{order.shipping_amount} {order.currency}")
+        )
+    for entry in order_tax_breakdown(order):
+        if entry.tax:
+            label = f"Tax {entry.rate}%" + (" (included)" if order.prices_include_tax else "")
+            rows.append((label, f"{entry.tax} {order.currency}"))
+    return rows
+
+
 def send_order_email(order: Order, *, subject: str, intro: str, extra: str = "") -> None:
     link = f"{settings.FRONTEND_URL}/orders/{order.pk}"
+    breakdown = _breakdown(order)
+    summary = "\n".join(f"{label}: {amount}" for label, amount in breakdown)
     text = (
-        f"{intro}\n\nOrder {order.number}\n{_lines_text(order)}\n\n"
+        f"{intro}\n\nOrder {order.number}\n{_lines_text(order)}\n\n{summary}\n"
         f"Total: {order.total_amount} {order.currency}\n{extra}\n{link}\n"
     )
     html = format_html(
-        "<p>{}</p><h3>Order {}</h3>{}<p><strong>Total: {} {}</strong></p><p>{}</p><p><a href='{}'>{}</a></p>",
+        "<p>{}</p><h3>Order {}</h3>{}<table>{}</table><p><strong>Total: {} {}</strong></p><p>{}</p>"
+        "<p><a href='{}'>{}</a></p>",
         intro,
         order.number,
         _lines_html(order),
+        format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", breakdown),
         order.total_amount,
         order.currency,
         escape(extra),

@@ -89,7 +89,9 @@ class OrderLine(models.Model):
     # The price per unit charged (after the line's promotion) and the list price before it.
     unit_price = models.DecimalField(max_digits=12, decimal_places=2)
     undiscounted_unit_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
-    discount_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)  # the voucher's share
+    discount_amount = models.DecimalField(
+        max_digits=12, decimal_places=2, default=0, db_default=0
+    )  # the voucher's share
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2, default=0, db_default=0)
     tax_amount = models.DecimalField(max_digits=12, decimal_places=2, default=0, db_default=0)
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from orders.selectors import order_tax_breakdown
 from orders.serializers import OrderLineSerializer
 from payments.models import Invoice, Payment
 from payments.selectors import invoice_refunds
@@ -22,10 +23,29 @@ class PaymentSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class InvoiceTaxLineSerializer(serializers.Serializer):
+    rate = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="Percent.")
+    base = serializers.DecimalField(
+        max_digits=12, decimal_places=2, help_text="The amounts taxed at this rate (gross when prices include tax)."
+    )
+    tax = serializers.DecimalField(max_digits=12, decimal_places=2)
+
+
 class InvoiceSerializer(serializers.ModelSerializer):
     order_id = serializers.UUIDField(read_only=True)
     order_number = serializers.CharField(source="order.number", read_only=True)
     items = OrderLineSerializer(source="order.lines", many=True, read_only=True)
+    discount_amount = serializers.DecimalField(
+        source="order.discount_amount", max_digits=12, decimal_places=2, read_only=True
+    )
+    voucher_code = serializers.CharField(source="order.voucher_code", read_only=True)
+    shipping_method = serializers.CharField(source="order.shipping_method_name", read_only=True)
+    shipping_amount = serializers.DecimalField(
+        source="order.shipping_amount", max_digits=12, decimal_places=2, read_only=True
+    )
+    tax_amount = serializers.DecimalField(source="order.tax_amount", max_digits=12, decimal_places=2, read_only=True)
+    prices_include_tax = serializers.BooleanField(source="order.prices_include_tax", read_only=True)
+    taxes = serializers.SerializerMethodField(help_text="The tax per rate (lines and shipping).")
     billing_address = serializers.DictField(read_only=True)
     # Until credit notes exist, the invoice itself says that its money went back.
     refunded = serializers.SerializerMethodField(help_text="True once the payment was refunded (in part or in full).")
@@ -41,6 +61,13 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "issued_at",
             "items",
             "subtotal",
+            "discount_amount",
+            "voucher_code",
+            "shipping_method",
+            "shipping_amount",
+            "tax_amount",
+            "prices_include_tax",
+            "taxes",
             "total_amount",
             "currency",
             "billing_address",
@@ -49,6 +76,10 @@ class InvoiceSerializer(serializers.ModelSerializer):
             "refunded_at",
         ]
         read_only_fields = fields
+
+    @extend_schema_field(InvoiceTaxLineSerializer(many=True))
+    def get_taxes(self, invoice: Invoice) -> list[dict]:
+        return InvoiceTaxLineSerializer(order_tax_breakdown(invoice.order), many=True).data
 
     def _refunds(self, invoice: Invoice):
         if not hasattr(invoice, "_refund_summary"):

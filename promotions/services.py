@@ -220,11 +220,7 @@ def promotion_prices_refresh(*, force: bool = False, now: datetime | None = None
             if flips:
                 promotions_changed()
     upcoming = [
-        when
-        for p in promotions
-        if p.is_active
-        for when in (p.starts_at, p.ends_at)
-        if when is not None and when > now
+        when for p in promotions if p.is_active for when in (p.starts_at, p.ends_at) if when is not None and when > now
     ]
     return min(upcoming).timestamp() if upcoming else None
 

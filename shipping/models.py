@@ -53,7 +53,7 @@ def clean_bands(value) -> list[dict[str, str]]:
             raise ValidationError("up_to and price are decimal numbers.", code="invalid")
         if not (up_to.is_finite() and price.is_finite()) or up_to < 0 or price < 0 or up_to > 10**10 or price > 10**10:
             raise ValidationError("up_to and price are non-negative numbers.", code="invalid")
-        cleaned.append({"up_to": str(up_to.normalize()), "price": f"{price.quantize(Decimal('0.01'))}"})
+        cleaned.append({"up_to": format(up_to.normalize(), "f"), "price": f"{price.quantize(Decimal('0.01'))}"})
     cleaned.sort(key=lambda b: Decimal(b["up_to"]))
     if len({b["up_to"] for b in cleaned}) != len(cleaned):
         raise ValidationError("Two bands have the same up_to.", code="invalid")
@@ -78,7 +78,7 @@ class ShippingMethod(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        ordering = ["zone_id", "price", "id"]
+        ordering = ["zone_id", "id"]
         constraints = [
             models.CheckConstraint(condition=models.Q(price__gte=0), name="shipping_method_price_non_negative"),
             models.CheckConstraint(

@@ -93,6 +93,8 @@ class TaxRateSerializer(serializers.ModelSerializer):
         model = TaxRate
         fields = ["id", "country", "region", "tax_class", "rate", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
+        # One rate per (country, region, class) is the service's check: 409 `unique`.
+        validators: list = []
 
     def validate_country(self, value):
         return _country(value)

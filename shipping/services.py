@@ -119,7 +119,7 @@ def tax_rate_create(**data: Any) -> TaxRate:
     return tax_rate_save(TaxRate(**data))
 
 
-def tax_rate_update(rate: TaxRate, **data: Any) -> TaxRate:
+def tax_rate_update(rate: TaxRate, /, **data: Any) -> TaxRate:
     return tax_rate_save(rate, fields=_apply(rate, data))
 
 

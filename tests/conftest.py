@@ -107,3 +107,10 @@ def manager_client(manager) -> APIClient:
 @pytest.fixture
 def admin_client_api(admin_user) -> APIClient:
     return auth_client_for(admin_user)
+
+
+@pytest.fixture
+def staff_site_client(db, client):
+    """The Django test client signed in to the admin site as a superuser."""
+    client.force_login(UserFactory(role="admin", is_superuser=True, is_verified=True))
+    return client

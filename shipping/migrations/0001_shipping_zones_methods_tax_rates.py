@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
                 ('zone', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='methods', to='shipping.shippingzone')),
             ],
             options={
-                'ordering': ['zone_id', 'price', 'id'],
+                'ordering': ['zone_id', 'id'],
                 'constraints': [models.CheckConstraint(condition=models.Q(('price__gte', 0)), name='shipping_method_price_non_negative'), models.CheckConstraint(condition=models.Q(('kind__in', ['flat', 'weight', 'price'])), name='shipping_method_kind_valid')],
             },
         ),
