@@ -7,6 +7,9 @@ settings, gunicorn on 127.0.0.1, rate limits off. Scenarios:
   (b) 16 concurrent customers placing 3-line orders of distinct products: orders/s, p50/p95
   (c) the same 16 customers, every order includes one hot product (one locked row)
   (d) 50 concurrent retries of one payment with one Idempotency-Key -> exactly 1 charge
+  (e) as (b), priced with shipping, tax and a voucher (a zone covering the address with a
+      flat method, a 25% rate, a 10% voucher): CPU per order at most 15% above (b)'s
+  (f) the quote endpoint for a 5-line cart, sequentially: p95 <= 30 ms
 
 `run()` returns one dict per scenario (bench/run.py prints them as one table); run alone
 with `python bench/orders_bench.py`. Every Django-side step runs in a subprocess with the
@@ -35,7 +38,7 @@ from bench.common import ensure_database  # noqa: E402
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
-DB_NAME = "ecommerce_bench_orders"
+DB_NAME = os.environ.get("ORDERS_BENCH_DB", "ecommerce_bench_orders")
 DURATION = float(os.environ.get("ORDERS_BENCH_SECONDS", "12"))  # per throughput scenario
 CUSTOMERS = 16
 BROKER_URL = os.environ.get("ORDERS_BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
@@ -284,7 +287,23 @@ def scenario_race(server: Server) -> dict:
     )
 
 
-def _throughput(server: Server, name: str, hot: bool, target: str) -> dict:
+PRICING_SETUP = """
+from decimal import Decimal
+from shipping.models import ShippingZone
+from shipping.services import shipping_zone_create, tax_rate_create
+from promotions.models import Voucher
+from promotions.services import voucher_create
+zone = ShippingZone.objects.filter(name="bench").first()
+if zone is None:
+    zone = shipping_zone_create(name="bench", countries=["NO"], methods=[{"name": "Flat", "price": Decimal("5.00")}])
+    tax_rate_create(country="NO", rate=Decimal("25.00"))
+if not Voucher.objects.filter(code="BENCH10").exists():
+    voucher_create(code="BENCH10", kind="percent", value=Decimal("10"))
+result = {"method": zone.methods.get().pk}
+"""
+
+
+def _throughput(server: Server, name: str, hot: bool, target: str, extra: dict | None = None) -> dict:
     stocks = [1_000_000] * (CUSTOMERS * 3 + 1)
     data = _django(server.env, SETUP, stocks=stocks, users=CUSTOMERS)
     products, tokens = data["products"], data["tokens"]
@@ -302,7 +321,7 @@ def _throughput(server: Server, name: str, hot: bool, target: str) -> dict:
     stop_at = [0.0]
 
     def body(i: int) -> dict:
-        return {"shipping_address": ADDRESS, "items": lines(i)}
+        return {"shipping_address": ADDRESS, "items": lines(i), **(extra or {})}
 
     def customer(i: int) -> int:
         done = 0
@@ -373,6 +392,33 @@ def scenario_pay_retries(server: Server) -> dict:
     )
 
 
+def scenario_quote(server: Server, count: int = 300) -> dict:
+    """Sequential quotes of one customer's 5-line order (with method and voucher)."""
+    data = _django(server.env, SETUP, stocks=[1000] * 5, users=1)
+    method = _django(server.env, PRICING_SETUP)["method"]
+    body = {
+        "shipping_address": ADDRESS,
+        "items": [{"product_id": p, "quantity": 2} for p in data["products"]],
+        "shipping_method_id": method,
+        "voucher_code": "BENCH10",
+    }
+    token = data["tokens"][0]
+    for _ in range(20):  # warm-up: connections, caches
+        server.request("POST", "/api/v1/checkout/quote/", body, token)
+    latencies, errors = [], 0
+    start = time.monotonic()
+    for _ in range(count):
+        t0 = time.monotonic()
+        status, _, _ = server.request("POST", "/api/v1/checkout/quote/", body, token)
+        if status == 200:
+            latencies.append(time.monotonic() - t0)
+        else:
+            errors += 1
+    return _row(
+        "(f) quote, 5 lines, sequential", count, len(latencies), errors, time.monotonic() - start, latencies, ""
+    )
+
+
 def _table_row(row: dict, min_rate: float | None = None, max_p95: float | None = None) -> dict:
     """One row in bench/run.py's schema (bench, metric, value, target, ok)."""
     value = f"{row['ok']}/{row['requests']} ok, {row['errors']} errors, {row['per_s']}/s"
@@ -391,13 +437,45 @@ def _table_row(row: dict, min_rate: float | None = None, max_p95: float | None =
     return {"bench": "orders", "metric": metric, "value": value, "target": target, "ok": ok}
 
 
+PRICING_TEARDOWN = """
+from shipping.models import ShippingZone, TaxRate
+from shipping.services import shipping_zone_delete, tax_rate_delete
+for zone in ShippingZone.objects.filter(name="bench"):
+    shipping_zone_delete(zone)
+for rate in TaxRate.objects.filter(country="NO"):
+    tax_rate_delete(rate)
+result = True
+"""
+
+
 def run() -> list[dict]:
     with Server() as server:
+        _django(server.env, PRICING_TEARDOWN)  # (a)-(d) price without shipping or tax, as before
         race = scenario_race(server)
         spread = _throughput(server, "(b) 16 customers, 3-line orders", hot=False, target=">= 100/s, p95 <= 150 ms")
         hot = _throughput(server, "(c) 16 customers, one hot product", hot=True, target=">= 50/s")
         retries = scenario_pay_retries(server)
-    return [_table_row(race), _table_row(spread, 100, 150), _table_row(hot, 50), _table_row(retries)]
+        # From here on a zone covers the bench address: orders need the method.
+        method = _django(server.env, PRICING_SETUP)["method"]
+        priced = _throughput(
+            server,
+            "(e) as (b), with shipping, tax, a voucher",
+            hot=False,
+            target="CPU/order <= 1.15 x (b)",
+            extra={"shipping_method_id": method, "voucher_code": "BENCH10"},
+        )
+        quote = scenario_quote(server)
+    rows = [_table_row(race), _table_row(spread, 100, 150), _table_row(hot, 50), _table_row(retries)]
+    priced_row = _table_row(priced, 100, 150)
+    base_cpu, priced_cpu = spread.get("cpu_ms_per_order"), priced.get("cpu_ms_per_order")
+    if base_cpu and priced_cpu:
+        ratio = (priced_cpu["app"] + priced_cpu["postgres"]) / max(base_cpu["app"] + base_cpu["postgres"], 0.001)
+        priced_row["metric"] += f" (app+PostgreSQL CPU {ratio:.2f} x (b))"
+        priced_row["target"] = "app+PostgreSQL CPU/order <= 1.15 x (b)"
+        priced_row["ok"] = ratio <= 1.15
+    quote_row = _table_row(quote, 0, 30)
+    quote_row["target"] = "p95 <= 30 ms"
+    return [*rows, priced_row, quote_row]
 
 
 if __name__ == "__main__":

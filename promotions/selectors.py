@@ -92,6 +92,21 @@ def promotions_running(now: datetime | None = None) -> list[PromotionData]:
     return [data for starts, ends, data in rows if (starts is None or starts <= now) and (ends is None or now < ends)]
 
 
+def voucher_scope(voucher: Voucher) -> Scope:
+    """The voucher's scope, cached under its `updated_at`: every save through the services
+    (the API, the admin) bumps it in the transaction that sets the scope, so an entry is
+    never read for a scope it does not describe. Saves three queries per checkout."""
+    key = f"promotions:vscope:{voucher.pk}:{voucher.updated_at.timestamp() if voucher.updated_at else 0}"
+    with contextlib.suppress(Exception):
+        scope = cache.get(key)
+        if isinstance(scope, Scope):
+            return scope
+    scope = scope_of(voucher)
+    with contextlib.suppress(Exception):  # best effort
+        cache.set(key, scope, timeout=24 * 3600)
+    return scope
+
+
 def voucher_data(voucher: Voucher, *, user=None) -> VoucherData:
     """The pipeline's view of `voucher`, with how often it is used (by `user`). Read inside
     the voucher's row lock at checkout, so the counts cannot move before the order commits."""
@@ -105,7 +120,7 @@ def voucher_data(voucher: Voucher, *, user=None) -> VoucherData:
         code=voucher.code,
         kind=voucher.kind,
         value=voucher.value,
-        scope=scope_of(voucher),
+        scope=voucher_scope(voucher),
         min_subtotal=voucher.min_subtotal,
         starts_at=voucher.starts_at,
         ends_at=voucher.ends_at,

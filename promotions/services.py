@@ -102,15 +102,16 @@ def voucher_delete(voucher: Voucher) -> None:
 
 def voucher_find(code: str, *, user=None, lock: bool = False) -> tuple[Voucher, VoucherData]:
     """The voucher named `code` (any case) and its pipeline data with its usage counts.
-    With `lock`, its row is locked until the caller's transaction ends (checkout: the
-    counts then cannot change before the redemption is written). Raises VoucherInvalid
-    (400) for an unknown code."""
-    qs = Voucher.objects.filter(code=str(code).strip().upper()[:64])
-    if lock:
-        qs = qs.select_for_update(of=("self",))
-    voucher = qs.first()
+    With `lock`, a voucher with a usage limit has its row locked until the caller's
+    transaction ends (checkout: the counts then cannot change before the redemption is
+    written). Raises VoucherInvalid (400) for an unknown code."""
+    voucher = Voucher.objects.filter(code=str(code).strip().upper()[:64]).first()
     if voucher is None:
         raise VoucherInvalid("Unknown voucher code.", attr="voucher_code")
+    if lock and (voucher.usage_limit is not None or voucher.per_customer_limit is not None):
+        # Only a limited voucher needs its row locked for the whole checkout (the counts
+        # decide); an unlimited one is counted by the F() update at the end, a short lock.
+        voucher = Voucher.objects.select_for_update().get(pk=voucher.pk)
     return voucher, voucher_data(voucher, user=user)
 
 

@@ -6,7 +6,7 @@ from django.apps import apps
 from django.core.management.base import BaseCommand
 from django.utils.module_loading import module_has_submodule
 
-OUR_APPS = ("core", "accounts", "catalog", "carts", "orders", "payments")
+OUR_APPS = ("core", "accounts", "catalog", "shipping", "promotions", "carts", "orders", "payments")
 
 
 class Command(BaseCommand):
