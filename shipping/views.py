@@ -11,14 +11,22 @@ from shipping import selectors, services
 from shipping.models import ShippingMethod, ShippingZone
 from shipping.serializers import ShippingMethodSerializer, ShippingZoneSerializer, TaxRateSerializer
 
+# Field errors, and the service's checks of bands and days (`invalid`, with the field in `attr`).
+INVALID = error_response("Validation errors: each names its field in `attr` (bands, countries, days...).")
+
+
+def _writes(serializer, conflict=None) -> dict:
+    responses = {400: INVALID, **({409: conflict} if conflict else {})}
+    return {
+        "create": extend_schema(request=serializer, responses={201: serializer, **responses}),
+        "update": extend_schema(request=serializer, responses={200: serializer, **responses}),
+        "partial_update": extend_schema(request=serializer, responses={200: serializer, **responses}),
+    }
+
 
 @extend_schema(tags=["shipping"])
-@extend_schema_view(
-    list=extend_schema(summary="Shipping zones with their methods (manager/admin)"),
-    create=extend_schema(summary="Create a zone, with its methods nested"),
-    update=extend_schema(summary="Replace a zone; nested `methods`, when sent, become exactly those"),
-    partial_update=extend_schema(summary="Change a zone; nested `methods`, when sent, become exactly those"),
-)
+@extend_schema_view(list=extend_schema(summary="Shipping zones with their methods (manager/admin)"))
+@extend_schema_view(**_writes(ShippingZoneSerializer))
 class ShippingZoneViewSet(viewsets.ModelViewSet):
     """Shipping zones (countries) and the methods each offers. Staff only."""
 
@@ -44,6 +52,7 @@ class ShippingZoneViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["shipping"])
+@extend_schema_view(**_writes(ShippingMethodSerializer))
 class ShippingMethodViewSet(viewsets.ModelViewSet):
     """The methods of one zone, at `shipping-zones/{zone_id}/methods/`. Staff only."""
 
@@ -74,13 +83,7 @@ class ShippingMethodViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["shipping"])
-@extend_schema_view(
-    create=extend_schema(responses={201: TaxRateSerializer, 409: error_response("`unique`: that rate exists.")}),
-    update=extend_schema(responses={200: TaxRateSerializer, 409: error_response("`unique`: that rate exists.")}),
-    partial_update=extend_schema(
-        responses={200: TaxRateSerializer, 409: error_response("`unique`: that rate exists.")}
-    ),
-)
+@extend_schema_view(**_writes(TaxRateSerializer, error_response("`unique`: that rate exists.")))
 class TaxRateViewSet(viewsets.ModelViewSet):
     """Tax rates per country (and optional region) and tax class. Staff only."""
 
