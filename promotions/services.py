@@ -27,7 +27,7 @@ from catalog.services import product_discounted_prices_set
 from core.errors import Conflict, InvalidInput
 from core.jobs import enqueue
 from core.pricing import VoucherData, best_promotion
-from promotions.errors import VoucherExhausted, VoucherInvalid
+from promotions.errors import VoucherInvalid
 from promotions.models import Promotion, Voucher, VoucherRedemption
 from promotions.selectors import _HAS_PARENT, GENERATION_KEY, product_ref, promotion_data, scope_q, voucher_data
 
@@ -116,15 +116,13 @@ def voucher_find(code: str, *, user=None, lock: bool = False) -> tuple[Voucher, 
 
 
 def voucher_redeem(voucher: Voucher, *, order_id: UUID, user, amount: Decimal) -> VoucherRedemption:
-    """Count one use of `voucher` by `order_id`. The caller holds the voucher's row lock
-    (voucher_find(lock=True)) and has checked the limits with it; the database constraint
-    still refuses an over-redemption (VoucherExhausted, 409)."""
-    try:
-        with transaction.atomic():
-            Voucher.objects.filter(pk=voucher.pk).update(used_count=F("used_count") + 1)
-            return VoucherRedemption.objects.create(voucher=voucher, order_id=order_id, user=user, amount=amount)
-    except IntegrityError:
-        raise VoucherExhausted()
+    """Count one use of `voucher` by `order_id` (two statements, no savepoint: it runs in
+    the checkout transaction, which fails as a whole if this does). The caller holds the
+    row lock of a limited voucher (voucher_find(lock=True)) and has checked the limits
+    under it, so the database constraint `promotions_voucher_within_limit` is a backstop
+    that a correct caller never trips."""
+    Voucher.objects.filter(pk=voucher.pk).update(used_count=F("used_count") + 1)
+    return VoucherRedemption.objects.create(voucher=voucher, order_id=order_id, user=user, amount=amount)
 
 
 def voucher_release(order_id: UUID) -> bool:
