@@ -35,7 +35,7 @@ def _money(value) -> str:
 
 
 def _count(value) -> str:
-    return number_format(round(value, 1) if value % 1 else int(value), force_grouping=True)
+    return number_format(int(value), force_grouping=True)
 
 
 def _day_link(changelist: str, day) -> str:

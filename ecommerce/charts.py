@@ -16,6 +16,7 @@ class Bar:
     y: float
     width: float
     height: float
+    center: float  # where the label under the bar is centred
     label: str  # the category (a day), under the bar every few bars and in the tooltip
     value_text: str  # the value as people read it, in the tooltip and the table
     href: str  # where a click goes ("" for none)
@@ -48,10 +49,12 @@ def bar_chart(
     """Geometry of a bar chart of `points` = (label, value, value_text, href), left to right.
     The scale starts at zero and ends at the largest value (1 when all are zero, so an
     empty month draws a flat baseline instead of dividing by zero)."""
-    plot_left, plot_top, plot_bottom = 56, 12, height - 24
+    plot_left, plot_top, plot_bottom, plot_right = 64, 12, height - 24, width - 20
     plot_height = plot_bottom - plot_top
     top = max((value for _, value, _, _ in points), default=0) or 1
-    slot = (width - plot_left - 4) / max(len(points), 1)
+    # The middle grid line: half the top, or for counts the nearest whole number below it.
+    middle = top // 2 if isinstance(top, int) else top / 2
+    slot = (plot_right - plot_left) / max(len(points), 1)
     bar_width = max(slot * 0.8, 1.0)
     bars = []
     for i, (label, value, value_text, href) in enumerate(points):
@@ -64,6 +67,7 @@ def bar_chart(
                 y=round(plot_bottom - bar_height, 2),
                 width=round(bar_width, 2),
                 height=round(bar_height, 2),
+                center=round(plot_left + (i + 0.5) * slot, 2),
                 label=label,
                 value_text=value_text,
                 href=href,
@@ -78,8 +82,8 @@ def bar_chart(
         plot_bottom=plot_bottom,
         plot_left=plot_left,
         max_text=format_value(top) if has_values else format_value(0),
-        half_text=format_value(top / 2) if has_values else "",
-        half_y=round(plot_top + plot_height / 2, 2),
+        half_text=format_value(middle) if has_values and middle else "",
+        half_y=round(plot_bottom - float(middle) / float(top) * plot_height, 2),
         bars=tuple(bars),
         title=title,
     )

@@ -15,6 +15,7 @@ from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import unquote
 from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import path, reverse
+from django.utils.html import format_html_join
 
 from core.admin import ReadOnlyAdminMixin, apply_to_each
 from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
@@ -57,9 +58,20 @@ class OrderAdmin(admin.ModelAdmin):
     list_select_related = ("user",)
     # What was bought first, the status history last; subclasses insert theirs in between.
     inlines = [OrderLineInline, OrderStatusChangeInline]
-    readonly_fields = [f.name for f in Order._meta.fields]
+    readonly_fields = [("shipping_to" if f.name == "shipping_address" else f.name) for f in Order._meta.fields]
     action_form = OrderActionForm
+    # Fields of the action form that only one action reads: left off the order page when
+    # the user may not run that action.
+    action_fields = {"tracking_number": "mark_shipped"}
     actions = ["mark_processing", "mark_shipped", "mark_delivered", "cancel_orders"]
+
+    @admin.display(description="shipping address")
+    def shipping_to(self, order: Order):
+        address = order.shipping_address or {}
+        town = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+        lines = [address.get(key) for key in ("full_name", "line1", "line2")]
+        lines += [town, address.get("region"), address.get("country"), address.get("phone")]
+        return format_html_join("", "{}<br>", ((line,) for line in lines if line))
 
     def has_add_permission(self, request) -> bool:
         return False  # orders are placed by checkout only
@@ -89,6 +101,10 @@ class OrderAdmin(admin.ModelAdmin):
         if choices:
             form = self.action_form(auto_id="order-action-%s")
             form.fields["action"].choices = choices
+            allowed = {name for name, _ in choices}
+            for field, action in self.action_fields.items():
+                if action not in allowed:
+                    del form.fields[field]
             extra_context = {**(extra_context or {}), "order_action_form": form}
         return super().change_view(request, object_id, form_url, extra_context)
 

@@ -49,6 +49,7 @@ class PaymentInline(ReadOnlyInline):
 
 class OrderAdmin(BaseOrderAdmin):
     action_form = OrderPaymentActionForm
+    action_fields = {**BaseOrderAdmin.action_fields, "transaction_id": "record_offline_payment"}
     # The page, top to bottom: what was bought, the money, then the status history.
     # (Fulfilments and returns go after PaymentInline when they land.)
     inlines = [OrderLineInline, PaymentInline, OrderStatusChangeInline]

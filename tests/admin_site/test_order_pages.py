@@ -120,3 +120,16 @@ def test_customers_cannot_run_order_actions(client, customer, paid_order):
     response = client.post(act_url(paid_order), {"action": "mark_processing"})
     assert response.status_code == 302 and reverse("admin:login") in response["Location"]
     assert Order.objects.get(pk=paid_order.pk).status == "payment_confirmed"
+
+
+def test_the_page_offers_only_the_fields_of_actions_the_user_may_run(client, manager_session, paid_order):
+    html = manager_session.get(page_of(paid_order)).content.decode()
+    assert 'name="tracking_number"' in html and 'name="transaction_id"' not in html
+    client.force_login(UserFactory(role="admin", is_verified=True))
+    html = client.get(page_of(paid_order)).content.decode()
+    assert 'name="transaction_id"' in html and 'value="record_offline_payment"' in html
+
+
+def test_shipping_address_reads_as_an_address(manager_session, paid_order):
+    html = manager_session.get(page_of(paid_order)).content.decode()
+    assert "Ada Lovelace<br>1 Main St<br>N1 London<br>GB<br>" in html
