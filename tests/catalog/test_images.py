@@ -403,3 +403,44 @@ def test_images_do_not_grow_the_queries(request, settings, django_assert_max_num
     with django_assert_max_num_queries(5):
         response = client.get(f"/api/v1/products/{products[0].id}/")
     assert response.status_code == 200 and len(response.json()["images"]) == 3
+
+
+# --- generated catalogs ----------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_seed_catalog_gives_every_product_one_to_three_images_of_a_few_files(media_root, api_client):
+    from django.core.management import call_command
+    from django.db.models import Count
+
+    from catalog.models import Product
+
+    out = io.StringIO()
+    call_command("seed_catalog", products=40, categories=6, brands=3, seed=3, stdout=out, verbosity=0)
+    counts = Product.objects.annotate(n=Count("images")).values_list("n", flat=True)
+    assert len(counts) == 40 and set(counts) <= {1, 2, 3} and len(set(counts)) > 1
+    names = set(ProductImage.objects.values_list("image", flat=True))
+    assert 1 < len(names) <= 8 and all((media_root / name).is_file() for name in names)
+    image = ProductImage.objects.first()
+    assert all((media_root / t).is_file() for t in image.thumbnails.values()) and len(image.thumbnails) == 3
+    product = Product.objects.filter(is_active=True).first()
+    shown = api_client.get(f"/api/v1/products/{product.id}/").json()["images"]
+    assert (
+        shown
+        and shown[0]["thumbnails"]["small"]
+        and [i["position"] for i in shown] == sorted(i["position"] for i in shown)
+    )
+    made = files_under(media_root)
+    call_command("seed_catalog", products=40, categories=6, brands=3, seed=3, stdout=out, verbosity=0)
+    assert files_under(media_root) == made  # the same files again, not a second set
+
+
+@pytest.mark.django_db
+def test_the_demo_catalog_has_pictures_drawn_locally(media_root):
+    from catalog import demo
+    from catalog.models import Product
+
+    demo.load(io.StringIO())
+    assert not Product.objects.filter(images__isnull=True).exists()
+    assert ProductImage.objects.values("image").distinct().count() == 12
+    assert ProductImage.objects.exclude(alt_text="").exists()
