@@ -33,7 +33,9 @@ if settings.API_DOCS_PUBLIC:  # API_DOCS_PUBLIC=false closes the schema and both
         ),
     ]
 
-if settings.SERVE_MEDIA:  # local settings: uploaded media from MEDIA_ROOT (production: the proxy or the storage)
+if settings.SERVE_MEDIA and settings.MEDIA_URL.startswith(
+    "/"
+):  # local settings: uploaded media from MEDIA_ROOT (production: the proxy or the storage)
     from django.views.static import serve
 
     urlpatterns += [
