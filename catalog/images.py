@@ -73,9 +73,12 @@ def clean_bytes(data: bytes) -> CleanImage:
             # both are our invalid_image.
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(data)) as img:
-                if img.format not in ALLOWED_FORMATS:
+                # Phone cameras write MPO: a JPEG whose extra pictures (depth maps,
+                # previews) are dropped; the primary picture is kept as a JPEG.
+                fmt = "JPEG" if img.format == "MPO" else img.format
+                if fmt not in ALLOWED_FORMATS:
                     raise InvalidImage(f"Format {img.format} is not allowed: use JPEG, PNG, WebP or GIF.", attr="image")
-                frames = getattr(img, "n_frames", 1) or 1
+                frames = 1 if img.format == "MPO" else getattr(img, "n_frames", 1) or 1
                 width, height = img.size
                 if width < 1 or height < 1 or width * height * frames > settings.IMAGE_MAX_PIXELS:
                     raise InvalidImage(
@@ -83,7 +86,7 @@ def clean_bytes(data: bytes) -> CleanImage:
                         f"{f' x {frames} frames' if frames > 1 else ''}).",
                         attr="image",
                     )
-                return _reencode(img, frames)
+                return _reencode(img, fmt, frames)
     except InvalidImage:
         raise
     except (UnidentifiedImageError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
@@ -98,8 +101,7 @@ def clean_bytes(data: bytes) -> CleanImage:
 _KEEP_INFO = ("transparency", "duration", "loop", "background")
 
 
-def _reencode(img: Image.Image, frames: int) -> CleanImage:
-    fmt = img.format
+def _reencode(img: Image.Image, fmt: str, frames: int) -> CleanImage:
     icc = img.info.get("icc_profile")
     options: dict = {"exif": b""}
     if icc and fmt in ("JPEG", "PNG", "WEBP"):

@@ -70,6 +70,20 @@ def test_a_good_image_is_stored_under_its_content_hash(manager_client, media_roo
 
 
 @pytest.mark.django_db
+def test_a_camera_mpo_is_stored_as_its_primary_jpeg(manager_client):
+    buffer = io.BytesIO()
+    first, second = Image.new("RGB", (64, 48), "red"), Image.new("RGB", (64, 48), "blue")
+    first.save(buffer, format="MPO", save_all=True, append_images=[second])
+    assert Image.open(io.BytesIO(buffer.getvalue())).format == "MPO"
+    response = upload(manager_client, ProductFactory(), buffer.getvalue())
+    assert response.status_code == 201, response.json()
+    with default_storage.open(ProductImage.objects.get().image) as fh:
+        stored = Image.open(fh)
+        assert stored.format == "JPEG" and getattr(stored, "n_frames", 1) == 1
+        assert stored.getpixel((10, 10))[0] > 200  # the red primary picture
+
+
+@pytest.mark.django_db
 def test_an_equal_upload_shares_the_file(manager_client, media_root):
     content = picture()
     first = upload(manager_client, ProductFactory(), content).json()
