@@ -248,3 +248,29 @@ def test_review_detail_budget(customer_client, review, django_assert_max_num_que
     # user, product, review, product lock, review update, rating update and read, 2 savepoints
     with django_assert_max_num_queries(11):
         assert customer_client.patch(review_url(review), {"rating": 3}, format="json").status_code == 200
+
+
+def test_the_admin_add_form_generates_a_sku_and_records_the_creator(manager):
+    category = CategoryFactory()
+    browser = Client()
+    browser.force_login(manager)
+    form = {
+        "name": "Wool scarf",
+        "slug": "wool-scarf",
+        "sku": "",
+        "price": "3.00",
+        "stock_quantity": "1",
+        "category": str(category.pk),
+        "attributes": "{}",
+        "is_active": "on",
+        "images-TOTAL_FORMS": "0",
+        "images-INITIAL_FORMS": "0",
+        "reviews-TOTAL_FORMS": "0",
+        "reviews-INITIAL_FORMS": "0",
+        "stock_moves-TOTAL_FORMS": "0",
+        "stock_moves-INITIAL_FORMS": "0",
+    }
+    assert browser.post(reverse("admin:catalog_product_add"), form).status_code == 302
+    product = Product.objects.get(slug="wool-scarf")
+    assert re.fullmatch(r"WS-[2-9A-HJKMNP-Z]{6}", product.sku)
+    assert product.created_by == manager and product.updated_by == manager
