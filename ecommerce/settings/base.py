@@ -47,6 +47,9 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "django_structlog",
     "django_ratelimit",
+    # Product image thumbnails (catalog.images); its tables remember which thumbnails exist
+    # on storages without modification times (S3).
+    "easy_thumbnails",
     # ours
     "ecommerce.apps.EcommerceConfig",
     "core",
@@ -184,10 +187,21 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded media (product images and their thumbnails) go to STORAGES["default"]: the local
+# file system under MEDIA_ROOT unless MEDIA_STORAGE_BACKEND names another Django storage
+# (e.g. storages.backends.s3.S3Storage of django-storages; docs/operations.md).
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+MEDIA_URL = env("MEDIA_URL", default="/media/")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("MEDIA_STORAGE_OPTIONS", default={}),
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Django serves MEDIA_URL itself only when true (local settings); in production the storage's
+# own URLs or the reverse proxy serve it.
+SERVE_MEDIA = False
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------
 # HTML pages (the admin, Swagger UI, Redoc, the browsable API) load scripts only from this
@@ -487,3 +501,19 @@ CATALOG_LOW_STOCK_THRESHOLD = env.int("CATALOG_LOW_STOCK_THRESHOLD", default=5)
 # New product reviews are held for moderation (is_approved=False: not listed, not counted
 # in rating_avg/review_count) until staff approve them; false publishes them at once.
 REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)
+# Product image uploads (catalog.images): larger files are 400 file_too_large, images of
+# more pixels (width x height x frames) 400 invalid_image (decompression bombs).
+IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
+# Thumbnails (WebP, made by a background job): the longest side of each size, in pixels.
+IMAGE_THUMBNAIL_SIZES = {
+    "small": env.int("IMAGE_THUMBNAIL_SMALL", default=160),
+    "medium": env.int("IMAGE_THUMBNAIL_MEDIUM", default=480),
+    "large": env.int("IMAGE_THUMBNAIL_LARGE", default=1024),
+}
+# easy-thumbnails: WebP into the default storage, next to the source.
+THUMBNAIL_DEFAULT_STORAGE_ALIAS = "default"
+THUMBNAIL_EXTENSION = "webp"
+THUMBNAIL_TRANSPARENCY_EXTENSION = "webp"
+THUMBNAIL_PRESERVE_EXTENSIONS = None
+THUMBNAIL_QUALITY = 85
