@@ -10,7 +10,7 @@ from django.test import RequestFactory, override_settings
 
 from catalog.models import Category, Product
 from ecommerce import db
-from ecommerce.db import REPLICA, ReplicaRouter, RequestRouting, ReplicaRoutingMiddleware, read_alias
+from ecommerce.db import REPLICA, ReplicaRouter, ReplicaRoutingMiddleware, RequestRouting, read_alias
 
 
 @pytest.fixture
