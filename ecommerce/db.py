@@ -38,7 +38,7 @@ from dataclasses import dataclass
 from django.apps import apps
 from django.conf import settings
 from django.core.cache import cache
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 logger = logging.getLogger("ecommerce.db")
 
@@ -284,7 +284,12 @@ def fence_writes(execute, sql, params, many, context):
             connection = context["connection"]
             if connection.in_atomic_block:
                 if not _already_fencing(connection):
-                    transaction.on_commit(record_fence, using=connection.alias, robust=True)
+                    # First of the commit hooks, whatever registered before this write: a
+                    # hook that bumps a cache generation must not run before the fence is
+                    # raised (a reader seeing the new generation with the old fence could
+                    # re-cache the replica's older rows under it). The entry is what
+                    # on_commit(robust=True) appends, tied to the same savepoints.
+                    connection.run_on_commit.insert(0, (set(connection.savepoint_ids), record_fence, True))
             else:  # autocommit: the statement is committed already
                 record_fence()
     return result

@@ -144,6 +144,7 @@ def test_only_tables_of_the_replicated_apps_raise_the_fence():
 @pytest.mark.django_db
 def test_a_write_pins_the_request_and_fences_once_per_transaction(in_request, category):
     state = in_request(RequestRouting(replica_allowed=True))
+    transaction.on_commit(lambda: None)  # a hook registered before the write
     with connection.execute_wrapper(db.fence_writes):
         list(Category.objects.all())
         assert state.wrote is False
@@ -152,6 +153,7 @@ def test_a_write_pins_the_request_and_fences_once_per_transaction(in_request, ca
     assert state.wrote is True
     fences = [entry for entry in connection.run_on_commit if entry[1] is db.record_fence]
     assert len(fences) == 1  # the test's transaction is still open: recorded at its commit
+    assert connection.run_on_commit[0][1] is db.record_fence  # before the earlier hook
 
 
 @pytest.fixture
