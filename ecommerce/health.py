@@ -5,6 +5,9 @@
                  unreachable. A down cache or broker is reported as `degraded`: the API
                  keeps serving from the database (cache misses) and jobs wait in the outbox,
                  whose depth (and the age of its oldest job) the `outbox` check reports.
+                 With DB_POOL the `database` check adds this process's pool figures; with
+                 a read replica a `replica` check reports its lag (degraded when down:
+                 reads then go to the primary).
 """
 
 from __future__ import annotations
