@@ -27,9 +27,15 @@ COPY --from=build /wheels /wheels
 RUN pip install --no-index --find-links=/wheels /wheels/* && rm -rf /wheels
 WORKDIR /app
 COPY --chown=app:app . .
-# collectstatic needs settings that load; these build-time values never reach a container.
-RUN SECRET_KEY=collectstatic-only ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput \
-    && chown -R app:app /app/staticfiles
+# collectstatic needs production settings that load: throw-away secrets made for this one
+# command (they never reach a container). /app/media is the mount point of the `media`
+# volume (docker-compose.yml), owned by the app user so uploads can be written.
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+    JWT_SIGNING_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(40))')" \
+    ALLOWED_HOSTS=localhost REDIS_URL=redis://localhost:6379/0 \
+    python manage.py collectstatic --noinput \
+    && mkdir -p /app/media \
+    && chown -R app:app /app/staticfiles /app/media
 USER app
 EXPOSE 8000
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -9,9 +9,14 @@ class EcommerceConfig(AppConfig):
     verbose_name = "E-commerce core"
 
     def ready(self) -> None:
+        from django.db.backends.signals import connection_created
+
+        from ecommerce.db import install_fence
         from ecommerce.logging import connect_request_metadata
 
         connect_request_metadata()
+        # With a read replica, writes on the primary raise the replica fence (ecommerce.db).
+        connection_created.connect(install_fence, dispatch_uid="ecommerce.db.install_fence")
 
 
 class ShopAdminConfig(AdminConfig):

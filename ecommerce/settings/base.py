@@ -65,6 +65,8 @@ MIDDLEWARE = [
     "django_structlog.middlewares.RequestMiddleware",
     # Past capacity, a quick 503 (logged, with its request id) before any other work.
     "ecommerce.middleware.LoadSheddingMiddleware",
+    # Which reads of this request may go to the read replica (none without one).
+    "ecommerce.db.ReplicaRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy: strict for HTML (admin, API docs), default-src 'none' for JSON.
     "ecommerce.middleware.ContentSecurityPolicyMiddleware",
@@ -110,22 +112,56 @@ TEMPLATES = [
 # IMMEDIATE transactions make concurrent SQLite writers queue on the lock instead of
 # failing with "database is locked" half way through a transaction.
 SQLITE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": env.db("DATABASE_URL", default=SQLITE_URL)}
 
 
-def _tune_database(db: dict) -> dict:
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        db.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
-    else:
-        db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+def database_settings(*, pool_default: bool) -> dict:
+    """`DATABASES` from the environment: `default` (DATABASE_URL) and, with
+    DATABASE_REPLICA_URL, a read-only `replica` that ecommerce.db.ReplicaRouter sends
+    catalog reads and order history to (docs/operations.md, "Read replica").
+
+    PostgreSQL connections come either from Django's psycopg pool (DB_POOL; production's
+    default) shared by the threads of a process, or, without it, one persistent connection
+    per thread (CONN_MAX_AGE). The pool needs CONN_MAX_AGE=0: Django returns the connection
+    to the pool at the end of each request instead of keeping it."""
+    pool = env.bool("DB_POOL", default=pool_default)
+    databases = {"default": env.db("DATABASE_URL", default=SQLITE_URL)}
+    replica_url = env("DATABASE_REPLICA_URL", default="")
+    if replica_url:
+        # Tests never create a database for it: it reads the test database of `default`.
+        databases["replica"] = {**env.db_url_config(replica_url), "TEST": {"MIRROR": "default"}}
+    for db in databases.values():
+        options = db.setdefault("OPTIONS", {})
+        if db["ENGINE"] == "django.db.backends.sqlite3":
+            options.update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+            continue
         db["CONN_HEALTH_CHECKS"] = True
         # A database that accepts connections but never answers (hung, black-holed) holds a
         # request this long before it answers 503; 2 s is the least libpq and psycopg accept.
-        db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
-    return db
+        options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
+        if pool:
+            db["CONN_MAX_AGE"] = 0
+            options["pool"] = {
+                "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+                # At least one per gunicorn thread, so a request never waits for another's.
+                "max_size": env.int("DB_POOL_MAX_SIZE", default=max(4, env.int("GUNICORN_THREADS", default=4))),
+                # Seconds a request waits for a free connection (or for the database to come
+                # back) before it fails with 503 service_unavailable: under API.md's 2 s.
+                "timeout": env.float("DB_POOL_TIMEOUT", default=1.5),
+            }
+        else:
+            db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    return databases
 
 
-DATABASES["default"] = _tune_database(DATABASES["default"])
+DATABASES = database_settings(pool_default=False)
+DATABASE_ROUTERS = ["ecommerce.db.ReplicaRouter"]
+# Apps whose reads GET requests under REPLICA_PATH_PREFIXES may send to the replica
+# (ecommerce.db); everything else (accounts, sessions, idempotency, the outbox) always
+# reads the primary.
+DATABASE_REPLICA_APPS = env.list("DATABASE_REPLICA_APPS", default=["catalog", "orders"])
+DATABASE_REPLICA_PATH_PREFIXES = ("/api/",)
+# Seconds a replica that failed to answer is left alone (reads go to the primary meanwhile).
+DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ---------------------------------------------------------------------------
