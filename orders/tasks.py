@@ -25,7 +25,7 @@ def send_order_email_once(
     `extra_for(order)` adds a paragraph, `attachments_for(order)` the files to attach
     ((filename, bytes, mimetype) tuples), both computed only when the email goes out."""
     order = Order.objects.select_related("user").filter(pk=order_id).first()
-    if order is None:
+    if order is None or order.user is None:  # gone, or its customer's account was erased
         return False
     with send_once(f"order.{kind}", order.pk) as first:
         if first:
