@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
@@ -132,8 +133,11 @@ class OrderPaymentViewSet(PDFErrorsAsJSONMixin, IdempotencyRequiredMixin, viewse
     def invoice(self, request, pk=None):
         invoice = _invoice_of(self.get_object())
         if isinstance(request.accepted_renderer, PDFRenderer):
-            return _pdf_response(invoice)
-        return Response(InvoiceSerializer(invoice).data)
+            response = _pdf_response(invoice)
+        else:
+            response = Response(InvoiceSerializer(invoice).data)
+        patch_vary_headers(response, ["Accept"])  # one URL, two representations
+        return response
 
 
 @extend_schema(tags=["orders"])
@@ -145,7 +149,6 @@ class OrderInvoicePDFView(PDFErrorsAsJSONMixin, GenericAPIView):
     renderer_classes = [PDFRenderer]
     schema = JSONErrorsAutoSchema()
     throttle_classes = [GlobalRateThrottle, DocumentThrottle]
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):

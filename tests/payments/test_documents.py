@@ -60,6 +60,7 @@ def test_accept_pdf_answers_the_invoice_with_the_numbers_of_the_json(customer_cl
 
     assert response.status_code == 200
     assert response["Content-Type"] == PDF
+    assert "Accept" in response["Vary"]
     assert response["Content-Disposition"] == f'inline; filename="{body["number"]}.pdf"'
     text = pdf_text(response.content)
     assert_pdf_matches_json(text, body)
