@@ -230,3 +230,20 @@ def test_the_schema_describes_both_pdf_answers(client):
     pdf_only = paths["/api/v1/orders/{id}/invoice.pdf"]["get"]["responses"]
     assert set(pdf_only["200"]["content"]) == {PDF}
     assert set(pdf_only["404"]["content"]) == {"application/json"}
+
+
+def test_staff_download_the_invoice_pdf_from_the_admin(client, paid_order):
+    from django.urls import reverse
+
+    invoice = Invoice.objects.get(order=paid_order)
+    url = reverse("admin:payments_invoice_pdf", args=[invoice.pk])
+    client.force_login(UserFactory(role="manager"))  # managers view payments
+
+    listing = client.get(reverse("admin:payments_invoice_changelist"))
+    assert listing.status_code == 200 and url in listing.content.decode()
+    response = client.get(url)
+    assert response.status_code == 200 and response["Content-Type"] == PDF
+    assert invoice.number in pdf_text(response.content)
+
+    client.force_login(UserFactory(role="customer"))
+    assert client.get(url).status_code == 302  # to the admin's sign-in: not staff
