@@ -19,8 +19,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PORT=8000 \
     WEB_CONCURRENCY=2 \
     GUNICORN_THREADS=4
+# WeasyPrint (invoice and credit-note PDFs) lays text out with Pango through cffi: Pango and
+# its FreeType back end, HarfBuzz's subsetter (fonts embedded in the PDFs are subset), and
+# the fonts the document templates name (DejaVu; Liberation as a fallback).
 RUN apt-get update \
     && apt-get install -y --no-install-recommends curl \
+        libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-dejavu-core fonts-liberation \
     && rm -rf /var/lib/apt/lists/* \
     && groupadd --system app && useradd --system --gid app --home-dir /app --shell /usr/sbin/nologin app
 COPY --from=build /wheels /wheels

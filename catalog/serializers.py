@@ -449,6 +449,8 @@ class ReviewSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_author(self, obj) -> str:
+        if obj.user is None:  # the author's account was erased; the review stays
+            return "Deleted user"
         first = (obj.user.first_name or "").strip()
         last = (obj.user.last_name or "").strip()
         return f"{first} {last[:1]}.".strip() if last else (first or "Customer")

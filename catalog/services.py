@@ -510,6 +510,8 @@ def review_set_verified_purchase(user_id, product_ids: Iterable[UUID], *, verifi
     when an order is paid) or not (when the last paid order of a product is cancelled).
     Runs in the caller's transaction; returns the number of reviews changed. Cached
     catalog responses do not show `verified_purchase`, so no cache is invalidated."""
+    if user_id is None:  # an order whose customer's account was erased: their reviews are detached too
+        return 0
     return (
         Review.objects.filter(user_id=user_id, product_id__in=list(product_ids))
         .exclude(verified_purchase=verified)

@@ -3,10 +3,12 @@ and payments/tasks.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.utils.html import escape, format_html, format_html_join
 
-from core.emails import send_multipart_email
+from core.emails import Attachment, send_multipart_email
 from orders.models import Order
 
 
@@ -29,7 +31,9 @@ def _lines_html(order: Order) -> str:
     return format_html("<table><tr><th>Qty</th><th>Product</th><th>SKU</th><th>Price</th></tr>{}</table>", rows)
 
 
-def send_order_email(order: Order, *, subject: str, intro: str, extra: str = "") -> None:
+def send_order_email(
+    order: Order, *, subject: str, intro: str, extra: str = "", attachments: Iterable[Attachment] = ()
+) -> None:
     link = f"{settings.FRONTEND_URL}/orders/{order.pk}"
     text = (
         f"{intro}\n\nOrder {order.number}\n{_lines_text(order)}\n\n"
@@ -46,4 +50,6 @@ def send_order_email(order: Order, *, subject: str, intro: str, extra: str = "")
         link,
         link,
     )
-    send_multipart_email(to=order.user.email, subject=f"{subject} — {order.number}", text=text, html=str(html))
+    send_multipart_email(
+        to=order.user.email, subject=f"{subject} — {order.number}", text=text, html=str(html), attachments=attachments
+    )

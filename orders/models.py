@@ -30,7 +30,11 @@ PAID_STATUSES = (
 class Order(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     number = models.CharField(max_length=32, unique=True, editable=False)
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders")
+    # Null once the customer's account is erased (or the user deleted): the order stays for
+    # the books with its address snapshot and links to nobody.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="orders"
+    )
     status = models.CharField(max_length=20, choices=OrderStatus.choices, default=OrderStatus.PENDING)
     # A copy of the address at checkout: editing or deleting an address never rewrites history.
     shipping_address = models.JSONField()

@@ -95,7 +95,7 @@ class OrderAddressSnapshotSerializer(serializers.Serializer):
 class OrderSerializer(serializers.Serializer):
     id = serializers.UUIDField(read_only=True)
     number = serializers.CharField(read_only=True)
-    user_id = serializers.UUIDField(read_only=True)
+    user_id = serializers.UUIDField(read_only=True, allow_null=True, help_text="Null once the account was erased.")
     status = serializers.ChoiceField(choices=OrderStatus.choices, read_only=True)
     items = OrderLineSerializer(source="lines", many=True, read_only=True)
     subtotal = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)

@@ -18,14 +18,24 @@ from orders.models import Order
 logger = logging.getLogger(__name__)
 
 
-def send_order_email_once(order_id: str, kind: str, *, subject: str, intro: str, extra_for=None) -> bool:
-    """Send email `kind` about the order unless the sent-email ledger has it already."""
+def send_order_email_once(
+    order_id: str, kind: str, *, subject: str, intro: str, extra_for=None, attachments_for=None
+) -> bool:
+    """Send email `kind` about the order unless the sent-email ledger has it already.
+    `extra_for(order)` adds a paragraph, `attachments_for(order)` the files to attach
+    ((filename, bytes, mimetype) tuples), both computed only when the email goes out."""
     order = Order.objects.select_related("user").filter(pk=order_id).first()
-    if order is None:
+    if order is None or order.user is None:  # gone, or its customer's account was erased
         return False
     with send_once(f"order.{kind}", order.pk) as first:
         if first:
-            send_order_email(order, subject=subject, intro=intro, extra=extra_for(order) if extra_for else "")
+            send_order_email(
+                order,
+                subject=subject,
+                intro=intro,
+                extra=extra_for(order) if extra_for else "",
+                attachments=attachments_for(order) if attachments_for else (),
+            )
         return first
 
 

@@ -6,12 +6,19 @@ the allowed direction) rather than reaching up through a hook."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdminMixin
+from core.documents import PDF_MEDIA_TYPE
 from orders.admin import OrderActionForm, OrderLineInline, OrderStatusChangeInline, ReadOnlyInline
 from orders.admin import OrderAdmin as BaseOrderAdmin
 from orders.models import Order
+from payments.documents import invoice_pdf, invoice_pdf_filename
 from payments.models import Invoice, Payment, Refund, WebhookEvent
+from payments.selectors import invoice_for_order
 from payments.services import payment_record_offline
 
 
@@ -103,10 +110,32 @@ class RefundAdmin(ReadOnlyAdmin):
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    list_display = ("number", "order", "issued_at", "total_amount", "currency")
+    list_display = ("number", "order", "issued_at", "total_amount", "currency", "pdf_link")
     list_filter = ("year",)
     search_fields = ("number", "order__number")
     list_select_related = ("order",)
+
+    def get_urls(self):
+        pdf = path("<uuid:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="payments_invoice_pdf")
+        return [pdf, *super().get_urls()]
+
+    @admin.display(description="PDF")
+    def pdf_link(self, invoice: Invoice) -> str:
+        return format_html(
+            '<a href="{}">{}.pdf</a>', reverse("admin:payments_invoice_pdf", args=[invoice.pk]), invoice.number
+        )
+
+    def pdf_view(self, request, pk):
+        """The same PDF as GET orders/{id}/invoice.pdf, for staff who may view invoices."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        invoice = Invoice.objects.filter(pk=pk).first()
+        invoice = invoice_for_order(invoice.order) if invoice is not None else None
+        if invoice is None:
+            raise Http404("No such invoice.")
+        response = HttpResponse(invoice_pdf(invoice), content_type=PDF_MEDIA_TYPE)
+        response["Content-Disposition"] = f'inline; filename="{invoice_pdf_filename(invoice)}"'
+        return response
 
 
 @admin.register(WebhookEvent)

@@ -290,6 +290,12 @@ CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "x-cart-token", "idempot
 SHOP_NAME = env("SHOP_NAME", default="Demo Shop")
 CURRENCY = env("CURRENCY", default="USD")
 FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+# The seller printed on invoices and credit notes (core.documents). SHOP_ADDRESS lines are
+# separated by ";" (commas belong inside lines: "75001 Paris, France").
+SHOP_NAME = env("SHOP_NAME", default="Example Shop")
+SHOP_ADDRESS = [line.strip() for line in env("SHOP_ADDRESS", default="1 Example Street;75001 Paris;France").split(";")]
+SHOP_ADDRESS = [line for line in SHOP_ADDRESS if line]
+SHOP_TAX_ID = env("SHOP_TAX_ID", default="")
 
 # --- Email ---------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
@@ -387,6 +393,11 @@ RATELIMIT_REGISTER_IP = env("RATELIMIT_REGISTER_IP", default="5/h")
 RATELIMIT_PASSWORD_RESET = env("RATELIMIT_PASSWORD_RESET", default="5/h")
 RATELIMIT_VERIFY_RESEND = env("RATELIMIT_VERIFY_RESEND", default="5/h")
 RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="20/m")
+# PDF documents rendered on request (invoice.pdf), per user: each costs a render.
+RATELIMIT_DOCUMENTS = env("RATELIMIT_DOCUMENTS", default="30/m")
+# Personal-data export (auth/me/export/) and account erasure attempts (auth/me/delete/), per user.
+RATELIMIT_ACCOUNT_EXPORT = env("RATELIMIT_ACCOUNT_EXPORT", default="10/h")
+RATELIMIT_ACCOUNT_DELETE = env("RATELIMIT_ACCOUNT_DELETE", default="5/h")
 
 # --- Celery --------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
