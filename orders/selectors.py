@@ -7,12 +7,16 @@ from uuid import UUID
 from django.db.models import QuerySet
 
 from accounts.roles import is_staff_user
-from orders.models import PAID_STATUSES, Order, OrderLine
+from orders.models import PAID_STATUSES, Order, OrderLine, ReturnRequest
+
+# What an order is shown with (detail and list): a fixed number of queries, however many
+# lines, shipments and returns it has.
+ORDER_RELATIONS = ("lines", "history", "fulfillments__lines", "returns__lines")
 
 
 def order_list_for(user) -> QuerySet[Order]:
     """Orders `user` may see: all for staff, own otherwise (others' are 404)."""
-    qs = Order.objects.prefetch_related("lines", "history")
+    qs = Order.objects.prefetch_related(*ORDER_RELATIONS)
     if is_staff_user(user):
         return qs
     return qs.filter(user=user)
@@ -34,3 +38,11 @@ def user_has_purchased(user, product_id: UUID) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return OrderLine.objects.filter(order__user=user, product_id=product_id, order__status__in=PAID_STATUSES).exists()
+
+
+def return_list_for(user) -> QuerySet[ReturnRequest]:
+    """Returns `user` may see: all for staff, those of their own orders otherwise."""
+    qs = ReturnRequest.objects.select_related("order").prefetch_related("lines")
+    if is_staff_user(user):
+        return qs
+    return qs.filter(order__user=user)

@@ -335,7 +335,9 @@ def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
     # The caller usually renders the new order with its lines and history: load them the
     # way the selectors do (two queries). This is outside checkout's own transaction, but a
     # POST with an Idempotency-Key runs inside the middleware's, so the locks are still held.
-    prefetch_related_objects([order], "lines", "history")
+    from orders.selectors import ORDER_RELATIONS
+
+    prefetch_related_objects([order], *ORDER_RELATIONS)
     return order
 
 

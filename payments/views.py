@@ -16,8 +16,14 @@ from ecommerce.api.permissions import IsCustomer
 from ecommerce.api.throttling import RateLimitThrottle
 from orders.models import Order
 from orders.selectors import order_list_for, orders_owned_by
-from payments.selectors import invoice_for_order
-from payments.serializers import InvoiceSerializer, PaymentSerializer, PayOrderSerializer, WebhookAckSerializer
+from payments.selectors import credit_notes_for_order, invoice_for_order
+from payments.serializers import (
+    CreditNoteSerializer,
+    InvoiceSerializer,
+    PaymentSerializer,
+    PayOrderSerializer,
+    WebhookAckSerializer,
+)
 from payments.services import payment_pay, webhook_handle
 
 # RATELIMIT_ORDERS (20/min per user), counted apart from order placement (orders.views):
@@ -95,6 +101,19 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
         if invoice is None:
             raise NotFound("This order has no invoice (it is not paid).")
         return Response(InvoiceSerializer(invoice).data)
+
+    @extend_schema(
+        summary="The credit notes of an order (owner or staff), one per refund, oldest first",
+        description="Numbered gap-free per year (`CN-2026-000001`); each lists what it credits (lines with "
+        "quantities and amounts), its tax and total, and the invoice it corrects.",
+        responses={200: CreditNoteSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="credit-notes", url_name="credit-notes")
+    def credit_notes(self, request, pk=None):
+        order = self.get_object()
+        # A plain list, not a page: an order has a handful of refunds at most (each needs a
+        # return or the cancellation).
+        return Response(CreditNoteSerializer(credit_notes_for_order(order), many=True).data)
 
 
 WEBHOOK_DESCRIPTION = """Called by the payment provider, not by clients; authenticated by a signature,
