@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from django.db.models import QuerySet
+from django.db.models import QuerySet, Sum
 
 from accounts.roles import is_staff_user
-from orders.models import PAID_STATUSES, Order, OrderLine, ReturnRequest
+from orders.models import PAID_STATUSES, FulfillmentLine, Order, OrderLine, ReturnRequest
 
 # What an order is shown with (detail and list): a fixed number of queries, however many
 # lines, shipments and returns it has.
@@ -46,3 +46,14 @@ def return_list_for(user) -> QuerySet[ReturnRequest]:
     if is_staff_user(user):
         return qs
     return qs.filter(order__user=user)
+
+
+def shipped_quantities(order: Order) -> dict[int, int]:
+    """Units shipped so far per line id (lines with none are absent)."""
+    rows = (
+        FulfillmentLine.objects.filter(fulfillment__order=order)
+        .values("order_line_id")
+        .annotate(shipped=Sum("quantity"))
+        .values_list("order_line_id", "shipped")
+    )
+    return dict(rows)

@@ -66,6 +66,7 @@ from orders.models import (
     ReturnRequest,
     ReturnStatus,
 )
+from orders.selectors import shipped_quantities
 
 # The status machine: the only place that says which move is allowed.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -645,16 +646,6 @@ def order_line_remove(order_id: UUID, line_id: int, *, by=None) -> Order:
 # --- shipments ---------------------------------------------------------------------------
 
 
-def _shipped_by_line(order: Order) -> dict[int, int]:
-    rows = (
-        FulfillmentLine.objects.filter(fulfillment__order=order)
-        .values("order_line_id")
-        .annotate(shipped=Sum("quantity"))
-        .values_list("order_line_id", "shipped")
-    )
-    return dict(rows)
-
-
 def _merge_line_quantities(lines: Iterable[tuple[int, int]]) -> dict[int, int]:
     merged: dict[int, int] = {}
     for line_id, quantity in lines:
@@ -687,7 +678,7 @@ def order_fulfill(
 def _fulfill(order: Order, requested: Mapping[int, int] | None, *, tracking_number: str, by, note: str) -> Fulfillment:
     """Ship `requested` ({line_id: quantity}; None = everything left) of `order` (locked)."""
     order_lines = {line.pk: line for line in order.lines.all()}
-    shipped = _shipped_by_line(order)
+    shipped = shipped_quantities(order)
     remaining = {pk: line.quantity - shipped.get(pk, 0) for pk, line in order_lines.items()}
     if requested is None:
         requested = {pk: left for pk, left in remaining.items() if left > 0}

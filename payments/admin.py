@@ -11,7 +11,7 @@ from core.admin import ReadOnlyAdminMixin
 from orders.admin import OrderActionForm
 from orders.admin import OrderAdmin as BaseOrderAdmin
 from orders.models import Order
-from payments.models import Invoice, Payment, Refund, WebhookEvent
+from payments.models import CreditNote, CreditNoteLine, Invoice, Payment, Refund, WebhookEvent
 from payments.services import payment_record_offline
 
 
@@ -68,9 +68,9 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "payment", "provider_refund_id", "amount", "currency", "status")
+    list_display = ("created_at", "payment", "provider_refund_id", "amount", "currency", "status", "key")
     list_filter = ("status",)
-    search_fields = ("provider_refund_id", "payment__order__number")
+    search_fields = ("provider_refund_id", "payment__order__number", "key")
 
 
 @admin.register(Invoice)
@@ -79,6 +79,22 @@ class InvoiceAdmin(ReadOnlyAdmin):
     list_filter = ("year",)
     search_fields = ("number", "order__number")
     list_select_related = ("order",)
+
+
+class CreditNoteLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CreditNoteLine
+    extra = 0
+    fields = ("description", "sku", "quantity", "unit_price", "amount", "tax_amount", "total")
+    readonly_fields = fields
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ("number", "order", "invoice", "issued_at", "total_amount", "currency")
+    list_filter = ("year",)
+    search_fields = ("number", "order__number", "invoice__number")
+    list_select_related = ("order", "invoice")
+    inlines = [CreditNoteLineInline]
 
 
 @admin.register(WebhookEvent)
