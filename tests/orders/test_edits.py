@@ -207,7 +207,9 @@ def test_bad_input_is_400(customer, customer_client, place):
     assert patch(customer_client, order, line_of(order, product), 0).status_code == 400
     assert add(customer_client, order, product, -1).status_code == 400
     response = customer_client.post(
-        f"/api/v1/orders/{order.pk}/lines/", {"product_id": "nope", "quantity": 1}, format="json",
+        f"/api/v1/orders/{order.pk}/lines/",
+        {"product_id": "nope", "quantity": 1},
+        format="json",
         HTTP_IDEMPOTENCY_KEY=new_key(),
     )
     assert response.status_code == 400

@@ -133,9 +133,7 @@ def test_status_shipped_ships_all_that_is_left_in_one_fulfillment(
 
 def test_partially_shipped_is_not_a_status_form_move(two_line_order, manager_client):
     order, _, _ = two_line_order
-    response = manager_client.post(
-        f"/api/v1/orders/{order.pk}/status/", {"status": "partially_shipped"}, format="json"
-    )
+    response = manager_client.post(f"/api/v1/orders/{order.pk}/status/", {"status": "partially_shipped"}, format="json")
     assert response.status_code == 409 and response.json()["errors"][0]["code"] == "invalid_transition"
 
 
