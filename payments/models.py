@@ -169,9 +169,9 @@ class CreditNote(models.Model):
 
 
 class CreditNoteLine(models.Model):
-    """One line of a credit note: what was credited, how many, for how much (`amount` is the
-    net of discount; `total` = amount + tax when prices are net, the tax being inside with
-    gross prices — the pricing pipeline's convention)."""
+    """One line of a credit note: what was credited, how many, for how much. `total` is the
+    money going back for these units (their discount share deducted, tax included),
+    `tax_amount` the tax part of it and `amount` = total - tax_amount."""
 
     credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
     order_line = models.ForeignKey(

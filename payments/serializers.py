@@ -27,7 +27,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="order.number", read_only=True)
     items = OrderLineSerializer(source="order.lines", many=True, read_only=True)
     billing_address = serializers.DictField(read_only=True)
-    # Until credit notes exist, the invoice itself says that its money went back.
+    # The invoice says that (some of) its money went back; each refund also has a credit note.
     refunded = serializers.SerializerMethodField(help_text="True once the payment was refunded (in part or in full).")
     refunded_amount = serializers.SerializerMethodField(help_text='Sum refunded so far ("0.00" if none).')
     refunded_at = serializers.SerializerMethodField(help_text="When the latest refund was made; null if none.")

@@ -90,8 +90,9 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
 
     @extend_schema(
         summary="The invoice of a paid order (owner or staff)",
-        description="Until credit notes exist, a refunded order's invoice says so: `refunded`, "
-        "`refunded_amount` and `refunded_at` (the latest refund).",
+        description="A refunded order's invoice says so: `refunded`, `refunded_amount` (the sum of its "
+        "payment's refunds) and `refunded_at` (the latest refund); each refund also has a credit note "
+        "(`credit-notes/`).",
         responses={200: InvoiceSerializer},
     )
     @action(detail=True, methods=["get"])
