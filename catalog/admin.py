@@ -10,6 +10,7 @@ was opened."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
@@ -30,9 +31,15 @@ class InStockFilter(admin.SimpleListFilter):
     parameter_name = "in_stock"
 
     def lookups(self, request, model_admin):
-        return [("yes", "In stock"), ("no", "Out of stock")]
+        return [
+            ("yes", "In stock"),
+            ("low", f"Low stock (≤ {settings.CATALOG_LOW_STOCK_THRESHOLD})"),
+            ("no", "Out of stock"),
+        ]
 
     def queryset(self, request, queryset):
+        if self.value() == "low":  # the dashboard's "all low-stock products" link
+            return queryset.filter(stock_quantity__lte=settings.CATALOG_LOW_STOCK_THRESHOLD)
         if self.value() == "yes":
             return queryset.filter(stock_quantity__gt=0)
         if self.value() == "no":

@@ -281,6 +281,16 @@ def product_stats() -> dict[str, Any]:
     return totals
 
 
+def product_low_stock(*, limit: int = 10) -> list[Product]:
+    """Active products with stock at or below CATALOG_LOW_STOCK_THRESHOLD, the emptiest
+    first: what staff should reorder. One query over the stock_quantity index."""
+    return list(
+        Product.objects.filter(is_active=True, stock_quantity__lte=settings.CATALOG_LOW_STOCK_THRESHOLD)
+        .only("id", "name", "sku", "stock_quantity")
+        .order_by("stock_quantity", "name", "id")[:limit]
+    )
+
+
 # --- reviews ---------------------------------------------------------------------------
 
 

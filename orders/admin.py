@@ -1,16 +1,23 @@
 """Admin for staff: orders with lines and history inline; the actions call the same
-services as the API (so stock, refunds, history and emails behave the same)."""
+services as the API (so stock, refunds, history and emails behave the same).
+
+The order page is read-only (see has_change_permission) and carries the same actions as the
+list, for that one order (`order_action_view`): a status change, a cancellation, or, added by
+payments' subclass, an offline payment, each through its service. Apps above orders add their
+inlines to the page in their subclass of OrderAdmin (payments: the payments with refunds and
+invoice); each is one entry in `inlines`, in the order of the page."""
 
 from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdminMixin, apply_to_each
 from core.errors import DomainError
@@ -44,14 +51,20 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ("product", "product_name", "product_sku", "quantity", "unit_price")
+    fields = ("product", "product_name", "product_sku", "quantity", "unit_price", "line_total")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("product")
 
 
 class OrderStatusChangeInline(ReadOnlyInline):
     model = OrderStatusChange
     fields = ("created_at", "event", "from_status", "to_status", "changed_by", "note", "details")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("changed_by")
 
 
 class FulfillmentInline(ReadOnlyInline):
@@ -109,10 +122,25 @@ class OrderAdmin(admin.ModelAdmin):
     search_fields = ("number", "user__email")
     date_hierarchy = "created_at"
     list_select_related = ("user",)
+    # What was bought first, the status history last; subclasses insert theirs in between.
     inlines = [OrderLineInline, FulfillmentInline, ReturnRequestInline, OrderStatusChangeInline]
-    readonly_fields = ["ship_items", *(f.name for f in Order._meta.fields)]
+    readonly_fields = [
+        "ship_items",
+        *(("shipping_to" if f.name == "shipping_address" else f.name) for f in Order._meta.fields),
+    ]
     action_form = OrderActionForm
-    actions = ["mark_processing", "mark_shipped", "cancel_orders"]
+    # Fields of the action form that only one action reads: left off the order page when
+    # the user may not run that action.
+    action_fields = {"tracking_number": "mark_shipped"}
+    actions = ["mark_processing", "mark_shipped", "mark_delivered", "cancel_orders"]
+
+    @admin.display(description="shipping address")
+    def shipping_to(self, order: Order):
+        address = order.shipping_address or {}
+        town = " ".join(part for part in (address.get("postal_code"), address.get("city")) if part)
+        lines = [address.get(key) for key in ("full_name", "line1", "line2")]
+        lines += [town, address.get("region"), address.get("country"), address.get("phone")]
+        return format_html_join("", "{}<br>", ((line,) for line in lines if line))
 
     def has_add_permission(self, request) -> bool:
         return False  # orders are placed by checkout only
@@ -128,11 +156,46 @@ class OrderAdmin(admin.ModelAdmin):
             return False
         return super().has_change_permission(request)
 
-    # --- shipping chosen quantities (a page of its own calling order_fulfill) ---
+    # --- the actions on the order's own page ---------------------------------------------
 
     def get_urls(self):
+        info = self.opts.app_label, self.opts.model_name
+        act = path(
+            "<path:object_id>/act/", self.admin_site.admin_view(self.order_action_view), name="{}_{}_act".format(*info)
+        )
         ship = path("<uuid:order_id>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship")
-        return [ship, *super().get_urls()]
+        return [act, ship, *super().get_urls()]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        choices = self.get_action_choices(request, default_choices=[])
+        if choices:
+            form = self.action_form(auto_id="order-action-%s")
+            form.fields["action"].choices = choices
+            allowed = {name for name, _ in choices}
+            for field, action in self.action_fields.items():
+                if action not in allowed:
+                    del form.fields[field]
+            extra_context = {**(extra_context or {}), "order_action_form": form}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def order_action_view(self, request, object_id):
+        """POST: run one of the list's actions (the services) on this order alone, then back
+        to its page with the outcome as a message. The action's own permission applies."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        order = self.get_object(request, unquote(object_id))
+        if order is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        page = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[order.pk])
+        action = self.get_actions(request).get(request.POST.get("action", ""))
+        if action is None:
+            self.message_user(request, "Choose an action you may run.", messages.ERROR)
+            return HttpResponseRedirect(page)
+        func = action[0]
+        response = func(self, request, self.get_queryset(request).filter(pk=order.pk))
+        return response if isinstance(response, HttpResponse) else HttpResponseRedirect(page)
+
+    # --- shipping chosen quantities (a page of its own calling order_fulfill) ---
 
     @admin.display(description="shipments")
     def ship_items(self, order: Order) -> str:
@@ -203,6 +266,12 @@ class OrderAdmin(admin.ModelAdmin):
             queryset,
             "Shipped",
             lambda o: order_set_status(o.pk, OrderStatus.SHIPPED, by=request.user, tracking_number=tracking),
+        )
+
+    @admin.action(description="Mark selected orders as delivered", permissions=["change"])
+    def mark_delivered(self, request, queryset):
+        self._apply(
+            request, queryset, "Delivered", lambda o: order_set_status(o.pk, OrderStatus.DELIVERED, by=request.user)
         )
 
     @admin.action(description="Cancel selected orders (restock, refund if paid)", permissions=["change"])

@@ -8,7 +8,14 @@ from django import forms
 from django.contrib import admin, messages
 
 from core.admin import ReadOnlyAdminMixin
-from orders.admin import OrderActionForm
+from orders.admin import (
+    FulfillmentInline,
+    OrderActionForm,
+    OrderLineInline,
+    OrderStatusChangeInline,
+    ReadOnlyInline,
+    ReturnRequestInline,
+)
 from orders.admin import OrderAdmin as BaseOrderAdmin
 from orders.models import Order
 from payments.models import CreditNote, CreditNoteLine, Invoice, Payment, Refund, WebhookEvent
@@ -23,8 +30,36 @@ class OrderPaymentActionForm(OrderActionForm):
     )
 
 
+class PaymentInline(ReadOnlyInline):
+    """The order's payment attempts, each with its refund and invoice (prefetched: a fixed
+    number of queries however many attempts)."""
+
+    model = Payment
+    fields = (
+        "created_at", "provider", "payment_method", "transaction_id", "amount", "currency", "status",
+        "failure_code", "refund", "invoice",
+    )  # fmt: skip
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("refunds", "invoices")
+
+    @admin.display(description="refund")
+    def refund(self, payment: Payment) -> str:
+        return ", ".join(f"{r.amount} {r.currency} {r.get_status_display()}" for r in payment.refunds.all()) or "—"
+
+    @admin.display(description="invoice")
+    def invoice(self, payment: Payment) -> str:
+        return ", ".join(invoice.number for invoice in payment.invoices.all()) or "—"
+
+
 class OrderAdmin(BaseOrderAdmin):
     action_form = OrderPaymentActionForm
+    action_fields = {**BaseOrderAdmin.action_fields, "transaction_id": "record_offline_payment"}
+    # The page, top to bottom: what was bought, the money, the shipments and returns, then
+    # the status history.
+    inlines = [OrderLineInline, PaymentInline, FulfillmentInline, ReturnRequestInline, OrderStatusChangeInline]
     actions = [*BaseOrderAdmin.actions, "record_offline_payment"]
 
     def has_record_payment_permission(self, request) -> bool:

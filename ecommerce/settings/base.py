@@ -24,7 +24,8 @@ SECRET_KEY = env("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the shop's site (its name, the staff dashboard on the index).
+    "ecommerce.apps.ShopAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -235,6 +236,8 @@ from corsheaders.defaults import default_headers  # noqa: E402
 CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "x-cart-token", "idempotency-key")
 
 # --- Shop ----------------------------------------------------------------------------
+# The shop's name: the admin's title and header (and documents such as PDF invoices).
+SHOP_NAME = env("SHOP_NAME", default="Demo Shop")
 CURRENCY = env("CURRENCY", default="USD")
 FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
 
