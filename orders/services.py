@@ -781,9 +781,11 @@ def refund_line_for(
     quantity: int,
     *,
     returned_before: int = 0,
-    refunded_before=Decimal("0.00"),
-    tax_before=Decimal("0.00"),
+    refunded_before: Decimal = Decimal("0.00"),
+    tax_before: Decimal = Decimal("0.00"),
 ) -> RefundLine:
+    """The RefundLine (credit note line) of `quantity` units of `line`, priced by
+    order_line_refund_share."""
     total, tax = order_line_refund_share(
         line, quantity, returned_before=returned_before, refunded_before=refunded_before, tax_refunded_before=tax_before
     )
