@@ -13,13 +13,31 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import unquote
-from django.http import HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
+from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 
 from core.admin import ReadOnlyAdminMixin, apply_to_each
-from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
-from orders.services import order_cancel, order_set_status
+from core.errors import DomainError
+from orders.models import (
+    Fulfillment,
+    Order,
+    OrderLine,
+    OrderStatus,
+    OrderStatusChange,
+    ReturnLine,
+    ReturnRequest,
+)
+from orders.selectors import shipped_quantities
+from orders.services import (
+    order_cancel,
+    order_fulfill,
+    order_set_status,
+    return_approve,
+    return_reject,
+)
 
 
 class OrderActionForm(ActionForm):
@@ -42,11 +60,59 @@ class OrderLineInline(ReadOnlyInline):
 
 class OrderStatusChangeInline(ReadOnlyInline):
     model = OrderStatusChange
-    fields = ("created_at", "from_status", "to_status", "changed_by", "note")
+    fields = ("created_at", "event", "from_status", "to_status", "changed_by", "note", "details")
     readonly_fields = fields
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("changed_by")
+
+
+class FulfillmentInline(ReadOnlyInline):
+    model = Fulfillment
+    fields = ("shipped_at", "tracking_number", "shipped_by", "shipped_lines")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("shipped_by").prefetch_related("lines__order_line")
+
+    @admin.display(description="units")
+    def shipped_lines(self, fulfillment: Fulfillment) -> str:
+        return ", ".join(f"{fl.quantity} x {fl.order_line.product_sku}" for fl in fulfillment.lines.all())
+
+
+class ReturnRequestInline(ReadOnlyInline):
+    model = ReturnRequest
+    fields = ("link", "status", "created_at", "refund_amount", "restocked", "reason")
+    readonly_fields = fields
+
+    @admin.display(description="return")
+    def link(self, return_request: ReturnRequest) -> str:
+        url = reverse("admin:orders_returnrequest_change", args=[return_request.pk])
+        return format_html("<a href='{}'>{}</a>", url, str(return_request.pk)[:8])
+
+
+class ShipItemsForm(forms.Form):
+    """One quantity field per line with units left to ship (0 = not in this parcel)."""
+
+    tracking_number = forms.CharField(required=False, max_length=100)
+
+    def __init__(self, *args, remaining: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.remaining = remaining
+        for line, left in remaining.items():
+            self.fields[f"line_{line.pk}"] = forms.IntegerField(
+                label=f"{line.product_name} ({line.product_sku}) — {left} of {line.quantity} left",
+                min_value=0,
+                max_value=left,
+                initial=left,
+            )
+
+    def chosen_lines(self) -> list[tuple[int, int]]:
+        return [
+            (line.pk, self.cleaned_data[f"line_{line.pk}"])
+            for line in self.remaining
+            if self.cleaned_data.get(f"line_{line.pk}")
+        ]
 
 
 @admin.register(Order)
@@ -57,8 +123,11 @@ class OrderAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     list_select_related = ("user",)
     # What was bought first, the status history last; subclasses insert theirs in between.
-    inlines = [OrderLineInline, OrderStatusChangeInline]
-    readonly_fields = [("shipping_to" if f.name == "shipping_address" else f.name) for f in Order._meta.fields]
+    inlines = [OrderLineInline, FulfillmentInline, ReturnRequestInline, OrderStatusChangeInline]
+    readonly_fields = [
+        "ship_items",
+        *(("shipping_to" if f.name == "shipping_address" else f.name) for f in Order._meta.fields),
+    ]
     action_form = OrderActionForm
     # Fields of the action form that only one action reads: left off the order page when
     # the user may not run that action.
@@ -94,7 +163,8 @@ class OrderAdmin(admin.ModelAdmin):
         act = path(
             "<path:object_id>/act/", self.admin_site.admin_view(self.order_action_view), name="{}_{}_act".format(*info)
         )
-        return [act, *super().get_urls()]
+        ship = path("<uuid:order_id>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship")
+        return [act, ship, *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         choices = self.get_action_choices(request, default_choices=[])
@@ -124,6 +194,53 @@ class OrderAdmin(admin.ModelAdmin):
         func = action[0]
         response = func(self, request, self.get_queryset(request).filter(pk=order.pk))
         return response if isinstance(response, HttpResponse) else HttpResponseRedirect(page)
+
+    # --- shipping chosen quantities (a page of its own calling order_fulfill) ---
+
+    @admin.display(description="shipments")
+    def ship_items(self, order: Order) -> str:
+        if order.status not in (OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED):
+            return "—"
+        return format_html(
+            "<a class='button' href='{}'>Ship items…</a>", reverse("admin:orders_order_ship", args=[order.pk])
+        )
+
+    def ship_view(self, request, order_id):
+        # Shipping is a change of the order: the same permission as the status actions.
+        if not super().has_change_permission(request):
+            raise PermissionDenied
+        order = Order.objects.filter(pk=order_id).first()
+        if order is None:
+            raise Http404
+        shipped = shipped_quantities(order)
+        remaining = {
+            line: line.quantity - shipped.get(line.pk, 0)
+            for line in order.lines.all()
+            if line.quantity - shipped.get(line.pk, 0) > 0
+        }
+        form = ShipItemsForm(request.POST or None, remaining=remaining)
+        if request.method == "POST" and form.is_valid():
+            chosen = form.chosen_lines()
+            if not chosen:
+                form.add_error(None, "Choose at least one unit to ship.")
+            else:
+                try:
+                    order_fulfill(
+                        order.pk, lines=chosen, tracking_number=form.cleaned_data["tracking_number"], by=request.user
+                    )
+                except DomainError as exc:
+                    form.add_error(None, exc.detail)
+                else:
+                    self.message_user(request, f"Shipment recorded for order {order.number}.", messages.SUCCESS)
+                    return HttpResponseRedirect(reverse("admin:orders_order_change", args=[order.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Ship items of order {order.number}",
+            "order": order,
+            "form": form,
+            "opts": self.model._meta,
+        }
+        return render(request, "admin/orders/order/ship.html", context)
 
     def _apply(self, request, queryset, label, move) -> None:
         apply_to_each(
@@ -160,3 +277,54 @@ class OrderAdmin(admin.ModelAdmin):
     @admin.action(description="Cancel selected orders (restock, refund if paid)", permissions=["change"])
     def cancel_orders(self, request, queryset):
         self._apply(request, queryset, "Cancelled", lambda o: order_cancel(o.pk, by=request.user, note="admin"))
+
+
+class ReturnLineInline(ReadOnlyInline):
+    model = ReturnLine
+    fields = ("order_line", "quantity", "refund_amount", "tax_amount")
+    readonly_fields = fields
+
+
+class ReturnActionForm(ActionForm):
+    reason = forms.CharField(required=False, max_length=500, help_text="For “reject”: told to the customer.")
+
+
+@admin.register(ReturnRequest)
+class ReturnRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Returns change only through the approve / reject actions (the services: refund,
+    credit note, restock, history), so the rows themselves are read-only."""
+
+    list_display = ("created_at", "order", "status", "refund_amount", "restocked", "decided_by", "decided_at")
+    list_filter = ("status", "restocked")
+    search_fields = ("order__number", "order__user__email")
+    list_select_related = ("order", "decided_by")
+    inlines = [ReturnLineInline]
+    readonly_fields = [f.name for f in ReturnRequest._meta.fields]
+    action_form = ReturnActionForm
+    actions = ["approve_and_restock", "approve_without_restock", "reject_returns"]
+
+    def has_decide_permission(self, request) -> bool:
+        return request.user.has_perm("orders.change_order")
+
+    def _apply(self, request, queryset, label, act) -> None:
+        apply_to_each(
+            self,
+            request,
+            queryset.order_by("pk"),
+            act,
+            name_of=lambda r: f"return {str(r.pk)[:8]} of {r.order.number}",
+            done_message=f"{label}: {{count}} return(s).",
+        )
+
+    @admin.action(description="Approve: refund and put the units back in stock", permissions=["decide"])
+    def approve_and_restock(self, request, queryset):
+        self._apply(request, queryset, "Approved", lambda r: return_approve(r.pk, by=request.user, restock=True))
+
+    @admin.action(description="Approve: refund without restocking", permissions=["decide"])
+    def approve_without_restock(self, request, queryset):
+        self._apply(request, queryset, "Approved", lambda r: return_approve(r.pk, by=request.user, restock=False))
+
+    @admin.action(description="Reject (with the reason)", permissions=["decide"])
+    def reject_returns(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        self._apply(request, queryset, "Rejected", lambda r: return_reject(r.pk, by=request.user, reason=reason))

@@ -12,12 +12,16 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.utils import timezone
 
 from accounts.roles import is_staff_user
-from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus
+from orders.models import PAID_STATUSES, FulfillmentLine, Order, OrderLine, OrderStatus, ReturnRequest
+
+# What an order is shown with (detail and list): a fixed number of queries, however many
+# lines, shipments and returns it has.
+ORDER_RELATIONS = ("lines", "history", "fulfillments__lines", "returns__lines")
 
 
 def order_list_for(user) -> QuerySet[Order]:
     """Orders `user` may see: all for staff, own otherwise (others' are 404)."""
-    qs = Order.objects.prefetch_related("lines", "history")
+    qs = Order.objects.prefetch_related(*ORDER_RELATIONS)
     if is_staff_user(user):
         return qs
     return qs.filter(user=user)
@@ -39,6 +43,25 @@ def user_has_purchased(user, product_id: UUID) -> bool:
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     return OrderLine.objects.filter(order__user=user, product_id=product_id, order__status__in=PAID_STATUSES).exists()
+
+
+def return_list_for(user) -> QuerySet[ReturnRequest]:
+    """Returns `user` may see: all for staff, those of their own orders otherwise."""
+    qs = ReturnRequest.objects.select_related("order").prefetch_related("lines")
+    if is_staff_user(user):
+        return qs
+    return qs.filter(order__user=user)
+
+
+def shipped_quantities(order: Order) -> dict[int, int]:
+    """Units shipped so far per line id (lines with none are absent)."""
+    rows = (
+        FulfillmentLine.objects.filter(fulfillment__order=order)
+        .values("order_line_id")
+        .annotate(shipped=Sum("quantity"))
+        .values_list("order_line_id", "shipped")
+    )
+    return dict(rows)
 
 
 # --- staff dashboard ---------------------------------------------------------------------

@@ -13,11 +13,18 @@ from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdminMixin
 from core.documents import PDF_MEDIA_TYPE
-from orders.admin import OrderActionForm, OrderLineInline, OrderStatusChangeInline, ReadOnlyInline
+from orders.admin import (
+    FulfillmentInline,
+    OrderActionForm,
+    OrderLineInline,
+    OrderStatusChangeInline,
+    ReadOnlyInline,
+    ReturnRequestInline,
+)
 from orders.admin import OrderAdmin as BaseOrderAdmin
 from orders.models import Order
 from payments.documents import invoice_pdf, invoice_pdf_filename
-from payments.models import Invoice, Payment, Refund, WebhookEvent
+from payments.models import CreditNote, CreditNoteLine, Invoice, Payment, Refund, WebhookEvent
 from payments.selectors import invoice_for_order
 from payments.services import payment_record_offline
 
@@ -57,9 +64,9 @@ class PaymentInline(ReadOnlyInline):
 class OrderAdmin(BaseOrderAdmin):
     action_form = OrderPaymentActionForm
     action_fields = {**BaseOrderAdmin.action_fields, "transaction_id": "record_offline_payment"}
-    # The page, top to bottom: what was bought, the money, then the status history.
-    # (Fulfilments and returns go after PaymentInline when they land.)
-    inlines = [OrderLineInline, PaymentInline, OrderStatusChangeInline]
+    # The page, top to bottom: what was bought, the money, the shipments and returns, then
+    # the status history.
+    inlines = [OrderLineInline, PaymentInline, FulfillmentInline, ReturnRequestInline, OrderStatusChangeInline]
     actions = [*BaseOrderAdmin.actions, "record_offline_payment"]
 
     def has_record_payment_permission(self, request) -> bool:
@@ -103,9 +110,9 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "payment", "provider_refund_id", "amount", "currency", "status")
+    list_display = ("created_at", "payment", "provider_refund_id", "amount", "currency", "status", "key")
     list_filter = ("status",)
-    search_fields = ("provider_refund_id", "payment__order__number")
+    search_fields = ("provider_refund_id", "payment__order__number", "key")
 
 
 @admin.register(Invoice)
@@ -136,6 +143,22 @@ class InvoiceAdmin(ReadOnlyAdmin):
         response = HttpResponse(invoice_pdf(invoice), content_type=PDF_MEDIA_TYPE)
         response["Content-Disposition"] = f'inline; filename="{invoice_pdf_filename(invoice)}"'
         return response
+
+
+class CreditNoteLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CreditNoteLine
+    extra = 0
+    fields = ("description", "sku", "quantity", "unit_price", "amount", "tax_amount", "total")
+    readonly_fields = fields
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ("number", "order", "invoice", "issued_at", "total_amount", "currency")
+    list_filter = ("year",)
+    search_fields = ("number", "order__number", "invoice__number")
+    list_select_related = ("order", "invoice")
+    inlines = [CreditNoteLineInline]
 
 
 @admin.register(WebhookEvent)

@@ -6,8 +6,10 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from django.db.models import QuerySet
+
 from orders.models import Order
-from payments.models import Invoice, RefundStatus
+from payments.models import CreditNote, Invoice, RefundStatus
 
 
 def invoice_for_order(order: Order) -> Invoice | None:
@@ -82,3 +84,14 @@ def invoice_document(invoice: Invoice) -> dict[str, Any]:
         "refunded_amount": _money(refunded) if refunded else None,
         "refunded_at": refunded_at,
     }
+
+
+def credit_notes_for_order(order: Order) -> QuerySet[CreditNote]:
+    """The order's credit notes, oldest first, with their lines, invoice and refund (for
+    JSON or a template: two queries)."""
+    return (
+        CreditNote.objects.filter(order=order)
+        .select_related("order", "invoice", "refund")
+        .prefetch_related("lines")
+        .order_by("year", "sequence")
+    )

@@ -22,8 +22,14 @@ from orders.models import Order
 from orders.selectors import order_list_for, orders_owned_by
 from payments.documents import invoice_pdf, invoice_pdf_filename
 from payments.models import Invoice
-from payments.selectors import invoice_for_order
-from payments.serializers import InvoiceSerializer, PaymentSerializer, PayOrderSerializer, WebhookAckSerializer
+from payments.selectors import credit_notes_for_order, invoice_for_order
+from payments.serializers import (
+    CreditNoteSerializer,
+    InvoiceSerializer,
+    PaymentSerializer,
+    PayOrderSerializer,
+    WebhookAckSerializer,
+)
 from payments.services import payment_pay, webhook_handle
 
 # RATELIMIT_ORDERS (20/min per user), counted apart from order placement (orders.views):
@@ -124,9 +130,9 @@ class OrderPaymentViewSet(PDFErrorsAsJSONMixin, IdempotencyRequiredMixin, viewse
     @extend_schema(
         summary="The invoice of a paid order, as JSON or PDF (owner or staff)",
         description="JSON by default; `Accept: application/pdf` (or `?format=pdf`, or the path "
-        "`orders/{id}/invoice.pdf`) answers the invoice as a PDF with the same numbers. Until credit notes "
-        "exist, a refunded order's invoice says so: `refunded`, `refunded_amount` and `refunded_at` (the latest "
-        "refund). Errors are JSON whatever was asked for.",
+        "`orders/{id}/invoice.pdf`) answers the invoice as a PDF with the same numbers. A refunded "
+        "order's invoice says so: `refunded`, `refunded_amount` and `refunded_at` (the latest "
+        "refund); each refund also has a credit note (`credit-notes/`). Errors are JSON whatever was asked for.",
         responses={(200, "application/json"): InvoiceSerializer, (200, "application/pdf"): INVOICE_PDF_RESPONSE},
     )
     @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, BrowsableAPIRenderer, PDFRenderer])
@@ -138,6 +144,19 @@ class OrderPaymentViewSet(PDFErrorsAsJSONMixin, IdempotencyRequiredMixin, viewse
             response = Response(InvoiceSerializer(invoice).data)
         patch_vary_headers(response, ["Accept"])  # one URL, two representations
         return response
+
+    @extend_schema(
+        summary="The credit notes of an order (owner or staff), one per refund, oldest first",
+        description="Numbered gap-free per year (`CN-2026-000001`); each lists what it credits (lines with "
+        "quantities and amounts), its tax and total, and the invoice it corrects.",
+        responses={200: CreditNoteSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="credit-notes", url_name="credit-notes")
+    def credit_notes(self, request, pk=None):
+        order = self.get_object()
+        # A plain list, not a page: an order has a handful of refunds at most (each needs a
+        # return or the cancellation).
+        return Response(CreditNoteSerializer(credit_notes_for_order(order), many=True).data)
 
 
 @extend_schema(tags=["orders"])

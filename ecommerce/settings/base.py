@@ -504,6 +504,8 @@ ORDER_PAYMENT_TIMEOUT = env.int("ORDER_PAYMENT_TIMEOUT", default=30 * 60)
 # unpaid `pending` orders one customer may hold at once (409 order_limit; 0 = no limit).
 ORDER_MAX_UNITS_PER_PRODUCT = env.int("ORDER_MAX_UNITS_PER_PRODUCT", default=20)
 ORDER_MAX_PENDING_PER_USER = env.int("ORDER_MAX_PENDING_PER_USER", default=3)
+# Days after delivery during which the customer may ask to return items.
+RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 # Payment provider (payments/providers/): `test` is the offline gateway.
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="test")
 # Seconds any call to the payment provider may take before it is cut off: the payment

@@ -82,9 +82,11 @@ def test_status_counts_cover_every_status(shop):
         "pending": 1,
         "payment_confirmed": 3,
         "processing": 0,
+        "partially_shipped": 0,
         "shipped": 0,
         "delivered": 0,
         "cancelled": 1,
+        "refunded": 0,
     }
 
 

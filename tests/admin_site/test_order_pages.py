@@ -65,7 +65,7 @@ def test_order_page_query_budget_does_not_grow_with_lines(
     many = place(customer, *[(ProductFactory(stock_quantity=10), 1) for _ in range(8)])
     payment_pay(many.pk, user=customer, token="tok_visa", idempotency_key=new_key())
     assert count(many) == count(one)
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(14):  # 12 + the fulfillments and returns inlines
         manager_session.get(page_of(many))
 
 

@@ -100,11 +100,18 @@ class Command(BaseCommand):
             if connection.vendor == "postgresql":
                 # TRUNCATE is instant where DELETE of a million rows is not; it is allowed
                 # when every table referencing the catalog (carts, orders) is empty.
-                cursor.execute(
-                    "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
-                    "AND confrelid = ANY(ARRAY['catalog_product', 'catalog_category', 'catalog_brand']::regclass[])"
-                )
-                referencing = [t for (t,) in cursor.fetchall() if t not in tables]
+                # Transitively: TRUNCATE also refuses a table referencing a referencing one
+                # (order lines are referenced by shipment, return and credit note lines).
+                referencing: list[str] = []
+                frontier = ["catalog_product", "catalog_category", "catalog_brand"]
+                while frontier:
+                    cursor.execute(
+                        "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+                        "AND confrelid = ANY(%s::regclass[])",
+                        [frontier],
+                    )
+                    frontier = [t for (t,) in cursor.fetchall() if t not in tables and t not in referencing]
+                    referencing += frontier
                 busy = []
                 for table in referencing:
                     cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608 - table names come from pg_catalog, not input  # nosec B608
