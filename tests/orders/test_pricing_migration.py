@@ -13,8 +13,8 @@ from tests.conftest import auth_client_for
 from tests.orders.helpers import ADDRESS, new_key
 
 BEFORE = [
-    ("orders", "0005_order_idempotency_key_to_the_middleware"),
-    ("catalog", "0005_stock_ledger"),
+    ("orders", "0007_order_user_set_null_on_erasure"),
+    ("catalog", "0007_review_user_set_null_on_erasure"),
     ("promotions", None),
     ("shipping", None),
 ]

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('orders', '0005_order_idempotency_key_to_the_middleware'),
+        ('orders', '0007_order_user_set_null_on_erasure'),
         ('promotions', '0001_vouchers_and_promotions'),
         ('shipping', '0001_shipping_zones_methods_tax_rates'),
     ]
