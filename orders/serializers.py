@@ -285,6 +285,8 @@ class QuoteSerializer(serializers.Serializer):
             "currency": breakdown.currency,
             "prices_include_tax": breakdown.prices_include_tax,
         }
+
+
 class OrderLineAddSerializer(serializers.Serializer):
     product_id = serializers.UUIDField()
     quantity = serializers.IntegerField(min_value=1, max_value=10_000)

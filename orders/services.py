@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -31,7 +31,8 @@ from catalog.services import review_set_verified_purchase, stock_lock, stock_mov
 from core.addresses import ADDRESS_FIELDS, validate_address
 from core.errors import InvalidInput
 from core.jobs import enqueue
-from core.pricing import Breakdown
+from core.pricing import Breakdown, VoucherExhausted, VoucherInvalid
+from orders import pricing
 from orders.errors import (
     EmailNotVerified,
     EmptyOrder,
@@ -70,7 +71,7 @@ from orders.models import (
 )
 from orders.pricing import PRICING_FIELDS, price_order
 from orders.selectors import shipped_quantities
-from promotions.services import voucher_find, voucher_redeem, voucher_release
+from promotions.services import voucher_find, voucher_redeem, voucher_redemption_update, voucher_release
 
 # The status machine: the only place that says which move is allowed.
 TRANSITIONS: dict[str, frozenset[str]] = {
@@ -631,23 +632,66 @@ class RepriceResult:
 
 
 def order_reprice(order: Order) -> RepriceResult:
-    """Recompute the totals of `order` (row locked by the caller) from its lines, as they
-    stand, and save them. The ONE place an existing order's totals are computed: line
-    edits call it.
+    """Re-price `order` (row locked by the caller) from its lines as they stand, through
+    the pricing pipeline (orders.pricing.order_reprice, the checkout's price_order), and
+    save the totals and every line's priced columns. The ONE place an existing order's
+    totals are computed: line edits call it.
 
-    Today total = subtotal. The pricing pipeline plugs in here: it re-evaluates tax,
-    shipping and the voucher for the edited lines; a voucher that no longer applies is
-    dropped and the pipeline appends a sentence saying so to `RepriceResult.notes`, which
-    the edit services record in the order's history (event `repriced`).
-    Raises OrderTooLarge (400) when the total no longer fits the money columns."""
+    Each line keeps its base price (`undiscounted_unit_price`, or `unit_price` for orders
+    priced before promotions existed; the edited line was given the product's current
+    one); promotions, the voucher, tax and shipping are evaluated as of now, with the
+    order's address, shipping method and gross/net mode. The voucher row is locked (after
+    the order's and the products': the checkout's lock order) and the order's own use is
+    not counted against its limits. A voucher that no longer applies (below its minimum,
+    expired, deactivated, used up) is dropped: its redemption is released, the order is
+    priced without it, and `RepriceResult.notes` says so (the edit services record each
+    note as a `repriced` history entry). Raises OrderTooLarge (400) when the total no
+    longer fits the money columns, and the pipeline's shipping errors (400)."""
     result = RepriceResult(subtotal_before=order.subtotal, total_before=order.total_amount)
-    subtotal = sum((line.unit_price * line.quantity for line in order.lines.all()), Decimal("0.00"))
-    if subtotal > MAX_ORDER_AMOUNT:
-        raise OrderTooLarge(errors=[{"subtotal": str(subtotal), "maximum": str(MAX_ORDER_AMOUNT)}])
-    total = subtotal
-    if (subtotal, total) != (order.subtotal, order.total_amount):
-        order.subtotal, order.total_amount = subtotal, total
-        order.save(update_fields=["subtotal", "total_amount", "updated_at"])
+    lines = list(OrderLine.objects.filter(order=order).order_by("pk"))
+    products = Product.objects.only("id", *PRICING_FIELDS).in_bulk([line.product_id for line in lines])
+    priced_lines = []
+    for line in lines:
+        product = products[line.product_id]
+        product.price = line.undiscounted_unit_price if line.undiscounted_unit_price is not None else line.unit_price
+        priced_lines.append((product, line.quantity))
+
+    voucher = voucher_data = None
+    if order.voucher_id is not None:
+        voucher, data = voucher_find(order.voucher_code, user=order.user, lock=True)
+        voucher_data = replace(data, used=max(data.used - 1, 0), used_by_customer=max(data.used_by_customer - 1, 0))
+    try:
+        breakdown = pricing.order_reprice(order, lines=priced_lines, voucher=voucher_data)
+    except (VoucherInvalid, VoucherExhausted) as exc:
+        if voucher_data is None:
+            raise
+        breakdown = pricing.order_reprice(order, lines=priced_lines, voucher=None)
+        voucher_release(order.pk)
+        result.notes.append(f"voucher {order.voucher_code} no longer applies ({exc.detail}): removed")
+        voucher = None
+    if breakdown.total_amount > MAX_ORDER_AMOUNT or breakdown.subtotal > MAX_ORDER_AMOUNT:
+        raise OrderTooLarge(errors=[{"subtotal": str(breakdown.subtotal), "maximum": str(MAX_ORDER_AMOUNT)}])
+
+    changed_lines = []
+    for line, priced in zip(lines, breakdown.lines, strict=True):
+        values = breakdown_line_fields(priced)
+        if any(getattr(line, name) != value for name, value in values.items()):
+            for name, value in values.items():
+                setattr(line, name, value)
+            changed_lines.append(line)
+    if changed_lines:
+        OrderLine.objects.bulk_update(changed_lines, list(breakdown_line_fields(breakdown.lines[0])))
+
+    values = breakdown_totals(breakdown)
+    if voucher is None and order.voucher_id is not None:
+        values.update(voucher=None, voucher_code="")
+    elif voucher is not None:
+        voucher_redemption_update(order.pk, amount=breakdown.discount_amount + breakdown.shipping_discount_amount)
+    fields = [name for name, value in values.items() if getattr(order, name) != value]
+    if fields:
+        for name in fields:
+            setattr(order, name, values[name])
+        order.save(update_fields=[*fields, "updated_at"])
     return result
 
 
@@ -696,7 +740,14 @@ def _edit_line(order: Order, product_id: UUID, line: OrderLine | None, quantity:
                 ]
             )
     _move_stock({product_id: -delta}, reason=StockReason.EDIT, order=order, by=by, locked=locked, note="order edited")
-    unit_price = product.price if product is not None else line.unit_price
+    # The edited line's base price is the product's current one (order_reprice applies
+    # the running promotion, the voucher share and the tax to it).
+    if product is not None:
+        unit_price = product.price
+    elif line.undiscounted_unit_price is not None:
+        unit_price = line.undiscounted_unit_price
+    else:
+        unit_price = line.unit_price
     details: dict[str, Any] = {
         "product_id": str(product_id),
         "sku": product.sku if product is not None else line.product_sku,
@@ -715,16 +766,22 @@ def _edit_line(order: Order, product_id: UUID, line: OrderLine | None, quantity:
             product_sku=product.sku,
             quantity=quantity,
             unit_price=unit_price,
+            undiscounted_unit_price=unit_price,
         )
         details["line_id"] = line.pk
     else:
         details["line_id"] = line.pk
         details["previous_unit_price"] = str(line.unit_price)
-        line.quantity, line.unit_price = quantity, unit_price
-        line.save(update_fields=["quantity", "unit_price"])
+        line.quantity, line.unit_price, line.undiscounted_unit_price = quantity, unit_price, unit_price
+        line.save(update_fields=["quantity", "unit_price", "undiscounted_unit_price"])
     result = order_reprice(order)
+    if quantity:
+        line.refresh_from_db(fields=["unit_price"])
+        details["unit_price"] = str(line.unit_price)  # after the line's promotion
     details["subtotal_before"], details["subtotal_after"] = str(result.subtotal_before), str(order.subtotal)
     details["total_before"], details["total_after"] = str(result.total_before), str(order.total_amount)
+    details["tax_after"], details["shipping_after"] = str(order.tax_amount), str(order.shipping_amount)
+    details["discount_after"] = str(order.discount_amount)
     note = f"{details['sku']}: {before} -> {quantity}"
     _record_event(order, event, by, note, **details)
     for reprice_note in result.notes:
@@ -895,12 +952,12 @@ def order_line_refund_share(
     (`refunded_before`, `tax_refunded_before`), so rounding never refunds a cent more or
     less than the line cost.
 
-    Today a line is charged unit_price × quantity, with no tax. When order lines carry
-    `discount_amount` and `tax_amount` (the pricing pipeline), `charged` becomes
-    `line_total - discount_amount` (+ `tax_amount` when prices are net) and `charged_tax`
-    becomes `tax_amount`."""
-    charged = line.unit_price * line.quantity
-    charged_tax = Decimal("0.00")
+    A line was charged `line_total`: unit_price × quantity less its share of the voucher,
+    plus its tax when the order's prices are net (gross: the tax is inside); its tax is
+    `tax_amount` (docs/pricing.md). Orders priced before the pipeline have zeros there, so
+    they refund unit_price × quantity as before."""
+    charged = line.line_total
+    charged_tax = line.tax_amount
     if returned_before + quantity >= line.quantity:
         return charged - refunded_before, charged_tax - tax_refunded_before
     return _round(charged * quantity / line.quantity), _round(charged_tax * quantity / line.quantity)
@@ -1026,6 +1083,8 @@ def return_approve(return_id: UUID, *, by=None, restock: bool = False) -> Return
         if return_request.status != ReturnStatus.REQUESTED:
             raise ReturnAlreadyDecided(errors=[{"status": return_request.status}])
         return_lines = list(return_request.lines.select_related("order_line"))
+        for return_line in return_lines:
+            return_line.order_line.order = order  # line_total reads the order's pricing mode
         # What earlier approved returns already took of each line (for the last-units rule).
         before: dict[int, list] = {}
         earlier = ReturnLine.objects.filter(

@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import QuerySet
 
 from orders.models import Order
+from orders.selectors import order_tax_breakdown
 from payments.models import CreditNote, Invoice, RefundStatus
 
 
@@ -35,14 +36,27 @@ def _money(value: Decimal) -> str:
 
 
 def _tax_breakdown(invoice: Invoice) -> list[dict[str, str]]:
-    """The invoice's tax per rate: [{rate: "20.00", net, tax}], rates ascending.
+    """The invoice's tax per rate: [{rate: "20.00", net, tax}], rates ascending: the rows
+    of the invoice JSON's `taxes` (orders.selectors.order_tax_breakdown over the amounts
+    the order's lines and shipping stored when it was priced; `net` is its `base`, what
+    was taxed at that rate, after discounts). Orders without tax print no table."""
+    rows = order_tax_breakdown(invoice.order)
+    if not any(row.tax for row in rows):
+        return []
+    return [{"rate": _money(row.rate), "net": _money(row.base), "tax": _money(row.tax)} for row in rows]
 
-    TO EXTEND AT MERGE (pricing): orders record no tax yet, so there is nothing to break
-    down and the list is empty (the document then prints no tax table). Once order lines
-    (and shipping) carry `tax_rate` and `tax_amount`, group them by rate here (net = the
-    taxable amount after discounts, tax = the sum of `tax_amount`), the same rows the
-    invoice JSON shows; the template already prints whatever rows this returns."""
-    return []
+
+def _adjustments(order: Order) -> list[dict[str, str]]:
+    """The rows between the subtotal and the total: the discount (negative) and shipping,
+    as the order stored them."""
+    rows = []
+    if order.discount_amount:
+        code = f" ({order.voucher_code})" if order.voucher_code else ""
+        rows.append({"label": f"Discount{code}", "amount": _money(-order.discount_amount)})
+    if order.shipping_amount or order.shipping_method_name:
+        name = f" ({order.shipping_method_name})" if order.shipping_method_name else ""
+        rows.append({"label": f"Shipping{name}", "amount": _money(order.shipping_amount)})
+    return rows
 
 
 def invoice_document(invoice: Invoice) -> dict[str, Any]:
@@ -52,8 +66,8 @@ def invoice_document(invoice: Invoice) -> dict[str, Any]:
     Keys: `number`, `issued_at`, `order_number`, `order_date`, `paid_at` (datetimes),
     `currency`, `billing_address` (the snapshot dict), `lines` [{name, sku, quantity,
     unit_price, amount}], `tax_breakdown` [{rate, net, tax}], `adjustments` [{label,
-    amount}] (discount, shipping: none yet), `subtotal`, `tax_amount` (None while orders
-    record no tax), `total_amount`, `refunded_amount` (None if nothing was refunded),
+    amount}] (discount, shipping), `subtotal`, `tax_amount` (None when the order has no
+    tax), `prices_include_tax` (the tax is inside the total), `total_amount`, `refunded_amount` (None if nothing was refunded),
     `refunded_at`. Money values are decimal strings with two places, as in the JSON.
     Pass an invoice from `invoice_for_order` (its lines and refunds prefetched)."""
     order = invoice.order
@@ -77,9 +91,10 @@ def invoice_document(invoice: Invoice) -> dict[str, Any]:
             for line in order.lines.all()
         ],
         "tax_breakdown": _tax_breakdown(invoice),
-        "adjustments": [],
+        "adjustments": _adjustments(order),
         "subtotal": _money(invoice.subtotal),
-        "tax_amount": None,
+        "tax_amount": _money(order.tax_amount) if order.tax_amount else None,
+        "prices_include_tax": order.prices_include_tax,
         "total_amount": _money(invoice.total_amount),
         "refunded_amount": _money(refunded) if refunded else None,
         "refunded_at": refunded_at,

@@ -12,3 +12,7 @@ class PromotionsConfig(AppConfig):
         from promotions.services import promotion_prices_refresh_due
 
         register_price_refresher(promotion_prices_refresh_due)
+
+        from promotions.privacy import register_promotions_personal_data
+
+        register_promotions_personal_data()

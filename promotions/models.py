@@ -92,7 +92,9 @@ class VoucherRedemption(models.Model):
 
     voucher = models.ForeignKey(Voucher, on_delete=models.PROTECT, related_name="redemptions")
     order_id = models.UUIDField()
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Null once the customer's account is erased (promotions.privacy): the use still counts
+    # against the voucher's limit, no longer against anyone's.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     amount = models.DecimalField(max_digits=12, decimal_places=2, default=0)
     created_at = models.DateTimeField(auto_now_add=True)
     released_at = models.DateTimeField(null=True, blank=True)

@@ -125,6 +125,16 @@ def voucher_redeem(voucher: Voucher, *, order_id: UUID, user, amount: Decimal) -
     return VoucherRedemption.objects.create(voucher=voucher, order_id=order_id, user=user, amount=amount)
 
 
+def voucher_redemption_update(order_id: UUID, *, amount: Decimal) -> bool:
+    """Set what the voucher took off an order that was re-priced (order edits) and keeps
+    it. True if the order holds a redemption and its amount changed."""
+    return bool(
+        VoucherRedemption.objects.filter(order_id=order_id, released_at__isnull=True)
+        .exclude(amount=amount)
+        .update(amount=amount)
+    )
+
+
 def voucher_release(order_id: UUID) -> bool:
     """Give back the redemption of a cancelled order (inside the cancel transaction: the
     voucher row is locked after the order's and its products'). True if one was released."""
