@@ -179,11 +179,13 @@ class OrderViewSet(
     @extend_schema(
         summary="Add a product to a pending order (owner or staff)",
         description="The product's current price; a product already on the order gets its quantity added. "
-        "Stock is taken at once (as at checkout).",
+        "Stock is taken at once (as at checkout). The order is re-priced as checkout prices it (promotions, "
+        "voucher, tax, shipping); a voucher that no longer applies is removed and the history says so.",
         request=OrderLineAddSerializer,
         parameters=idempotency_header(required=True),
         responses={
             201: OrderSerializer,
+            400: error_response("`order_too_large`, `shipping_unavailable`, `invalid_shipping_method`, or bad input."),
             **IDEMPOTENCY_RESPONSES,
             409: error_response(
                 "`order_not_editable` (not pending, or past its payment time), `insufficient_stock` "
@@ -206,6 +208,7 @@ class OrderViewSet(
         request=OrderLineQuantitySerializer,
         responses={
             200: OrderSerializer,
+            400: error_response("`order_too_large`, `shipping_unavailable`, `invalid_shipping_method`, or bad input."),
             404: error_response("No such order or line."),
             409: error_response("`order_not_editable`, `insufficient_stock`, `product_unavailable`, `order_limit`."),
         },

@@ -138,8 +138,8 @@ def test_the_seller_comes_from_settings(settings, paid_order):
 
 
 def test_the_invoice_template_prints_a_tax_breakdown_and_adjustments(paid_order):
-    # Orders record no tax yet (invoice_document's breakdown is empty); the template prints
-    # whatever rows the context carries once pricing fills them.
+    # An order without tax has no breakdown; the template prints whatever rows the context
+    # carries (a priced order's: tests/payments/test_pricing_documents.py).
     context = invoice_document(invoice_for_order(paid_order))
     assert context["tax_breakdown"] == []
     context |= {
