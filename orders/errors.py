@@ -18,6 +18,7 @@ class OrderErrorCode(StrEnum):
     ORDER_TOO_LARGE = "order_too_large"
     INVALID_TRANSITION = "invalid_transition"
     ORDER_LIMIT = "order_limit"
+    VARIANT_REQUIRED = "variant_required"
 
 
 class EmailNotVerified(accounts.errors.EmailNotVerified):
@@ -68,3 +69,11 @@ class OrderLimitExceeded(Conflict):
 
     code = OrderErrorCode.ORDER_LIMIT
     default_detail = "The order is over a limit of the shop; nothing was ordered."
+
+
+class VariantRequired(InvalidInput):
+    """A line names a parent product, which is not sold itself (each entry names the
+    `product_id`): order one of its variants."""
+
+    code = OrderErrorCode.VARIANT_REQUIRED
+    default_detail = "Some products have variants; order one of their variants instead."

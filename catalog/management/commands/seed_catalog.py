@@ -21,7 +21,15 @@ from tqdm import tqdm
 
 from catalog.cache import bump_catalog_generation
 from catalog.models import Product
-from catalog.seeding import build_brands, build_categories, iter_copy_lines, iter_products, save_taxonomy
+from catalog.seeding import (
+    add_seed_images,
+    build_brands,
+    build_categories,
+    iter_copy_lines,
+    iter_products,
+    save_product_types,
+    save_taxonomy,
+)
 
 CHUNK = 10_000
 GIN_INDEXES = {
@@ -32,6 +40,7 @@ PARALLEL = 2  # COPY connections and index builds at once (one per core here)
 COPY_COLUMNS = [
     "id", "slug", "sku", "name", "description", "price", "stock_quantity", "category_id", "brand_id",
     "attributes", "is_active", "rating_avg", "review_count", "created_at", "updated_at",
+    "structure", "parent_id", "product_type_id",
 ]  # fmt: skip
 
 
@@ -50,21 +59,23 @@ class Command(BaseCommand):
         categories = categories or min(500, max(30, products // 2000))
         brands = brands or min(2000, max(20, products // 500))
         started = time.monotonic()
+        self.seed = seed
         rng = random.Random(seed)
         fake = Faker("en_US")
         fake.seed_instance(seed)
         cats = build_categories(rng, max(1, categories))
         brand_rows = build_brands(rng, fake, brands)
-        make_rows = iter_copy_lines if connection.vendor == "postgresql" else iter_products
-        rows = make_rows(rng, fake, products, cats, brand_rows)
         bar = tqdm(total=products, unit="product", disable=verbosity == 0, file=self.stderr, mininterval=1)
         try:
             self._clear()
             save_taxonomy(cats, brand_rows)
             if connection.vendor == "postgresql":
-                self._copy_products(rows, bar)
+                # Variant families (parents with 2-6 variants each) on PostgreSQL; the
+                # bulk_create path (SQLite, development) makes standalone products only.
+                types = save_product_types(rng)
+                self._copy_products(iter_copy_lines(rng, fake, products, cats, brand_rows, product_types=types), bar)
             else:
-                self._bulk_create_products(rows, bar)
+                self._bulk_create_products(iter_products(rng, fake, products, cats, brand_rows), bar)
         finally:
             bar.close()
             bump_catalog_generation()
@@ -78,14 +89,23 @@ class Command(BaseCommand):
     def _clear(self) -> None:
         # The stock ledger goes with the products it describes. Seeded products get their
         # stock as their opening level (COPY, no stock moves): a new product has no history.
-        tables = ["catalog_stockmove", "catalog_review", "catalog_product", "catalog_category", "catalog_brand"]
+        tables = [
+            "catalog_stockmove",
+            "catalog_review",
+            "catalog_product",
+            "catalog_category",
+            "catalog_brand",
+            "catalog_attributedefinition",
+            "catalog_producttype",
+        ]
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # TRUNCATE is instant where DELETE of a million rows is not; it is allowed
                 # when every table referencing the catalog (carts, orders) is empty.
                 cursor.execute(
                     "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
-                    "AND confrelid = ANY(ARRAY['catalog_product', 'catalog_category', 'catalog_brand']::regclass[])"
+                    "AND confrelid = ANY(ARRAY['catalog_product', 'catalog_category', 'catalog_brand', "
+                    "'catalog_producttype']::regclass[])"
                 )
                 referencing = [t for (t,) in cursor.fetchall() if t not in tables]
                 busy = []
@@ -132,6 +152,8 @@ class Command(BaseCommand):
         secondary = {**_declared_indexes(), **secondary}
         try:
             self._copy_parallel(rows, bar)
+            with connection.cursor() as cursor:
+                add_seed_images(cursor, seed=self.seed)
         finally:
             with connection.cursor() as cursor:
                 # Inside an outer transaction (tests) the deferred foreign-key checks of the
@@ -190,8 +212,9 @@ class Command(BaseCommand):
         columns = ", ".join(COPY_COLUMNS)
         with cursor.cursor.copy(f"COPY catalog_product ({columns}) FROM STDIN") as copy:  # noqa: S608
             for chunk in chunks:
-                copy.write("\n".join(chunk) + "\n")
-                bar.update(len(chunk))
+                text = "\n".join(chunk)
+                copy.write(text + "\n")
+                bar.update(text.count("\n") + 1)  # a variant family is one item of several rows
 
     def _run_parallel(self, statements: list[str], quiet: bool) -> None:
         workers = self._workers()
