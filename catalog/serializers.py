@@ -217,6 +217,40 @@ class BrandWriteSerializer(serializers.ModelSerializer):
 # --- products --------------------------------------------------------------------------
 
 
+class VariantSerializer(serializers.Serializer):
+    """A variant as its parent lists it (the full variant: GET products/{variant id}/)."""
+
+    id = serializers.UUIDField()
+    slug = serializers.SlugField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    price = serializers.DecimalField(**MONEY)
+    stock_quantity = serializers.IntegerField()
+    in_stock = serializers.BooleanField()
+    attributes = serializers.DictField(child=AttributeValueField())
+    is_active = serializers.BooleanField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, obj: Product) -> dict:
+        return {
+            "id": str(obj.id),
+            "slug": obj.slug,
+            "sku": obj.sku,
+            "name": obj.name,
+            "price": _money(obj.price),
+            "stock_quantity": obj.stock_quantity,
+            "in_stock": obj.stock_quantity > 0,
+            "attributes": _attributes(obj.attributes),
+            "is_active": obj.is_active,
+            "updated_at": _iso(obj.updated_at),
+        }
+
+
+class ProductPriceRangeSerializer(serializers.Serializer):
+    min = serializers.DecimalField(**MONEY)
+    max = serializers.DecimalField(**MONEY)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     price = serializers.DecimalField(**MONEY)
     currency = serializers.SerializerMethodField()
@@ -265,11 +299,11 @@ class ProductSerializer(serializers.ModelSerializer):
     def get_currency(self, obj) -> str:
         return settings.CURRENCY
 
-    @extend_schema_field(lambda: VariantSerializer(many=True))
+    @extend_schema_field(VariantSerializer(many=True))
     def get_variants(self, obj):  # rendered by to_representation; declared for the schema
         return []
 
-    @extend_schema_field(lambda: ProductPriceRangeSerializer(allow_null=True))
+    @extend_schema_field(ProductPriceRangeSerializer(allow_null=True))
     def get_price_range(self, obj):
         return None
 
@@ -296,40 +330,6 @@ class ProductSerializer(serializers.ModelSerializer):
             "updated_at": _iso(obj.updated_at),
             **product_structure_fields(obj),
         }
-
-
-class VariantSerializer(serializers.Serializer):
-    """A variant as its parent lists it (the full variant: GET products/{variant id}/)."""
-
-    id = serializers.UUIDField()
-    slug = serializers.SlugField()
-    sku = serializers.CharField()
-    name = serializers.CharField()
-    price = serializers.DecimalField(**MONEY)
-    stock_quantity = serializers.IntegerField()
-    in_stock = serializers.BooleanField()
-    attributes = serializers.DictField(child=AttributeValueField())
-    is_active = serializers.BooleanField()
-    updated_at = serializers.DateTimeField()
-
-    def to_representation(self, obj: Product) -> dict:
-        return {
-            "id": str(obj.id),
-            "slug": obj.slug,
-            "sku": obj.sku,
-            "name": obj.name,
-            "price": _money(obj.price),
-            "stock_quantity": obj.stock_quantity,
-            "in_stock": obj.stock_quantity > 0,
-            "attributes": _attributes(obj.attributes),
-            "is_active": obj.is_active,
-            "updated_at": _iso(obj.updated_at),
-        }
-
-
-class ProductPriceRangeSerializer(serializers.Serializer):
-    min = serializers.DecimalField(**MONEY)
-    max = serializers.DecimalField(**MONEY)
 
 
 def product_structure_fields(obj: Product) -> dict:
