@@ -229,9 +229,8 @@ def iter_copy_lines(
     types = (
         [(product_types[slug], axis, values) for slug, (_, axis, values) in SEED_TYPES.items()] if product_types else []
     )
-    # Of listed products, PARENT_SHARE are parents with 4 variants on average: the chance
-    # that a row starts a family, so that rows (variants included) add up to `count`.
-    family_chance = PARENT_SHARE / (PARENT_SHARE * 5 + (1 - PARENT_SHARE)) * 5 if types else 0.0
+    # Each turn of the loop makes one listed product: a parent with this chance.
+    family_chance = PARENT_SHARE if types else 0.0
     i = 0
     while i < count:
         i += 1
