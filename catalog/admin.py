@@ -336,8 +336,9 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
     actions = ["adjust_stock", "activate", "deactivate", "export_csv", "create_variants"]
 
     def get_inlines(self, request, obj):
-        # Variants are listed on a parent, or on a standalone product about to become one.
-        if obj is None or obj.structure == ProductStructure.CHILD:
+        # Variants are listed on a parent (a standalone product becomes one through the
+        # "Create variants" action, or when a variant names it as its parent).
+        if obj is None or obj.structure != ProductStructure.PARENT:
             return [i for i in self.inlines if i is not VariantInline]
         return self.inlines
 

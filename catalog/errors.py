@@ -38,7 +38,7 @@ class InvalidAttribute(InvalidInput):
     default_detail = "This attribute does not fit the product type."
 
     def __init__(self, name: str, detail: str) -> None:
-        super().__init__(detail, attr=f"attributes.{name}")
+        super().__init__(detail, attr=f"attributes.{name}" if name else "attributes")
 
 
 class InvalidParent(InvalidInput):

@@ -95,13 +95,6 @@ class AttributeDefinitionSerializer(serializers.Serializer):
             raise serializers.ValidationError("Letters, digits, '_' and '-' only, and never '__'.", code="invalid")
         return value
 
-    def validate(self, data):
-        try:
-            data["values"] = clean_choice_values(data.get("type", AttributeType.TEXT), data.get("values") or [])
-        except ValueError as exc:
-            raise serializers.ValidationError({"values": [str(exc)]}, code="invalid") from None
-        return data
-
     def to_representation(self, definition) -> dict:
         return {
             "slug": definition.slug,
@@ -121,11 +114,50 @@ class ProductTypeSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+@extend_schema_field(AttributeDefinitionSerializer(many=True))
+class AttributeDefinitionListField(serializers.JSONField):
+    """The definitions of a type, checked as a whole: any error is reported on
+    `attributes`, naming the position and the attribute (the error schema can name a
+    field, not a list position)."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if not isinstance(data, list) or len(data) > 100:
+            raise serializers.ValidationError("A list of at most 100 attribute definitions.", code="invalid")
+        if not all(isinstance(item, dict) for item in data):
+            raise serializers.ValidationError("Each attribute definition must be an object.", code="invalid")
+        definitions = AttributeDefinitionSerializer(data=data, many=True)
+        if not definitions.is_valid():
+            raise serializers.ValidationError(_first_error(definitions.errors), code="invalid")
+        cleaned = []
+        for item in definitions.validated_data:
+            try:
+                item["values"] = clean_choice_values(item.get("type", AttributeType.TEXT), item.get("values") or [])
+            except ValueError as exc:
+                raise serializers.ValidationError(f"'{item['slug']}': {exc}", code="invalid") from None
+            cleaned.append(dict(item))
+        return cleaned
+
+
+def _first_error(errors, path: str = "") -> str:
+    """`position.field: message` of the first error in nested serializer errors."""
+    if isinstance(errors, dict):
+        key, value = next(iter(errors.items()))
+        return _first_error(value, f"{path}{key}.")
+    if isinstance(errors, list):
+        for position, value in enumerate(errors):
+            if value:
+                if isinstance(value, dict | list):
+                    return _first_error(value, f"{path}{position}.")
+                return f"{path.rstrip('.')}: {value}"
+    return f"{path.rstrip('.')}: {errors}"
+
+
 class ProductTypeWriteSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=120)
     slug = serializers.SlugField(max_length=140, required=False)
-    attributes = AttributeDefinitionSerializer(
-        many=True, required=False, help_text="Replaces the type's attribute definitions (in this order)."
+    attributes = AttributeDefinitionListField(
+        required=False, help_text="Replaces the type's attribute definitions (in this order)."
     )
 
     def validate_slug(self, value):

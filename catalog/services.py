@@ -433,13 +433,13 @@ def _replace_definitions(product_type: ProductType, attributes: list[Mapping[str
     for position, data in enumerate(attributes):
         slug = data["slug"]
         if slug in seen:
-            raise InvalidInput(f"Attribute '{slug}' is listed twice.", attr=f"attributes.{position}.slug")
+            raise InvalidInput(f"Attribute '{slug}' is listed twice.", attr="attributes")
         seen.add(slug)
         kind = data.get("type", AttributeType.TEXT)
         try:
             values = clean_choice_values(kind, data.get("values") or [])
         except ValueError as exc:
-            raise InvalidInput(str(exc), attr=f"attributes.{position}.values") from None
+            raise InvalidInput(f"'{slug}': {exc}", attr="attributes") from None
         axis = bool(data.get("is_variant_axis", False))
         definition = old.get(slug) or AttributeDefinition(product_type=product_type, slug=slug)
         if used:

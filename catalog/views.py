@@ -58,6 +58,7 @@ from ecommerce.api.pagination import PageNumberPagination as DefaultPagination
 from ecommerce.api.permissions import IsManager, IsManagerOrReadOnly, is_staff_user
 
 UUID_RE = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+WRITES = ["create", "update", "partial_update"]
 CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or `unique`.")
 
 
@@ -209,6 +210,7 @@ class BrandViewSet(viewsets.ModelViewSet):
 # --- product types ----------------------------------------------------------------------
 
 
+@extend_validation_errors(["invalid"], field_name="attributes", actions=WRITES)
 @extend_schema_view(
     list=extend_schema(summary="Product types with their typed attributes"),
     create=extend_schema(request=ProductTypeWriteSerializer, responses={201: ProductTypeSerializer}),
@@ -272,6 +274,11 @@ def _stock_rows(products: list[dict]) -> list[dict]:
 
 
 @extend_validation_errors(["page_too_deep"], field_name="page", actions=["list"])
+@extend_validation_errors(["invalid_attribute"], field_name="attributes.KEY", actions=WRITES)
+@extend_validation_errors(["invalid_attribute", "invalid"], field_name="attributes", actions=WRITES)
+@extend_validation_errors(["invalid_parent"], field_name="parent", actions=WRITES)
+@extend_validation_errors(["invalid_parent"], field_name="product_type_id", actions=WRITES)
+@extend_validation_errors(["required"], field_name="category_id", actions=["create"])
 @extend_validation_errors(["invalid_cursor"], field_name="cursor", actions=["list"])
 @extend_schema_view(
     list=extend_schema(summary="List, filter, search and order products"),

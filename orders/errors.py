@@ -77,3 +77,6 @@ class VariantRequired(InvalidInput):
 
     code = OrderErrorCode.VARIANT_REQUIRED
     default_detail = "Some products have variants; order one of their variants instead."
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(attr="items", **kwargs)
