@@ -18,8 +18,8 @@ from decimal import Decimal, InvalidOperation
 import django_filters
 from django import forms
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Value
+from django.db.models.fields.json import DataContains, KeyTextTransform
 from django.db.models.lookups import In
 
 from catalog.models import ATTRIBUTE_NAME_RE, Category, Product, ProductStructure
@@ -94,21 +94,26 @@ def _typed_options(options: list[str]) -> list:
     return typed
 
 
-def attribute_condition(attribute: str, options: list[str], prefix: str = "") -> Q:
-    """`<prefix>attributes` has `attribute` equal to one of `options` (OR).
+def attribute_condition(attribute: str, options: list[str], *, outer: bool = False) -> Q:
+    """The product's `attributes` (with `outer`, inside a subquery: the outer row's) have
+    `attribute` equal to one of `options` (OR).
 
     An attribute name is data, never part of a lookup: on PostgreSQL it is a key of the
     containment document (`attributes @> '{"color": "red"}'`, served by the jsonb_path_ops
     GIN index; numbers compare as numbers in jsonb), elsewhere the argument of a key
     transform compared with `IN`. Building `attributes__<name>` from the query string let
     `regex:.` match everything and `isnull:x` answer 500."""
-    field = f"{prefix}attributes"
     typed = _typed_options(options)
     if connection.vendor == "postgresql":
         cond = Q()
         for option in typed:
-            cond |= Q(**{f"{field}__contains": {attribute: option}})
+            if outer:
+                document = Value({attribute: option}, output_field=JSONField())
+                cond |= Q(DataContains(OuterRef("attributes"), document))
+            else:
+                cond |= Q(attributes__contains={attribute: option})
         return cond
+    field = "parent__attributes" if outer else "attributes"
     # SQLite (development): JSON_EXTRACT gives numbers as numbers and booleans as 1/0.
     plain = [o for o in typed if not isinstance(o, bool)]
     plain += [int(o) for o in typed if isinstance(o, bool)]
@@ -300,8 +305,11 @@ class ProductFilter(django_filters.FilterSet):
         if conditions.get("min_price") is not None:
             own &= Q(price__gte=conditions["min_price"])
             variant &= Q(price__gte=conditions["min_price"])
+        outer = Q()
         if conditions.get("max_price") is not None:
-            own &= Q(price__lte=conditions["max_price"])
+            # Exact for both kinds (a parent's price is its cheapest active variant's), and
+            # an index condition on the (price, id) list index.
+            outer &= Q(price__lte=conditions["max_price"])
             variant &= Q(price__lte=conditions["max_price"])
         in_stock = conditions.get("in_stock")
         if in_stock is True:
@@ -311,12 +319,17 @@ class ProductFilter(django_filters.FilterSet):
             own &= Q(stock_quantity=0)
         for attribute, options in (conditions.get("attributes") or {}).items():
             own &= attribute_condition(attribute, options)
-            variant &= attribute_condition(attribute, options) | attribute_condition(attribute, options, "parent__")
-        variants = Product.objects.filter(parent=OuterRef("pk"))
+            variant &= attribute_condition(attribute, options) | attribute_condition(attribute, options, outer=True)
+        # `v.id <> p.id` (always true: a variant is not its own parent) is a second outer
+        # reference besides `v.parent_id = p.id`, so PostgreSQL cannot turn the EXISTS into
+        # a hashed subplan (which scans every matching variant of the catalog first): it
+        # probes the (parent_id, price) index per candidate parent, stopping at the first
+        # match, which is what a page of 20 ordered by an index needs.
+        variants = Product.objects.filter(parent=OuterRef("pk")).exclude(pk=OuterRef("pk"))
         parent = Q(structure=ProductStructure.PARENT) & Exists(variants.filter(variant))
         if in_stock is False:  # out of stock: no active variant has any
             parent &= ~Exists(variants.filter(is_active=True, stock_quantity__gt=0))
-        return queryset.filter((~Q(structure=ProductStructure.PARENT) & own) | parent)
+        return queryset.filter(outer, (~Q(structure=ProductStructure.PARENT) & own) | parent)
 
     def filter_ordering(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
         return queryset.order_by(*ORDERINGS[value])
