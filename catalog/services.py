@@ -641,7 +641,8 @@ def stock_move_many(
     Locks the rows with stock_lock (primary-key order), unless the caller passes `locked`:
     the rows it already locked with stock_lock in this same transaction (checkout and
     cancel do, to lock once). Refuses the whole move when any product would go below zero
-    (InsufficientStock, every short product listed, nothing written); StockProductNotFound
+    (InsufficientStock, every short product listed, nothing written); VariantRequired for
+    a parent (it holds no stock: its variants do); StockProductNotFound
     for an unknown product; ValueError for an unknown reason. Then adds each delta with
     F() (one UPDATE per distinct delta: an order's lines mostly share a quantity), records
     the moves with one INSERT, updates the locked instances' stock_quantity in memory, and
