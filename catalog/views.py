@@ -35,7 +35,7 @@ from catalog.cache import (
 )
 from catalog.errors import FileTooLarge
 from catalog.filters import ProductFilter
-from catalog.models import Brand, ProductImage, Review
+from catalog.models import Brand, ProductImage, ProductType, Review
 from catalog.pagination import ProductPagination
 from catalog.serializers import (
     BrandSerializer,
@@ -51,6 +51,8 @@ from catalog.serializers import (
     ProductImageUploadSerializer,
     ProductSerializer,
     ProductStatsSerializer,
+    ProductTypeSerializer,
+    ProductTypeWriteSerializer,
     ProductWriteSerializer,
     ReviewSerializer,
     ReviewUpdateSerializer,
@@ -63,6 +65,7 @@ from ecommerce.api.permissions import IsManager, IsManagerOrReadOnly, is_staff_u
 from ecommerce.api.uploads import limit_upload_size
 
 UUID_RE = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+WRITES = ["create", "update", "partial_update"]
 CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or `unique`.")
 
 
@@ -211,10 +214,78 @@ class BrandViewSet(viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# --- product types ----------------------------------------------------------------------
+
+
+@extend_validation_errors(["invalid"], field_name="attributes", actions=WRITES)
+@extend_schema_view(
+    list=extend_schema(summary="Product types with their typed attributes"),
+    create=extend_schema(request=ProductTypeWriteSerializer, responses={201: ProductTypeSerializer}),
+    update=extend_schema(request=ProductTypeWriteSerializer, responses={200: ProductTypeSerializer, 409: CONFLICT}),
+    partial_update=extend_schema(
+        request=ProductTypeWriteSerializer, responses={200: ProductTypeSerializer, 409: CONFLICT}
+    ),
+    destroy=extend_schema(responses={204: None, 409: CONFLICT}),
+)
+class ProductTypeViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsManagerOrReadOnly]
+    serializer_class = ProductTypeSerializer
+    pagination_class = DefaultPagination
+    lookup_value_regex = UUID_RE
+
+    def get_queryset(self):
+        return selectors.product_type_list()
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return ProductTypeWriteSerializer
+        return ProductTypeSerializer
+
+    def _detail(self, product_type, status_code=200) -> Response:
+        fresh = selectors.product_type_get(product_type.pk)
+        return Response(ProductTypeSerializer(fresh).data, status=status_code)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(ProductTypeSerializer(selectors.product_type_get(kwargs[self.lookup_field])).data)
+
+    def create(self, request, *args, **kwargs):
+        serializer = ProductTypeWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        attributes = data.pop("attributes", None)
+        product_type = services.product_type_save(ProductType(**data), attributes)
+        return self._detail(product_type, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        product_type = selectors.product_type_get(kwargs[self.lookup_field])
+        serializer = ProductTypeWriteSerializer(product_type, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        attributes = data.pop("attributes", None)
+        for key, value in data.items():
+            setattr(product_type, key, value)
+        return self._detail(services.product_type_save(product_type, attributes))
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_type_delete(selectors.product_type_get(kwargs[self.lookup_field]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # --- products --------------------------------------------------------------------------
 
 
+def _stock_rows(products: list[dict]) -> list[dict]:
+    """The serialized products of a page whose stock the cache fills in on a hit: each
+    product and each variant a parent lists."""
+    return [row for product in products for row in (product, *product.get("variants", ()))]
+
+
 @extend_validation_errors(["page_too_deep"], field_name="page", actions=["list"])
+@extend_validation_errors(["invalid_attribute"], field_name="attributes.KEY", actions=WRITES)
+@extend_validation_errors(["invalid_attribute", "invalid"], field_name="attributes", actions=WRITES)
+@extend_validation_errors(["invalid_parent"], field_name="parent", actions=WRITES)
+@extend_validation_errors(["invalid_parent"], field_name="product_type_id", actions=WRITES)
+@extend_validation_errors(["required"], field_name="category_id", actions=["create"])
 @extend_validation_errors(["invalid_cursor"], field_name="cursor", actions=["list"])
 @extend_schema_view(
     list=extend_schema(summary="List, filter, search and order products"),
@@ -256,8 +327,9 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         # counts its ranked candidates itself.
         products = selectors.product_list(filterset)
         page = self.paginator.paginate(products, request, selectors.effective_ordering(filterset))
+        selectors.product_attach_variants(page, request.user)
         response = self.paginator.get_paginated_response(ProductSerializer(page, many=True).data)
-        response.stock_rows = response.data["results"]
+        response.stock_rows = _stock_rows(response.data["results"])
         return response
 
     def list(self, request, *args, **kwargs):
@@ -268,12 +340,13 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         def build():
             product = selectors.product_get_for_user(request.user, kwargs[self.lookup_field], display=True)
+            selectors.product_attach_variants([product], request.user)
             context = {}
             if is_staff_user(request.user):  # cached under the "staff" variant only
                 context["stock_moves"] = selectors.product_stock_moves(product)
                 context["staff"] = True
             response = Response(ProductDetailSerializer(product, context=context).data)
-            response.stock_rows = [response.data]
+            response.stock_rows = _stock_rows([response.data])
             return response
 
         stamp = product_detail_stamp(kwargs[self.lookup_field], staff=is_staff_user(request.user))
@@ -283,6 +356,7 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         serializer = ProductWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         product = services.product_create(by=request.user, **serializer.validated_data)
+        selectors.product_attach_variants([product], request.user)
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -293,6 +367,7 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         # through the stock ledger (reason `adjustment`, by this user), in the same
         # transaction as the other fields; only the fields sent are written.
         product = services.product_update(product, by=request.user, **serializer.validated_data)
+        selectors.product_attach_variants([product], request.user)
         return Response(ProductSerializer(product).data)
 
     def destroy(self, request, *args, **kwargs):

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Address
 from carts.services import cart_clear_for_user, cart_lock_lines_for_checkout
-from catalog.models import Product, StockReason
+from catalog.models import Product, ProductStructure, StockReason
 from catalog.services import review_set_verified_purchase, stock_lock, stock_move_many
 from core.addresses import ADDRESS_FIELDS, validate_address
 from core.errors import InvalidInput
@@ -51,6 +51,7 @@ from orders.errors import (
     ReturnAlreadyDecided,
     ReturnNotFound,
     ReturnWindowClosed,
+    VariantRequired,
 )
 from orders.hooks import refund_paid_order
 from orders.models import (
@@ -209,7 +210,10 @@ def order_place(
     stores the answer in this same transaction, so a retry either replays the order placed
     or, if the first attempt died before committing, places it once.
 
-    Raises EmailNotVerified (403), EmptyOrder / InvalidAddress / OrderTooLarge (400),
+    A variant is locked and sold like a standalone product (its own row, stock and
+    ledger); a line naming a parent is VariantRequired (400).
+
+    Raises EmailNotVerified (403), EmptyOrder / InvalidAddress / OrderTooLarge / VariantRequired (400),
     ProductUnavailable, PriceChanged, InsufficientStock, OrderLimitExceeded (409, every
     offending line listed; nothing written).
     """
@@ -273,6 +277,9 @@ def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
         unavailable = [pid for pid in requested if pid not in products or not products[pid].is_active]
         if unavailable:
             raise ProductUnavailable(errors=[{"product_id": str(pid)} for pid in sorted(unavailable)])
+        parents = sorted(pid for pid in requested if products[pid].structure == ProductStructure.PARENT)
+        if parents:
+            raise VariantRequired(errors=[{"product_id": str(pid)} for pid in parents])
 
         # Every price the client sent is checked, also when several lines name one product.
         sent_prices = dict.fromkeys((line.product_id, line.unit_price) for line in items if line.unit_price is not None)
