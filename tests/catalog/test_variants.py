@@ -347,9 +347,11 @@ def test_query_budgets_do_not_grow_with_variants(
         )
     for _ in range(3):
         ProductFactory(category=category)
-    params = {"page_size": page_size, "category": "root", "attributes": "size:S", "min_price": "0"}
-    with django_assert_max_num_queries(5):  # user, category, count, page, variants
+    params = {"page_size": page_size, "attributes": "size:S", "min_price": "0"}
+    with django_assert_max_num_queries(5):  # user, count, page, images, variants
         assert manager_client.get(URL, params).status_code == 200
+    with django_assert_max_num_queries(6):  # ... and the `category` slug resolved to its subtree
+        assert manager_client.get(URL, {**params, "category": "root"}).status_code == 200
     parent = Product.objects.filter(structure=ProductStructure.PARENT).first()
     with django_assert_max_num_queries(5):  # user, product, variants, stock moves
         assert manager_client.get(f"{URL}{parent.id}/").status_code == 200
