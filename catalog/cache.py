@@ -29,6 +29,11 @@ Generations:
 - `catalog:stock:<product id>`: any stock move of that product; its stock entry, and the
   staff detail (staff may see more than the stock of a product's moves).
 
+Stored bytes: each entry holds the page in every encoding worth sending (identity, gzip,
+br; core.compression) along with the stock levels they were rendered with; a hit whose
+levels are still live serves those bytes untouched (no fill, no compression), and one
+after a stock move fills the page in, encodes it once and stores it back.
+
 If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
 correct, just slower. The hit/miss counters (`cache_stats()`) are best effort.
 """
@@ -38,15 +43,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 
 from catalog.selectors import product_stock_levels
+from core.compression import encoded_variants
 from core.formats import iso_utc
+from core.metrics import CATALOG_CACHE_LOOKUPS
 
 GENERATION_KEY = "catalog:generation"
 IN_STOCK_GENERATION_KEY = "catalog:in-stock"
@@ -130,7 +140,9 @@ def plain_template(content: bytes) -> Template:
     return [content], [], []
 
 
-def render_stock_template(rows: list[dict], render: Callable[[], bytes]) -> tuple[bytes, Template] | None:
+def render_stock_template(
+    rows: list[dict], render: Callable[[], bytes]
+) -> tuple[bytes, Template, dict[str, tuple[int, str]]] | None:
     """Render a page showing products with their stock fields left open.
 
     `rows` are the serialized products inside the page's data (each with `id`,
@@ -138,8 +150,9 @@ def render_stock_template(rows: list[dict], render: Callable[[], bytes]) -> tupl
     `render()` renders that data. The stock fields are replaced by placeholders carrying a
     random nonce for one render (no stored text can spell one), the bytes are cut at them,
     and the rows get their values back. Returns (the page's bytes with the rendered values,
-    its template), or None when the placeholders did not come out one per field (the caller
-    then renders normally and does not cache)."""
+    its template, the (stock_quantity, updated_at) per product id it was rendered with), or
+    None when the placeholders did not come out one per field (the caller then renders
+    normally and does not cache)."""
     nonce = uuid.uuid4().hex
     saved = [{field: row[field] for field, _ in STOCK_SLOTS} for row in rows]
     ids = [str(row["id"]) for row in rows]
@@ -157,7 +170,7 @@ def render_stock_template(rows: list[dict], render: Callable[[], bytes]) -> tupl
         return None
     template: Template = (pieces[0::3], slots, ids)
     rendered = {pk: (values["stock_quantity"], values["updated_at"]) for pk, values in zip(ids, saved, strict=True)}
-    return fill_template(template, rendered), template
+    return fill_template(template, rendered), template, rendered
 
 
 def fill_template(template: Template, levels: dict[str, tuple[int, str]]) -> bytes:
@@ -212,12 +225,27 @@ def stock_levels(product_ids: Sequence[str], catalog_token: str) -> dict[str, tu
 
 # --- rendered responses ----------------------------------------------------------------------
 
+# What a hit serves: the page's bytes in every encoding worth sending ("" = identity, "gzip",
+# "br"; core.compression) and the headers the view adds to it (Allow, Vary), so the early
+# path (catalog.middleware) answers exactly what the view would.
+Variants = dict[str, bytes]
 
-def cached_bytes(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tuple | None, bytes | None]:
-    """(current stamp, cached bytes or None). The entry is served only when it was stored
+
+class CachedPage(NamedTuple):
+    variants: Variants
+    headers: dict[str, str]
+
+
+def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tuple | None, CachedPage | None]:
+    """(current stamp, the cached page or None). The entry is served only when it was stored
     under the current stamp, with the live stock of its products filled in. A missing
     generation (first use, eviction) is started with a fresh token; a stamp of None (cache
-    down) means: do not store."""
+    down) means: do not store.
+
+    An entry keeps its encoded bytes together with the stock levels they were rendered with:
+    while those are still the live levels (the steady state) a hit serves the stored bytes
+    as they are, compressing nothing; after a stock move of one of its products the page is
+    filled in again, encoded once, and stored back for the hits after it."""
     if not settings.CATALOG_CACHE_ENABLED:
         return None, None
     values = cache.get_many([*stamp_keys, key])
@@ -231,49 +259,96 @@ def cached_bytes(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[t
         return tuple(values[k] for k in stamp_keys), None
     stamp = tuple(values[k] for k in stamp_keys)
     entry = values.get(key)
-    if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp):
+    if not (isinstance(entry, tuple) and len(entry) == 5 and entry[0] == stamp):
         return stamp, None
-    template: Template = entry[1]
-    if not template[2]:
-        return stamp, template[0][0]
-    levels = stock_levels(template[2], stamp[0])
+    _, template, rendered_levels, variants, headers = entry
+    ids = template[2]
+    if not ids:
+        return stamp, CachedPage(variants, headers)
+    levels = stock_levels(ids, stamp[0])
     if levels is None:
         return stamp, None
-    return stamp, fill_template(template, levels)
+    current = tuple(levels[pk] for pk in ids)
+    if current != rendered_levels:
+        variants = encoded_variants(fill_template(template, levels))
+        cache.set(key, (stamp, template, current, variants, headers), timeout=settings.CATALOG_CACHE_TIMEOUT)
+    return stamp, CachedPage(variants, headers)
 
 
-def store_bytes(key: str, stamp: tuple | None, content: bytes | Template) -> None:
-    """Store a rendered response (bytes, or the template of a page showing products) under
-    `stamp`. For a template, the products' stock entries are filled now (one query) so
-    the next hit needs none."""
+def store_page(
+    key: str,
+    stamp: tuple | None,
+    content: bytes,
+    *,
+    headers: dict[str, str],
+    template: Template | None = None,
+    levels: dict[str, tuple[int, str]] | None = None,
+) -> Variants:
+    """Store a rendered response under `stamp` and return its encoded variants (for the
+    response that rendered it, so it is not compressed a second time). `content` is the
+    page as rendered; a page showing products also passes its `template` and the stock
+    `levels` it was rendered with (render_stock_template). The products' stock entries are
+    filled now (one query) so the next hit needs none. Nothing is stored when the cache is
+    off or down (`stamp` None)."""
+    variants = encoded_variants(content)
     if not settings.CATALOG_CACHE_ENABLED or stamp is None:
-        return
-    template = plain_template(content) if isinstance(content, bytes) else content
-    cache.set(key, (stamp, template), timeout=settings.CATALOG_CACHE_TIMEOUT)
-    if template[2]:
-        stock_levels(template[2], stamp[0])
+        return variants
+    template = template or plain_template(content)
+    ids = template[2]
+    rendered_levels = tuple(levels[pk] for pk in ids) if ids and levels else ()
+    cache.set(key, (stamp, template, rendered_levels, variants, headers), timeout=settings.CATALOG_CACHE_TIMEOUT)
+    if ids:
+        stock_levels(ids, stamp[0])
+    return variants
 
 
 # --- hit ratio ---------------------------------------------------------------------------------
 
 
-def _count(key: str) -> None:
+def _count(key: str, amount: int) -> None:
     # Best effort: a counter is never worth failing or slowing a read for.
     with contextlib.suppress(Exception):
         try:
-            cache.incr(key)
+            cache.incr(key, amount)
         except ValueError:  # not there yet (first use, eviction)
-            if not cache.add(key, 1, timeout=None):
-                cache.incr(key)
+            if not cache.add(key, amount, timeout=None):
+                cache.incr(key, amount)
+
+
+# Lookups are counted in the process and added to the shared counters at most once a
+# second (and before cache_stats() reads them), not with one Redis round trip per hit.
+_pending = {HITS_KEY: 0, MISSES_KEY: 0}
+_pending_lock = threading.Lock()
+_last_flush = [0.0]
+FLUSH_INTERVAL = 1.0
+
+
+def _flush_counts() -> None:
+    with _pending_lock:
+        counts = {key: n for key, n in _pending.items() if n}
+        for key in counts:
+            _pending[key] = 0
+        _last_flush[0] = time.monotonic()
+    for key, n in counts.items():
+        _count(key, n)
 
 
 def record_lookup(hit: bool) -> None:
-    _count(HITS_KEY if hit else MISSES_KEY)
+    """Count one cached read that the cache answered (`hit` or not): in the shared counters
+    of cache_stats() and in the Prometheus counter."""
+    CATALOG_CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
+    with _pending_lock:
+        _pending[HITS_KEY if hit else MISSES_KEY] += 1
+        due = time.monotonic() - _last_flush[0] >= FLUSH_INTERVAL
+    if due:
+        _flush_counts()
 
 
 def cache_stats() -> dict[str, float | int]:
     """Hits and misses of cached catalog reads since the counters started (shared by every
-    worker), and the hit ratio. Zeros when the cache is unreachable."""
+    worker; the other processes' last second may still be on its way), and the hit ratio.
+    Zeros when the cache is unreachable."""
+    _flush_counts()
     try:
         values = cache.get_many([HITS_KEY, MISSES_KEY])
     except Exception:

@@ -14,6 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from core.jobs import enqueue
+from core.metrics import PAYMENTS
 from orders.models import PAID_STATUSES, Order, OrderStatus
 from orders.services import order_mark_paid
 from payments.errors import (
@@ -97,6 +98,8 @@ def payment_pay(order_id: UUID, *, user, token: str, idempotency_key: str, payme
                 payment.status = PaymentStatus.FAILED
                 payment.failure_code = result.decline_code
                 payment.save(update_fields=["status", "failure_code", "transaction_id", "raw_response", "updated_at"])
+    # Counted once committed (here, or with the Idempotency-Key middleware's transaction).
+    transaction.on_commit(PAYMENTS.labels(outcome).inc)
     # Raised after the commit: the failed attempt stays on record.
     if outcome == "error":
         raise PaymentProviderError()
@@ -140,6 +143,7 @@ def payment_record_offline(order_id: UUID, *, by, transaction_id: str = "", note
             raise TransactionAlreadyRecorded(errors=[{"transaction_id": transaction_id}])
         email = getattr(by, "email", "") or "staff"
         _confirm_order(order, payment, by=by, note=f"offline payment recorded by {email} ({transaction_id})")
+    transaction.on_commit(PAYMENTS.labels("offline").inc)
     return payment
 
 
