@@ -30,8 +30,9 @@ Generations:
   staff detail (staff may see more than the stock of a product's moves).
 
 Stored bytes: each entry holds the page in every encoding worth sending (identity, gzip,
-br; core.compression) along with the stock levels they were rendered with; a hit whose
-levels are still live serves those bytes untouched (no fill, no compression), and one
+br; core.compression) along with its products' stock tokens as of the levels the bytes
+show. A hit whose tokens are all unchanged serves those bytes untouched (no fill, no
+compression; the tokens come in the same round trip as the stamp and the entry), and one
 after a stock move fills the page in, encodes it once and stores it back.
 
 If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
@@ -190,10 +191,13 @@ def fill_template(template: Template, levels: dict[str, tuple[int, str]]) -> byt
     return b"".join(parts)
 
 
-def stock_levels(product_ids: Sequence[str], catalog_token: str) -> dict[str, tuple[int, str]] | None:
+def stock_levels(
+    product_ids: Sequence[str], catalog_token: str
+) -> tuple[dict[str, tuple[int, str]], tuple[str, ...]] | None:
     """Current (stock_quantity, updated_at) of `product_ids` (str ids): from their stock
     entries where both tokens are current, the rest in one query, which is then stored.
-    None when a product is gone (the page is re-rendered)."""
+    Also the products' stock tokens, in order, as read *before* those levels: while they
+    are unchanged, so are the levels. None when a product is gone (the page is re-rendered)."""
     token_keys = {pk: product_stock_key(pk) for pk in product_ids}
     value_keys = {pk: product_stock_value_key(pk) for pk in product_ids}
     values = cache.get_many([*token_keys.values(), *value_keys.values()])
@@ -220,7 +224,7 @@ def stock_levels(product_ids: Sequence[str], catalog_token: str) -> dict[str, tu
             timeout=settings.CATALOG_CACHE_TIMEOUT,
         )
         levels.update(fresh)
-    return levels
+    return levels, tuple(values[token_keys[pk]] for pk in product_ids)
 
 
 # --- rendered responses ----------------------------------------------------------------------
@@ -236,19 +240,39 @@ class CachedPage(NamedTuple):
     headers: dict[str, str]
 
 
+# An entry: (stamp, template, the stock token keys of its products, their tokens and the
+# stock levels as of those tokens, the bytes of the page with those levels in each encoding,
+# headers).
+ENTRY_LENGTH = 7
+
+# Response key -> the stock token keys of its products, as this process last saw them: the
+# next hit fetches those tokens in the same round trip as the stamp and the entry. A memo
+# only (a wrong or missing one costs one more round trip); emptied when full.
+_token_keys_seen: dict[str, tuple[str, ...]] = {}
+TOKEN_KEYS_SEEN_MAX = 2048
+
+
+def _remember_token_keys(key: str, token_keys: tuple[str, ...]) -> None:
+    if len(_token_keys_seen) >= TOKEN_KEYS_SEEN_MAX:
+        _token_keys_seen.clear()
+    _token_keys_seen[key] = token_keys
+
+
 def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tuple | None, CachedPage | None]:
     """(current stamp, the cached page or None). The entry is served only when it was stored
-    under the current stamp, with the live stock of its products filled in. A missing
-    generation (first use, eviction) is started with a fresh token; a stamp of None (cache
-    down) means: do not store.
+    under the current stamp, with the live stock of its products. A missing generation
+    (first use, eviction) is started with a fresh token; a stamp of None (cache down)
+    means: do not store.
 
-    An entry keeps its encoded bytes together with the stock levels they were rendered with:
-    while those are still the live levels (the steady state) a hit serves the stored bytes
-    as they are, compressing nothing; after a stock move of one of its products the page is
-    filled in again, encoded once, and stored back for the hits after it."""
+    An entry keeps its encoded bytes together with the stock tokens of its products as of
+    the levels those bytes show. While every token is unchanged (the steady state: one round
+    trip for stamp, entry and tokens) the stored bytes are served as they are, nothing
+    filled in or compressed; after a stock move of one of its products the page is filled
+    in with the live levels, encoded once and stored back for the hits after it."""
     if not settings.CATALOG_CACHE_ENABLED:
         return None, None
-    values = cache.get_many([*stamp_keys, key])
+    seen = _token_keys_seen.get(key, ())
+    values = cache.get_many([*stamp_keys, key, *seen])
     missing = [k for k in stamp_keys if k not in values]
     if missing:
         for k in missing:
@@ -259,19 +283,26 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tu
         return tuple(values[k] for k in stamp_keys), None
     stamp = tuple(values[k] for k in stamp_keys)
     entry = values.get(key)
-    if not (isinstance(entry, tuple) and len(entry) == 5 and entry[0] == stamp):
+    if not (isinstance(entry, tuple) and len(entry) == ENTRY_LENGTH and entry[0] == stamp):
         return stamp, None
-    _, template, rendered_levels, variants, headers = entry
-    ids = template[2]
-    if not ids:
+    _, template, token_keys, tokens, levels_shown, variants, headers = entry
+    if not token_keys:
         return stamp, CachedPage(variants, headers)
-    levels = stock_levels(ids, stamp[0])
-    if levels is None:
+    if token_keys != seen:
+        _remember_token_keys(key, token_keys)
+        values = cache.get_many(list(token_keys))
+    if all(values.get(k) == token for k, token in zip(token_keys, tokens, strict=True)):
+        return stamp, CachedPage(variants, headers)
+    # A product's stock moved (or its token was evicted): its live level, then the page.
+    live = stock_levels(template[2], stamp[0])
+    if live is None:
         return stamp, None
-    current = tuple(levels[pk] for pk in ids)
-    if current != rendered_levels:
+    levels, tokens = live
+    now_shown = tuple(levels[pk] for pk in template[2])
+    if now_shown != levels_shown:
         variants = encoded_variants(fill_template(template, levels))
-        cache.set(key, (stamp, template, current, variants, headers), timeout=settings.CATALOG_CACHE_TIMEOUT)
+    entry = (stamp, template, token_keys, tokens, now_shown, variants, headers)
+    cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
     return stamp, CachedPage(variants, headers)
 
 
@@ -288,17 +319,28 @@ def store_page(
     response that rendered it, so it is not compressed a second time). `content` is the
     page as rendered; a page showing products also passes its `template` and the stock
     `levels` it was rendered with (render_stock_template). The products' stock entries are
-    filled now (one query) so the next hit needs none. Nothing is stored when the cache is
-    off or down (`stamp` None)."""
+    filled now (one query) and their tokens kept with the entry, so the next hit needs no
+    query. Nothing is stored when the cache is off or down (`stamp` None), or when a product
+    of the page is gone."""
     variants = encoded_variants(content)
     if not settings.CATALOG_CACHE_ENABLED or stamp is None:
         return variants
     template = template or plain_template(content)
     ids = template[2]
-    rendered_levels = tuple(levels[pk] for pk in ids) if ids and levels else ()
-    cache.set(key, (stamp, template, rendered_levels, variants, headers), timeout=settings.CATALOG_CACHE_TIMEOUT)
+    stored, token_keys, tokens, shown = variants, (), (), ()
     if ids:
-        stock_levels(ids, stamp[0])
+        live = stock_levels(ids, stamp[0])
+        if live is None:
+            return variants
+        now, tokens = live
+        token_keys = tuple(product_stock_key(pk) for pk in ids)
+        shown = tuple(now[pk] for pk in ids)
+        # The render read the stock before the tokens were read: store what they vouch for.
+        if levels is None or shown != tuple(levels[pk] for pk in ids):
+            stored = encoded_variants(fill_template(template, now))
+        _remember_token_keys(key, token_keys)
+    entry = (stamp, template, token_keys, tokens, shown, stored, headers)
+    cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
     return variants
 
 

@@ -405,6 +405,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 # RequestIdMiddleware (which runs first) has already replaced any unsafe client id.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# `ip` is bound by ecommerce.logging from core.ratelimit.client_ip (trusted proxies only).
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 
 # --- Logging -------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
