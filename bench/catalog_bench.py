@@ -198,11 +198,9 @@ def throughput_rows(sample_id: str) -> list[dict]:
             for label, url, headers in targets:
                 best[label] = max(best[label], _wrk(url, *headers))
     floor = best["bare Django view, no middleware"]
+    body = {label: sizes[detail_path] if "detail" in label else sizes[list_path] for label in best}
     rows = [
-        _row(
-            f"throughput, 2 sync workers, wrk -c32: {label} ({sizes[list_path] if 'list' in label or 'view' in label else sizes[detail_path]} B)",
-            f"{rps:.0f} req/s",
-        )
+        _row(f"throughput, {WORKERS} sync workers, wrk -c32: {label} ({body[label]} B)", f"{rps:.0f} req/s")
         for label, rps in best.items()
     ]
     for label in ("plain view through the middleware stack", "cached product list", "cached product detail",
