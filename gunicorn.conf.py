@@ -61,6 +61,24 @@ access_log_format = '%(h)s "%(r)s" %(s)s %(B)s %(D)sus rid=%({x-request-id}o)s u
 # Trust X-Forwarded-* only from these addresses (the proxy in docker-compose.yml).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 
+
+def pre_fork(server, worker):
+    """With DB_POOL and preload_app, a connection pool that the master opened while loading
+    the app would be copied into every worker, its connections and threads with it, and
+    neither survives a fork: close it in the master first (workers open their own)."""
+    import sys
+
+    if "django.db" not in sys.modules:
+        return
+    from django.db import connections
+
+    for conn in connections.all(initialized_only=True):
+        pool = getattr(type(conn), "_connection_pools", {}).get(conn.alias)
+        if pool is not None and not pool.closed:
+            conn.close()
+            conn.close_pool()
+
+
 # Prometheus metrics of all workers (prometheus_client's multiprocess mode, core/metrics.py):
 # each worker writes its values to files in PROMETHEUS_MULTIPROC_DIR and /metrics, served by
 # any worker, adds them up. Set here, before the app (and prometheus_client) is imported.

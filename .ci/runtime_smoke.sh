@@ -39,6 +39,14 @@ export PORT=18181 WEB_CONCURRENCY=2 GUNICORN_THREADS=2 GUNICORN_ACCESSLOG=/dev/n
 redis-cli -n 7 flushdb >/dev/null
 
 "$VENV/bin/python" manage.py migrate --noinput >/dev/null
+# Invoices are PDFs (WeasyPrint over the system's Pango, which the Dockerfile installs):
+# rendering one proves the runtime requirements and the system libraries fit together.
+"$VENV/bin/python" manage.py shell -c "
+from core.documents import render_pdf
+pdf = render_pdf('payments/documents/credit_note.html', {'number': 'CN-SMOKE', 'lines': [], 'total': '0.00'})
+assert pdf.startswith(b'%PDF-'), pdf[:16]
+"
+echo "PDF rendered by WeasyPrint"
 "$VENV/bin/celery" -A ecommerce worker --loglevel=WARNING --concurrency=1 --pool=solo >"$work/worker.log" 2>&1 &
 pids+=($!)
 "$VENV/bin/gunicorn" -c gunicorn.conf.py ecommerce.wsgi:application >"$work/gunicorn.log" 2>&1 &

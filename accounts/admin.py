@@ -1,11 +1,16 @@
+import json
+
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db import transaction
+from django.http import HttpResponse
+from django.template.response import TemplateResponse
 
-from accounts import services
+from accounts import privacy, services
 from accounts.models import Address, RefreshTokenFamily, User, normalize_email
 from core.errors import RateLimited
 
@@ -78,9 +83,9 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ("email", "first_name", "last_name", "role", "is_verified", "is_active", "last_login")
     list_filter = ("role", "is_verified", "is_active", "is_superuser")
     search_fields = ("email", "first_name", "last_name")
-    readonly_fields = ("date_joined", "last_login", "updated_at", "is_staff")
+    readonly_fields = ("date_joined", "last_login", "updated_at", "erased_at", "is_staff")
     inlines = [AddressInline]
-    actions = ["verify_users", "deactivate_users"]
+    actions = ["verify_users", "deactivate_users", "export_personal_data", "erase_accounts"]
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Profile", {"fields": ("first_name", "last_name")}),
@@ -100,7 +105,7 @@ class UserAdmin(DjangoUserAdmin):
                 "(“Managers”, “Admins”); `is_staff` follows the role.",
             },
         ),
-        ("Dates", {"fields": ("last_login", "date_joined", "updated_at")}),
+        ("Dates", {"fields": ("last_login", "date_joined", "updated_at", "erased_at")}),
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("email", "role", "usable_password", "password1", "password2")}),
@@ -129,6 +134,44 @@ class UserAdmin(DjangoUserAdmin):
         for user in users:
             services.user_deactivate(user=user)
         self.message_user(request, f"{len(users)} user(s) deactivated.", messages.SUCCESS)
+
+    @admin.action(description="Export personal data (JSON download)", permissions=["change"])
+    def export_personal_data(self, request, queryset):
+        """The same document as GET auth/me/export/: one user's, or a list for several."""
+        users = list(queryset.order_by("date_joined", "pk"))
+        documents = [privacy.user_data_export(user=user) for user in users]
+        if len(users) == 1:
+            body, filename = documents[0], f"personal-data-{users[0].pk}.json"
+        else:
+            body, filename = documents, f"personal-data-{len(users)}-users.json"
+        response = HttpResponse(json.dumps(body, indent=2, ensure_ascii=False), content_type="application/json")
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+    @admin.action(description="Erase selected accounts (personal data, for good)", permissions=["delete"])
+    def erase_accounts(self, request, queryset):
+        """accounts.privacy.user_erase for each selected user, after a confirmation page
+        (as Django's own delete action asks). Never your own account."""
+        users = [user for user in queryset.order_by("date_joined", "pk") if user.erased_at is None]
+        skipped_self = any(user.pk == request.user.pk for user in users)
+        users = [user for user in users if user.pk != request.user.pk]
+        if request.POST.get("confirm_erasure") == "yes":
+            erased = sum(privacy.user_erase(user=user, by=request.user) for user in users)
+            self.message_user(request, f"{erased} account(s) erased.", messages.SUCCESS)
+            if skipped_self:
+                self.message_user(request, "Your own account was not erased.", messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Erase accounts",
+            "opts": self.model._meta,
+            "users": users,
+            "skipped_self": skipped_self,
+            "queryset": queryset,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "action": "erase_accounts",
+        }
+        return TemplateResponse(request, "admin/accounts/user/erase_confirmation.html", context)
 
 
 @admin.register(RefreshTokenFamily)

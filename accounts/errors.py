@@ -44,8 +44,8 @@ class WrongPassword(InvalidInput):
     code = "invalid_password"
     default_detail = "The current password is incorrect."
 
-    def __init__(self) -> None:
-        super().__init__(attr="old_password")
+    def __init__(self, attr: str = "old_password") -> None:
+        super().__init__(attr=attr)
 
 
 class WeakPassword(InvalidInput):

@@ -72,6 +72,12 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(default=False, help_text="Set from the role: managers and admins use the admin.")
     date_joined = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    erased_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the account was erased (accounts.privacy.user_erase): the row is a placeholder since.",
+    )
 
     objects = UserManager()
 

@@ -73,6 +73,10 @@ class PasswordChangeSerializer(serializers.Serializer):
     new_password = password_field()
 
 
+class AccountDeleteSerializer(serializers.Serializer):
+    password = password_field(help_text="The account's current password.")
+
+
 class PasswordResetSerializer(serializers.Serializer):
     email = serializers.EmailField(max_length=254)
 

@@ -51,6 +51,7 @@ class RevokeReason:
     PASSWORD_RESET = "password_reset"  # noqa: S105
     DEACTIVATED = "deactivated"
     ADMIN = "admin"
+    ERASED = "account_erased"
 
 
 # --- registration and verification ------------------------------------------------------

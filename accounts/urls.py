@@ -18,5 +18,7 @@ urlpatterns = [
     path("auth/password/reset/", views.PasswordResetView.as_view(), name="auth-password-reset"),
     path("auth/password/reset/confirm/", views.PasswordResetConfirmView.as_view(), name="auth-password-reset-confirm"),
     path("auth/me/", views.MeView.as_view(), name="auth-me"),
+    path("auth/me/export/", views.AccountExportView.as_view(), name="auth-me-export"),
+    path("auth/me/delete/", views.AccountDeleteView.as_view(), name="auth-me-delete"),
     *router.urls,
 ]

@@ -12,10 +12,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.exceptions import ExpiredTokenError, TokenError
 
-from accounts import selectors, services
+from accounts import privacy, selectors, services
 from accounts.errors import InvalidToken, RefreshTokenInvalid
 from accounts.filters import UserFilter
 from accounts.serializers import (
+    AccountDeleteSerializer,
     AddressSerializer,
     AdminUserSerializer,
     DetailSerializer,
@@ -49,6 +50,8 @@ LoginIpThrottle = RateLimitThrottle.for_("login-ip", "RATELIMIT_LOGIN_IP")
 RegisterIpThrottle = RateLimitThrottle.for_("register-ip", "RATELIMIT_REGISTER_IP")
 PasswordResetIpThrottle = RateLimitThrottle.for_("password-reset-ip", "RATELIMIT_PASSWORD_RESET")
 VerifyResendThrottle = RateLimitThrottle.for_("verify-resend", "RATELIMIT_VERIFY_RESEND", key=user_or_ip)
+AccountExportThrottle = RateLimitThrottle.for_("account-export", "RATELIMIT_ACCOUNT_EXPORT", key=user_or_ip)
+AccountDeleteThrottle = RateLimitThrottle.for_("account-delete", "RATELIMIT_ACCOUNT_DELETE", key=user_or_ip)
 
 
 class PublicAuthView(APIView):
@@ -253,6 +256,54 @@ class MeView(RetrieveUpdateAPIView):
 
     def perform_update(self, serializer):
         services.user_update_profile(user=serializer.instance, data=serializer.validated_data)
+
+
+EXPORT_DESCRIPTION = """Every record the shop holds on you, as one JSON document:
+`format` (`ecommerce.personal-data.v1`), `exported_at`, `user` (your profile), then one key
+per kind of record: `addresses`, `sessions` (your sign-ins, without token ids),
+`admin_log`, `api_requests` (requests kept 24 h for Idempotency-Key replays), `reviews`,
+`stock_moves`, `cart`, `orders` (with `lines`, `history` and the `emails` sent about them),
+`order_status_changes`, `payments` (with `refunds`; no card data or provider payloads) and
+`invoices`. Money is a decimal string, timestamps ISO 8601 UTC. Limited per user
+(RATELIMIT_ACCOUNT_EXPORT)."""
+
+
+class AccountExportView(APIView):
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [GlobalRateThrottle, AccountExportThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        summary="Export your personal data (everything the shop holds on you)",
+        description=EXPORT_DESCRIPTION,
+        responses={200: OpenApiResponse(OpenApiTypes.OBJECT, description="The personal-data document.")},
+    )
+    def get(self, request):
+        return Response(privacy.user_data_export(user=request.user))
+
+
+@extend_validation_errors(["invalid_password"], field_name="password")
+class AccountDeleteView(APIView):
+    idempotency_exempt = True  # the body holds the password: never recorded (a repeat is 401 anyway)
+    permission_classes = [IsAuthenticated]
+    throttle_classes = [GlobalRateThrottle, AccountDeleteThrottle]
+
+    @extend_schema(
+        tags=["auth"],
+        request=AccountDeleteSerializer,
+        responses={204: None},
+        summary="Erase your account (needs your password)",
+        description="At once and for good: your email and names are replaced, your addresses, cart and "
+        "sessions deleted, every token (this one too) stops working, your reviews stay without your name. "
+        "Orders and invoices are kept for the books, with the address they were sent to, no longer linked to "
+        "an account; unpaid orders are cancelled. A wrong password → 400 `invalid_password`; attempts are "
+        "limited per user (RATELIMIT_ACCOUNT_DELETE).",
+    )
+    def post(self, request):
+        serializer = AccountDeleteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        privacy.user_erase(user=request.user, password=serializer.validated_data["password"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 @extend_schema_view(

@@ -35,12 +35,17 @@ from bench.common import ensure_database  # noqa: E402
 
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
 GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
-DB_NAME = "ecommerce_bench_orders"
+DB_NAME = os.environ.get("ORDERS_BENCH_DB", "ecommerce_bench_orders")
 DURATION = float(os.environ.get("ORDERS_BENCH_SECONDS", "12"))  # per throughput scenario
 CUSTOMERS = 16
 BROKER_URL = os.environ.get("ORDERS_BENCH_BROKER_URL", "redis://127.0.0.1:6379/4")
 # Sync workers block while PostgreSQL works; 8 keeps the database busy on 2 cores.
 WORKERS = int(os.environ.get("ORDERS_BENCH_WORKERS", "8"))
+# Threads per worker (1 = sync workers; more = gthread) and Django's connection pool
+# (production's default) or one persistent connection per thread: docs/operations.md,
+# "Connection pool", compares them.
+THREADS = int(os.environ.get("ORDERS_BENCH_THREADS", "1"))
+DB_POOL = os.environ.get("ORDERS_BENCH_DB_POOL", "true")
 
 ADDRESS = {"full_name": "Bench Buyer", "line1": "1 Bench St", "city": "Oslo", "postal_code": "0150", "country": "NO"}
 
@@ -72,7 +77,12 @@ def _env(port: int) -> dict[str, str]:
         ORDER_PAYMENT_TIMEOUT="3600",
         # Each bench customer keeps placing orders it never pays: the hoarding limit is off.
         ORDER_MAX_PENDING_PER_USER="0",
-        CONN_MAX_AGE="60",
+        # The bursts below are past capacity on purpose: queue them, do not shed them.
+        LOAD_SHED_QUEUE_MS="0",
+        CONN_MAX_AGE="60",  # without the pool
+        DB_POOL=DB_POOL,
+        DB_POOL_MIN_SIZE=str(min(2, THREADS)),
+        DB_POOL_MAX_SIZE=str(max(THREADS, 1)),
         BENCH_PORT=str(port),
     )
     return env
@@ -134,6 +144,12 @@ class Server:
                 f"127.0.0.1:{self.port}",
                 "--workers",
                 str(WORKERS),
+                # Explicit: gunicorn reads ./gunicorn.conf.py by default, whose worker class
+                # (gthread, 4 threads, load shedding) would otherwise apply.
+                "--worker-class",
+                "gthread" if THREADS > 1 else "sync",
+                "--threads",
+                str(THREADS),
                 "--backlog",
                 "2048",
                 "--timeout",
@@ -392,6 +408,7 @@ def _table_row(row: dict, min_rate: float | None = None, max_p95: float | None =
 
 
 def run() -> list[dict]:
+    print(f"orders bench: {WORKERS} workers x {THREADS} threads, DB_POOL={DB_POOL}", file=sys.stderr, flush=True)
     with Server() as server:
         race = scenario_race(server)
         spread = _throughput(server, "(b) 16 customers, 3-line orders", hot=False, target=">= 100/s, p95 <= 150 ms")

@@ -16,6 +16,8 @@ class CartsConfig(AppConfig):
 
     def ready(self) -> None:
         from accounts.hooks import on_sign_in
+        from carts.privacy import register_carts_personal_data
 
         # carts sits above accounts, so accounts cannot call it: carts subscribes instead.
         on_sign_in(merge_anonymous_cart_at_sign_in)
+        register_carts_personal_data()

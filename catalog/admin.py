@@ -10,14 +10,16 @@ was opened."""
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpResponse
+from django.utils.html import format_html
 
-from catalog import services
-from catalog.models import Brand, Category, Product, Review, StockMove, StockReason
+from catalog import images, services
+from catalog.models import Brand, Category, Product, ProductImage, Review, StockMove, StockReason
 from catalog.selectors import STOCK_MOVES_SHOWN
 from core.admin import ReadOnlyAdminMixin, apply_to_each
 from core.errors import DomainError
@@ -30,9 +32,15 @@ class InStockFilter(admin.SimpleListFilter):
     parameter_name = "in_stock"
 
     def lookups(self, request, model_admin):
-        return [("yes", "In stock"), ("no", "Out of stock")]
+        return [
+            ("yes", "In stock"),
+            ("low", f"Low stock (≤ {settings.CATALOG_LOW_STOCK_THRESHOLD})"),
+            ("no", "Out of stock"),
+        ]
 
     def queryset(self, request, queryset):
+        if self.value() == "low":  # the dashboard's "all low-stock products" link
+            return queryset.filter(stock_quantity__lte=settings.CATALOG_LOW_STOCK_THRESHOLD)
         if self.value() == "yes":
             return queryset.filter(stock_quantity__gt=0)
         if self.value() == "no":
@@ -102,6 +110,54 @@ class ReviewInline(admin.TabularInline):
         return False
 
 
+class ProductImageForm(forms.ModelForm):
+    upload = forms.FileField(
+        required=False, help_text="New images only: JPEG, PNG, WebP or GIF (checked and cleaned as API uploads)."
+    )
+
+    position = forms.IntegerField(required=False, min_value=0, help_text="Empty: after the last image.")
+
+    class Meta:
+        model = ProductImage
+        fields = ["upload", "alt_text", "position"]
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("upload")
+        if self.instance._state.adding and self.has_changed() and not upload:
+            self.add_error("upload", "Choose an image file.")
+        if upload:
+            try:
+                images.clean_upload(upload)
+            except DomainError as exc:
+                self.add_error("upload", exc.detail)
+        return cleaned
+
+
+class ProductImageInline(admin.TabularInline):
+    """Saved by ProductAdmin.save_formset through the image services (upload checks,
+    thumbnails job, files removed on delete), never by the formset itself."""
+
+    model = ProductImage
+    form = ProductImageForm
+    extra = 1
+    fields = ["preview", "upload", "alt_text", "position", "width", "height"]
+    readonly_fields = ["preview", "width", "height"]
+    ordering = ["position", "id"]
+
+    @admin.display(description="image")
+    def preview(self, obj: ProductImage) -> str:
+        if not obj.pk:
+            return "-"
+        thumbnail = (obj.thumbnails or {}).get("small")
+        return format_html(
+            '<a href="{}"><img src="{}" alt="{}" style="max-height: 80px"></a>',
+            images.url(obj.image),
+            images.url(thumbnail or obj.image),
+            obj.alt_text,
+        )
+
+
 class RecentStockMovesFormSet(BaseInlineFormSet):
     """The product's last STOCK_MOVES_SHOWN moves, newest first (a best seller has
     thousands). View-only: the admin does not validate or save these forms."""
@@ -142,8 +198,8 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
     search_fields = ["name", "=sku"]
     autocomplete_fields = ["category", "brand"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["rating_avg", "review_count", "created_at", "updated_at"]
-    inlines = [StockMoveInline, ReviewInline]
+    readonly_fields = ["rating_avg", "review_count", "created_by", "created_at", "updated_by", "updated_at"]
+    inlines = [ProductImageInline, StockMoveInline, ReviewInline]
     action_form = ProductActionForm
     actions = ["adjust_stock", "activate", "deactivate", "export_csv"]
     show_full_result_count = False  # no COUNT(*) over a million rows per page view
@@ -158,7 +214,37 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Only what this form changed: the rest of the row (stock, counters, a colleague's
         # edit) stays as committed since the form was opened.
-        services.product_save(obj, fields=form.changed_data if change else None)
+        services.product_save(obj, fields=form.changed_data if change else None, by=request.user)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ProductImage:
+            return super().save_formset(request, form, formset, change)
+        product = form.instance
+        deleted = formset.deleted_forms
+        # What the admin's change message lists (the formset itself saves nothing).
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        for image_form in deleted:
+            if image_form.instance.pk:
+                services.product_image_delete(image_form.instance)
+                formset.deleted_objects.append(image_form.instance)
+        for image_form in formset.forms:
+            if image_form in deleted or not image_form.has_changed():
+                continue
+            data = image_form.cleaned_data
+            if image_form.instance._state.adding:
+                image = services.product_image_add(
+                    product,
+                    upload=data["upload"],
+                    alt_text=data.get("alt_text", ""),
+                    position=data.get("position") if "position" in image_form.changed_data else None,
+                )
+                formset.new_objects.append(image)
+            else:
+                changed = {k: data[k] for k in image_form.changed_data if k in ("alt_text", "position")}
+                if changed.get("position", 0) is None:  # emptied: keep the place it has
+                    del changed["position"]
+                services.product_image_update(image_form.instance, **changed)
+                formset.changed_objects.append((image_form.instance, list(changed)))
 
     @admin.action(description="Adjust stock of selected products (units to add, or the counted level)")
     def adjust_stock(self, request, queryset: QuerySet[Product]):
@@ -184,12 +270,12 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
 
     @admin.action(description="Activate selected products")
     def activate(self, request, queryset: QuerySet[Product]):
-        n = services.product_set_active(queryset.values_list("pk", flat=True), True)
+        n = services.product_set_active(queryset.values_list("pk", flat=True), True, by=request.user)
         self.message_user(request, f"{n} product(s) activated.")
 
     @admin.action(description="Deactivate selected products")
     def deactivate(self, request, queryset: QuerySet[Product]):
-        n = services.product_set_active(queryset.values_list("pk", flat=True), False)
+        n = services.product_set_active(queryset.values_list("pk", flat=True), False, by=request.user)
         self.message_user(request, f"{n} product(s) deactivated.")
 
     @admin.action(description="Export selected products as CSV")
@@ -213,10 +299,25 @@ class ReviewAdmin(admin.ModelAdmin):
     actions = ["approve", "reject"]
 
     def save_model(self, request, obj, form, change):
-        # Only the fields this form changed: `verified_purchase` is set by orders when an
-        # order is paid, possibly while this form was open.
-        obj.save(update_fields=[*form.changed_data] if change else None)
-        services.product_rating_refresh(obj.product)
+        # Only the fields this form changed (`verified_purchase` is set by orders when an
+        # order is paid, possibly while this form was open), through the review services:
+        # the rating is recomputed and the catalog cache invalidated.
+        if not change:
+            obj.save()
+            services.product_rating_refresh(obj.product)
+            return
+        changed = set(form.changed_data)
+        content = {k: form.cleaned_data[k] for k in changed & {"rating", "title", "body"}}
+        # The form has already set its values on `obj`: the services compare with the row.
+        stored = Review.objects.select_related("product").get(pk=obj.pk)
+        if content:
+            services.review_update(stored, **content)
+        if "is_approved" in changed:
+            services.review_moderate(stored, approved=form.cleaned_data["is_approved"])
+        other = sorted(changed - {"rating", "title", "body", "is_approved"})
+        if other:
+            obj.save(update_fields=other)
+            services.product_rating_refresh(obj.product)
 
     def delete_model(self, request, obj):
         services.review_delete(obj)

@@ -125,7 +125,7 @@ def _clean_row(row: dict[str, str], categories: dict[str, Category], brands: dic
 
 def import_products(source: IO[str], *, on_row=None, by=None) -> ImportReport:
     """Upsert the CSV's products by SKU; `by` (the staff user importing, if any) is recorded
-    on the stock moves."""
+    on the stock moves and as the products' created_by / updated_by."""
     reader = csv.DictReader(source)
     report = ImportReport()
     header = {h.strip().lower() for h in (reader.fieldnames or [])}
@@ -141,7 +141,7 @@ def import_products(source: IO[str], *, on_row=None, by=None) -> ImportReport:
             with transaction.atomic():
                 product = Product.objects.select_for_update().filter(sku=data["sku"]).first()
                 if product is None:
-                    services.product_create(**data)
+                    services.product_create(by=by, **data)
                     report.created += 1
                 else:
                     services.product_update(product, by=by, stock_reason=StockReason.IMPORT, **data)

@@ -10,7 +10,14 @@ from django.db import transaction
 from faker import Faker
 
 from catalog.models import Product
-from catalog.seeding import build_brands, build_categories, iter_products, save_taxonomy
+from catalog.seeding import (
+    build_brands,
+    build_categories,
+    build_seed_images,
+    insert_seed_images,
+    iter_products,
+    save_taxonomy,
+)
 from catalog.services import catalog_changed
 
 SKU_PREFIX = "DEMO-"
@@ -33,5 +40,7 @@ def load(stdout) -> None:
             row["attributes"] = json.loads(row["attributes"])
             products.append(Product(**row))
         Product.objects.bulk_create(products)  # the search-vector trigger fills each row
+        # Pictures drawn locally with Pillow (nothing downloaded), thumbnails made at once.
+        images = insert_seed_images(build_seed_images(12), product_ids=[p.id for p in products])
         catalog_changed()
-    stdout.write(f"Demo catalog: {len(cats)} categories, {len(brands)} brands, {PRODUCTS} products.")
+    stdout.write(f"Demo catalog: {len(cats)} categories, {len(brands)} brands, {PRODUCTS} products, {images} images.")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 
 
 class CatalogErrorCode(StrEnum):
     INSUFFICIENT_STOCK = "insufficient_stock"
     NOT_FOUND = "not_found"
+    INVALID_IMAGE = "invalid_image"
+    FILE_TOO_LARGE = "file_too_large"
 
 
 class InsufficientStock(Conflict):
@@ -23,3 +25,23 @@ class InsufficientStock(Conflict):
 class StockProductNotFound(NotFound):
     code = CatalogErrorCode.NOT_FOUND.value
     default_detail = "No such product."
+
+
+class _UploadError(InvalidInput):
+    """About the uploaded file: `attr` is the form field, `image`, unless told otherwise."""
+
+    def __init__(self, detail: str | None = None, **kwargs) -> None:
+        kwargs.setdefault("attr", "image")
+        super().__init__(detail, **kwargs)
+
+
+class InvalidImage(_UploadError):
+    """Not an image, a format other than JPEG/PNG/WebP/GIF, or more than IMAGE_MAX_PIXELS."""
+
+    code = CatalogErrorCode.INVALID_IMAGE.value
+    default_detail = "The file is not an accepted image (JPEG, PNG, WebP or GIF)."
+
+
+class FileTooLarge(_UploadError):
+    code = CatalogErrorCode.FILE_TOO_LARGE.value
+    default_detail = "The file is too large."

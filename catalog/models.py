@@ -26,6 +26,12 @@ class Category(models.Model):
     # spelled in the path. Maintained by catalog.services (category_save / category moves).
     path = models.CharField(max_length=1024, default="", editable=False, db_index=True)
     depth = models.PositiveSmallIntegerField(default=0, editable=False)
+    meta_title = models.CharField(
+        max_length=255, blank=True, default="", db_default="", help_text="SEO title (empty: the name)."
+    )
+    meta_description = models.CharField(
+        max_length=500, blank=True, default="", db_default="", help_text="SEO description."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -68,7 +74,7 @@ class Brand(models.Model):
 class Product(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.SlugField(max_length=255, unique=True)
-    sku = models.CharField(max_length=64, unique=True)
+    sku = models.CharField(max_length=64, unique=True, blank=True, help_text="Empty on create: one is generated.")
     name = models.CharField(max_length=255)
     description = models.TextField(blank=True)
     price = models.DecimalField(max_digits=12, decimal_places=2, validators=[MinValueValidator(0)])
@@ -83,6 +89,20 @@ class Product(models.Model):
     is_active = models.BooleanField(default=True)
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=0)
     review_count = models.PositiveIntegerField(default=0)
+    meta_title = models.CharField(
+        max_length=255, blank=True, default="", db_default="", help_text="SEO title (empty: the name)."
+    )
+    meta_description = models.CharField(
+        max_length=500, blank=True, default="", db_default="", help_text="SEO description."
+    )
+    # Who created the product and who last edited it (catalog.services records them on every
+    # write path: API, admin, CSV import). Shown to staff only.
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     # Weighted full-text document (name, SKU > brand > description). On PostgreSQL a
@@ -135,10 +155,41 @@ class Product(models.Model):
         return self.stock_quantity > 0
 
 
+class ProductImage(models.Model):
+    """One picture of a product. `image` is the name of the re-encoded file in the default
+    storage (content-hashed, so equal uploads share a file); `thumbnails` maps each size of
+    IMAGE_THUMBNAIL_SIZES to the name of its WebP file once the background job has made it.
+    Written only through catalog.services (product_image_add / _update / _delete), which
+    also removes the files after the row is gone."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="images", db_index=False)
+    image = models.CharField(max_length=255, help_text="File name in the media storage.")
+    alt_text = models.CharField(max_length=255, blank=True)
+    position = models.PositiveIntegerField(default=0)
+    width = models.PositiveIntegerField()
+    height = models.PositiveIntegerField()
+    thumbnails = models.JSONField(default=dict, blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+        indexes = [
+            models.Index(fields=["product", "position", "id"], name="catalog_image_product_pos"),
+            models.Index(fields=["image"], name="catalog_image_file"),
+        ]
+
+    def __str__(self) -> str:
+        return self.alt_text or self.image
+
+
 class Review(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     product = models.ForeignKey(Product, on_delete=models.CASCADE, related_name="reviews")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reviews")
+    # Null once the author's account is erased: the review stays, by "a deleted user".
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="reviews"
+    )
     rating = models.PositiveSmallIntegerField(validators=[MinValueValidator(1), MaxValueValidator(5)])
     title = models.CharField(max_length=200, blank=True)
     body = models.TextField(blank=True)

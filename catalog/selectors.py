@@ -13,13 +13,13 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, Q, QuerySet, Sum, Value
+from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Coalesce
 
 from accounts.roles import is_staff_user
 from catalog import hooks
 from catalog.filters import DEFAULT_ORDERING, ORDERINGS, ProductFilter, search_query
-from catalog.models import Category, Product, Review, StockMove
+from catalog.models import Category, Product, ProductImage, Review, StockMove
 from core.errors import NotFound
 
 # --- categories ------------------------------------------------------------------------
@@ -67,10 +67,27 @@ def product_base_queryset(user) -> QuerySet[Product]:
     return qs
 
 
-def product_get_for_user(user, product_id: UUID) -> Product:
-    """One product; inactive ones are 404 for everyone but staff."""
+def product_images_prefetch() -> Prefetch:
+    """A product's images in position order, in one query for a whole page of products."""
+    return Prefetch("images", queryset=ProductImage.objects.order_by("position", "id"))
+
+
+def product_display_queryset(user) -> QuerySet[Product]:
+    """product_base_queryset plus what product reads show besides the row: the images
+    (one query per page, whatever their number)."""
+    return product_base_queryset(user).prefetch_related(product_images_prefetch())
+
+
+def product_get_for_user(user, product_id: UUID, *, display: bool = False) -> Product:
+    """One product; inactive ones are 404 for everyone but staff. `display`: loaded for
+    the detail page (its images; for staff also who created and last edited it)."""
+    qs = product_base_queryset(user)
+    if display:
+        qs = qs.prefetch_related(product_images_prefetch())
+        if is_staff_user(user):
+            qs = qs.select_related("created_by", "updated_by")
     try:
-        return product_base_queryset(user).get(pk=product_id)
+        return qs.get(pk=product_id)
     except (Product.DoesNotExist, ValueError, ValidationError):
         raise NotFound()
 
@@ -98,7 +115,7 @@ def product_filterset(user, params: Mapping[str, Any]) -> ProductFilter:
     """The product filters (catalog.filters) bound to `params` (a QueryDict or a dict) over
     the products `user` may see. Check `is_valid()` (its errors name the parameter) before
     passing it to product_list, product_matches or product_facets."""
-    return ProductFilter(params, queryset=product_base_queryset(user))
+    return ProductFilter(params, queryset=product_display_queryset(user))
 
 
 def _matches(filterset: ProductFilter) -> QuerySet[Product]:
@@ -281,6 +298,16 @@ def product_stats() -> dict[str, Any]:
     return totals
 
 
+def product_low_stock(*, limit: int = 10) -> list[Product]:
+    """Active products with stock at or below CATALOG_LOW_STOCK_THRESHOLD, the emptiest
+    first: what staff should reorder. One query over the stock_quantity index."""
+    return list(
+        Product.objects.filter(is_active=True, stock_quantity__lte=settings.CATALOG_LOW_STOCK_THRESHOLD)
+        .only("id", "name", "sku", "stock_quantity")
+        .order_by("stock_quantity", "name", "id")[:limit]
+    )
+
+
 # --- reviews ---------------------------------------------------------------------------
 
 
@@ -288,6 +315,25 @@ def review_list_for_product(product: Product) -> QuerySet[Review]:
     return (
         Review.objects.filter(product=product, is_approved=True).select_related("user").order_by("-created_at", "-id")
     )
+
+
+def review_get_for_user(user, product: Product, review_id) -> Review:
+    """A review of `product` that `user` may change: their own (approved or not); staff
+    may reach any. Someone else's review is 404 (its existence is not revealed)."""
+    qs = Review.objects.filter(product=product).select_related("user", "product")
+    if not is_staff_user(user):
+        qs = qs.filter(user_id=getattr(user, "pk", None))
+    try:
+        return qs.get(pk=review_id)
+    except (Review.DoesNotExist, ValueError, ValidationError):
+        raise NotFound()
+
+
+def product_image_get(product: Product, image_id) -> ProductImage:
+    try:
+        return ProductImage.objects.get(product=product, pk=image_id)
+    except (ProductImage.DoesNotExist, ValueError, ValidationError):
+        raise NotFound()
 
 
 def review_is_verified_purchase(user, product: Product) -> bool:

@@ -11,7 +11,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product, Review, StockMove, StockReason
+from catalog import images as image_files
+from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product, ProductImage, Review, StockMove, StockReason
 from core.formats import iso_utc
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -49,7 +50,18 @@ class CategorySerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Category
-        fields = ["id", "slug", "name", "parent", "depth", "sort_order", "created_at", "updated_at"]
+        fields = [
+            "id",
+            "slug",
+            "name",
+            "parent",
+            "depth",
+            "sort_order",
+            "meta_title",
+            "meta_description",
+            "created_at",
+            "updated_at",
+        ]
 
 
 class CategoryDetailSerializer(CategorySerializer):
@@ -82,7 +94,7 @@ class CategoryWriteSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Category
-        fields = ["name", "slug", "parent", "sort_order"]
+        fields = ["name", "slug", "parent", "sort_order", "meta_title", "meta_description"]
 
     def validate_slug(self, value):
         qs = Category.objects.filter(slug=value)
@@ -121,6 +133,51 @@ class BrandWriteSerializer(serializers.ModelSerializer):
 # --- products --------------------------------------------------------------------------
 
 
+class ProductImageThumbnailsSerializer(serializers.Serializer):
+    small = serializers.CharField(allow_null=True, help_text="null until the thumbnails job has made it")
+    medium = serializers.CharField(allow_null=True)
+    large = serializers.CharField(allow_null=True)
+
+
+class ProductImageSerializer(serializers.ModelSerializer):
+    url = serializers.CharField(help_text="The image (re-encoded, without metadata); absolute when MEDIA_URL is.")
+    thumbnails = ProductImageThumbnailsSerializer(help_text="WebP thumbnails, each null until made.")
+
+    class Meta:
+        model = ProductImage
+        fields = ["id", "url", "alt_text", "position", "width", "height", "thumbnails"]
+        read_only_fields = fields
+
+    def to_representation(self, image: ProductImage) -> dict:
+        return image_data(image)
+
+
+def image_data(image: ProductImage) -> dict:
+    thumbnails = image.thumbnails if isinstance(image.thumbnails, dict) else {}
+    return {
+        "id": str(image.id),
+        "url": image_files.url(image.image),
+        "alt_text": image.alt_text,
+        "position": image.position,
+        "width": image.width,
+        "height": image.height,
+        "thumbnails": {size: image_files.url(thumbnails.get(size)) for size in settings.IMAGE_THUMBNAIL_SIZES},
+    }
+
+
+class ProductImageUploadSerializer(serializers.Serializer):
+    image = serializers.FileField(help_text="JPEG, PNG, WebP or GIF, at most IMAGE_MAX_BYTES.")
+    alt_text = serializers.CharField(max_length=255, required=False, allow_blank=True, default="")
+    position = serializers.IntegerField(
+        min_value=0, max_value=2_147_483_647, required=False, help_text="Default: after the last image."
+    )
+
+
+class ProductImageUpdateSerializer(serializers.Serializer):
+    alt_text = serializers.CharField(max_length=255, required=False, allow_blank=True)
+    position = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     price = serializers.DecimalField(**MONEY)
     currency = serializers.SerializerMethodField()
@@ -129,6 +186,7 @@ class ProductSerializer(serializers.ModelSerializer):
     brand = BrandRefSerializer(read_only=True, allow_null=True)
     attributes = serializers.DictField(child=serializers.CharField(), read_only=True)
     rating_avg = serializers.DecimalField(max_digits=3, decimal_places=2, read_only=True)
+    images = ProductImageSerializer(many=True, read_only=True, help_text="In position order.")
 
     class Meta:
         model = Product
@@ -148,6 +206,9 @@ class ProductSerializer(serializers.ModelSerializer):
             "rating_avg",
             "review_count",
             "is_active",
+            "images",
+            "meta_title",
+            "meta_description",
             "created_at",
             "updated_at",
         ]
@@ -178,6 +239,9 @@ class ProductSerializer(serializers.ModelSerializer):
             "rating_avg": _money(obj.rating_avg),
             "review_count": obj.review_count,
             "is_active": obj.is_active,
+            "images": [image_data(image) for image in obj.images.all()],
+            "meta_title": obj.meta_title,
+            "meta_description": obj.meta_description,
             "created_at": _iso(obj.created_at),
             "updated_at": _iso(obj.updated_at),
         }
@@ -207,17 +271,25 @@ class StockMoveSerializer(serializers.ModelSerializer):
         }
 
 
-class ProductDetailSerializer(ProductSerializer):
-    """Product detail. Staff (managers, admins) also get `stock_moves`; for everyone else
-    the key is absent (not empty)."""
+class UserRefSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    email = serializers.EmailField()
 
-    # Not read-only, so the schema marks it optional: customers never get it.
+
+class ProductDetailSerializer(ProductSerializer):
+    """Product detail. Staff (managers, admins) also get `stock_moves`, `created_by` and
+    `updated_by` (context `staff=True`); for everyone else those keys are absent (not
+    empty). The view caches the two audiences apart."""
+
+    # Not read-only, so the schema marks them optional: customers never get them.
     stock_moves = StockMoveSerializer(
         many=True, required=False, help_text="Staff only: the last stock moves, newest first."
     )
+    created_by = UserRefSerializer(required=False, allow_null=True, help_text="Staff only: who created it.")
+    updated_by = UserRefSerializer(required=False, allow_null=True, help_text="Staff only: who last edited it.")
 
     class Meta(ProductSerializer.Meta):
-        fields = [*ProductSerializer.Meta.fields, "stock_moves"]
+        fields = [*ProductSerializer.Meta.fields, "stock_moves", "created_by", "updated_by"]
         read_only_fields = ProductSerializer.Meta.fields
 
     def to_representation(self, obj: Product) -> dict:
@@ -225,7 +297,14 @@ class ProductDetailSerializer(ProductSerializer):
         moves = self.context.get("stock_moves")
         if moves is not None:
             data["stock_moves"] = [StockMoveSerializer().to_representation(move) for move in moves]
+        if self.context.get("staff"):
+            data["created_by"] = _user_ref(obj.created_by) if obj.created_by_id else None
+            data["updated_by"] = _user_ref(obj.updated_by) if obj.updated_by_id else None
         return data
+
+
+def _user_ref(user) -> dict:
+    return {"id": str(user.pk), "email": user.email}
 
 
 def _money(value) -> str:
@@ -241,7 +320,7 @@ _iso = iso_utc
 
 class ProductWriteSerializer(serializers.ModelSerializer):
     slug = serializers.SlugField(max_length=255, required=False)
-    sku = serializers.CharField(max_length=64)
+    sku = serializers.CharField(max_length=64, required=False, help_text="Omitted on create: one is generated.")
     price = serializers.DecimalField(**MONEY, min_value=0)
     stock_quantity = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
     category_id = UUIDRelatedField(source="category", queryset=Category.objects.all())
@@ -261,6 +340,8 @@ class ProductWriteSerializer(serializers.ModelSerializer):
             "brand_id",
             "attributes",
             "is_active",
+            "meta_title",
+            "meta_description",
         ]
 
     def _unique(self, field: str, value):
@@ -368,9 +449,18 @@ class ReviewSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_author(self, obj) -> str:
+        if obj.user is None:  # the author's account was erased; the review stays
+            return "Deleted user"
         first = (obj.user.first_name or "").strip()
         last = (obj.user.last_name or "").strip()
         return f"{first} {last[:1]}.".strip() if last else (first or "Customer")
+
+
+class ReviewUpdateSerializer(serializers.Serializer):
+    rating = serializers.IntegerField(min_value=1, max_value=5, required=False)
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    body = serializers.CharField(max_length=10_000, required=False, allow_blank=True)
+    is_approved = serializers.BooleanField(required=False, help_text="Staff only: approve or hide the review.")
 
 
 class ReviewWriteSerializer(serializers.Serializer):

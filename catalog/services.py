@@ -5,23 +5,38 @@ through here, so there is one place where caches are invalidated."""
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Avg, Count, DecimalField, F, FloatField, IntegerField, OuterRef, ProtectedError, Subquery
+from django.db.models import (
+    Avg,
+    Count,
+    DecimalField,
+    F,
+    FloatField,
+    IntegerField,
+    Max,
+    OuterRef,
+    ProtectedError,
+    Subquery,
+)
 from django.db.models.functions import Cast, Coalesce
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.errors import EmailNotVerified
+from accounts.roles import is_staff_user
+from catalog import images, tasks
 from catalog.cache import bump_catalog_generation, bump_stock_generations
 from catalog.errors import InsufficientStock, StockProductNotFound
-from catalog.models import Brand, Category, Product, Review, StockMove, StockReason
+from catalog.models import Brand, Category, Product, ProductImage, Review, StockMove, StockReason
 from catalog.selectors import product_stock_levels, review_is_verified_purchase
-from core.errors import Conflict, InvalidInput, Protected
+from core.errors import Conflict, Forbidden, InvalidInput, Protected
+from core.jobs import enqueue
 
 
 class AlreadyReviewed(Conflict):
@@ -169,59 +184,102 @@ def brand_delete(brand: Brand) -> None:
 # through product_rating_refresh. A form or a PATCH that wrote them back would undo the
 # checkouts and reviews committed since it read the row.
 PRODUCT_COUNTER_FIELDS = frozenset({"stock_quantity", "rating_avg", "review_count"})
-_PRODUCT_NOT_EDITABLE = PRODUCT_COUNTER_FIELDS | {"id", "created_at", "search_vector"}
+# created_by/updated_by are set by product_save from its `by`, never from a form.
+_PRODUCT_NOT_EDITABLE = PRODUCT_COUNTER_FIELDS | {"id", "created_at", "search_vector", "created_by", "updated_by"}
 PRODUCT_EDITABLE_FIELDS = tuple(f.name for f in Product._meta.concrete_fields if f.name not in _PRODUCT_NOT_EDITABLE)
 
 
+# Generated SKUs: letters of the name, then random characters that cannot be misread
+# (no 0/O, 1/I/L): "LCS-7K3QX2" for a "Lightweight cotton shoe".
+SKU_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
+SKU_RANDOM_LENGTH = 6
+
+
+def product_sku_generate(name: str) -> str:
+    """A readable SKU not yet used: up to three initials of the name's words and six
+    random characters (31^6 ≈ 887 million per prefix; a taken one is drawn again)."""
+    words = [w for w in slugify(name).split("-") if w and w[0].isalnum()]
+    prefix = "".join(w[0] for w in words[:3]).upper() or "P"
+    while True:
+        sku = f"{prefix}-{''.join(secrets.choice(SKU_ALPHABET) for _ in range(SKU_RANDOM_LENGTH))}"
+        if not Product.objects.filter(sku=sku).exists():
+            return sku
+
+
+def _user_or_none(by):
+    return by if by is not None and getattr(by, "is_authenticated", False) else None
+
+
 @transaction.atomic
-def product_save(product: Product, *, fields: Iterable[str] | None = None) -> Product:
+def product_save(product: Product, *, fields: Iterable[str] | None = None, by=None) -> Product:
     """Create a product, or save `fields` of an existing one (default: every editable
     field), with `save(update_fields=...)`: an edit writes only what it changes and never
     stock_quantity, rating_avg or review_count (ValueError if asked to). A new product is
     inserted whole: the stock it is created with is its opening level, not a stock move
     (no one else can have moved the stock of a row that did not exist).
 
-    Generates the slug from the name when empty. The search vector is kept current by the
-    database trigger. Raises Conflict `unique` for a taken SKU or slug. Invalidates caches
-    on commit."""
+    `by` (the user writing, if any) is recorded as `created_by` and `updated_by` of a new
+    product and as `updated_by` of an edit that changes something.
+
+    Generates the slug from the name when empty, and a readable unique SKU when empty
+    (product_sku_generate). The search vector is kept current by the database trigger.
+    Raises Conflict `unique` for a taken SKU or slug. Invalidates caches on commit."""
     update_fields = None
+    user = _user_or_none(by)
     if not product._state.adding:
         names = set(PRODUCT_EDITABLE_FIELDS if fields is None else fields)
         counters = names & PRODUCT_COUNTER_FIELDS
         if counters:
             raise ValueError(f"{', '.join(sorted(counters))} cannot be saved with the product: use its service")
         update_fields = {*names, "updated_at"}
+    elif user is not None:
+        product.created_by = product.created_by or user
+        product.updated_by = user
     if not product.slug:
         product.slug = unique_slug(Product, product.name, exclude_pk=product.pk, max_length=255)
         if update_fields is not None:
             update_fields.add("slug")
+    generated_sku = not product.sku
+    if generated_sku:
+        product.sku = product_sku_generate(product.name)
+        if update_fields is not None:
+            update_fields.add("sku")
     if update_fields == {"updated_at"}:
         return product  # nothing of the product changed (a stock-only PATCH, an untouched form)
-    try:
-        with transaction.atomic():
-            product.save(update_fields=update_fields)
-    except IntegrityError as exc:
-        raise Conflict("A product with this SKU or slug already exists.", code="unique") from exc
+    if update_fields is not None and user is not None:
+        product.updated_by = user
+        update_fields.add("updated_by")
+    for attempt in range(3):
+        try:
+            with transaction.atomic():
+                product.save(update_fields=update_fields)
+            break
+        except IntegrityError as exc:
+            if generated_sku and attempt < 2 and Product.objects.filter(sku=product.sku).exists():
+                product.sku = product_sku_generate(product.name)  # drawn by someone else meanwhile
+                continue
+            raise Conflict("A product with this SKU or slug already exists.", code="unique") from exc
     catalog_changed()
     return product
 
 
-def product_create(**data: Any) -> Product:
-    return product_save(Product(**data))
+def product_create(*, by=None, **data: Any) -> Product:
+    return product_save(Product(**data), by=by)
 
 
 @transaction.atomic
 def product_update(
     product: Product, *, by=None, stock_reason: str = StockReason.ADJUSTMENT, stock_note: str = "", **data: Any
 ) -> Product:
-    """Change the given fields of `product` (only those are written). A `stock_quantity`
+    """Change the given fields of `product` (only those are written; `by` is recorded as
+    `updated_by` when something changed). A `stock_quantity`
     in `data` is a stock count, not a field write: it goes through
     stock_move(set_to=..., reason=stock_reason, by=by) in the same transaction, so the
     delta is computed against the locked current level and recorded in the ledger."""
     stock_level = data.pop("stock_quantity", None)
     for key, value in data.items():
         setattr(product, key, value)
-    product_save(product, fields=data.keys())
+    product_save(product, fields=data.keys(), by=by)
     if stock_level is not None:
         stock_move(product.pk, set_to=stock_level, reason=stock_reason, by=by, note=stock_note)
         product.stock_quantity = stock_level
@@ -230,24 +288,125 @@ def product_update(
 
 @transaction.atomic
 def product_delete(product: Product) -> None:
-    """Raises Protected (409) when an order references the product (PROTECT foreign key)."""
+    """Raises Protected (409) when an order references the product (PROTECT foreign key).
+    Its images go with it (cascade), and their files once the deletion has committed."""
+    files = _lock_image_files(ProductImage.objects.filter(product=product))
     try:
         with transaction.atomic():
             product.delete()
     except ProtectedError:
         raise Protected("This product appears in orders and cannot be deleted; deactivate it instead.")
+    _delete_image_files_on_commit(files)
     catalog_changed()
 
 
 @transaction.atomic
-def product_set_active(product_ids: Iterable[UUID], active: bool) -> int:
-    """Bulk (de)activation (admin actions). Returns the number of products changed."""
-    from django.utils import timezone
-
+def product_set_active(product_ids: Iterable[UUID], active: bool, *, by=None) -> int:
+    """Bulk (de)activation (admin actions); `by` is recorded as `updated_by`. Returns the
+    number of products changed."""
     changed = Product.objects.filter(pk__in=list(product_ids)).exclude(is_active=active)
-    count = changed.update(is_active=active, updated_at=timezone.now())
+    values: dict[str, Any] = {"is_active": active, "updated_at": timezone.now()}
+    if _user_or_none(by) is not None:
+        values["updated_by"] = by
+    count = changed.update(**values)
     catalog_changed()
     return count
+
+
+# --- product images --------------------------------------------------------------------
+
+
+def _next_image_position(product: Product) -> int:
+    last = ProductImage.objects.filter(product=product).aggregate(last=Max("position"))["last"]
+    return 0 if last is None else last + 1
+
+
+@transaction.atomic
+def product_image_add(product: Product, *, upload, alt_text: str = "", position: int | None = None) -> ProductImage:
+    """Check and clean the uploaded file (catalog.images.clean_upload: InvalidImage or
+    FileTooLarge, 400), store it under its content name, record the image (at the end of
+    the product's images unless `position` is given) and enqueue its thumbnails job in
+    the same transaction. Thumbnails are null until the job has run."""
+    clean = images.clean_upload(upload)
+    name = images.store(clean)
+    image = ProductImage.objects.create(
+        product=product,
+        image=name,
+        alt_text=alt_text,
+        position=_next_image_position(product) if position is None else position,
+        width=clean.width,
+        height=clean.height,
+    )
+    enqueue(tasks.make_product_image_thumbnails, str(image.pk))
+    catalog_changed()
+    return image
+
+
+@transaction.atomic
+def product_image_update(image: ProductImage, **data: Any) -> ProductImage:
+    """Change `alt_text` and/or `position` (only those are written)."""
+    unknown = set(data) - {"alt_text", "position"}
+    if unknown:
+        raise ValueError(f"not editable: {', '.join(sorted(unknown))}")
+    for key, value in data.items():
+        setattr(image, key, value)
+    if data:
+        image.save(update_fields=list(data))
+        catalog_changed()
+    return image
+
+
+@transaction.atomic
+def product_image_delete(image: ProductImage) -> None:
+    """Delete the image; its file and thumbnails are deleted once this commits (unless
+    another image row shows the same file)."""
+    files = _lock_image_files(ProductImage.objects.filter(pk=image.pk))
+    ProductImage.objects.filter(pk=image.pk).delete()
+    _delete_image_files_on_commit(files)
+    catalog_changed()
+
+
+def product_image_make_thumbnails(image_id) -> bool:
+    """The thumbnails job: make the image's missing WebP thumbnails (one per
+    IMAGE_THUMBNAIL_SIZES) and record them. Idempotent: an image whose thumbnails are
+    recorded (or that is gone) is left alone, and a thumbnail made again overwrites the
+    same file. The row is locked meanwhile, so a deletion waits and then sees the
+    thumbnails it must remove. Returns whether anything was made."""
+    with transaction.atomic():
+        image = ProductImage.objects.select_for_update().filter(pk=image_id).first()
+        if image is None:
+            return False
+        thumbnails = image.thumbnails if isinstance(image.thumbnails, dict) else {}
+        missing = [size for size in settings.IMAGE_THUMBNAIL_SIZES if not thumbnails.get(size)]
+        if not missing:
+            return False
+        image.thumbnails = {**thumbnails, **images.make_thumbnails(image.image, only=missing)}
+        image.save(update_fields=["thumbnails"])
+        catalog_changed()
+    return True
+
+
+def _lock_image_files(queryset) -> dict[str, list[str]]:
+    """{source file: [its thumbnails]} of the images in `queryset`, read under their row
+    locks (a running thumbnails job finishes first, so its files are included)."""
+    files: dict[str, list[str]] = {}
+    for name, thumbnails in queryset.select_for_update().values_list("image", "thumbnails"):
+        files.setdefault(name, []).extend((thumbnails or {}).values())
+    return files
+
+
+def _delete_image_files_on_commit(files: dict[str, list[str]]) -> None:
+    if files:
+        transaction.on_commit(lambda: delete_unused_image_files(files))
+
+
+def delete_unused_image_files(files: dict[str, list[str]]) -> None:
+    """Delete each source file, and its thumbnails, that no image row uses any more
+    (equal uploads share a file)."""
+    used = set(ProductImage.objects.filter(image__in=list(files)).values_list("image", flat=True))
+    for name, thumbnails in files.items():
+        if name not in used:
+            images.delete_files([*thumbnails, *images.thumbnail_names(name), name])
 
 
 # --- reviews ---------------------------------------------------------------------------
@@ -286,16 +445,62 @@ def review_create(*, user, product: Product, rating: int, title: str = "", body:
 
 
 @transaction.atomic
-def review_moderate(review: Review, *, approved: bool) -> Review:
-    review.is_approved = approved
-    review.save(update_fields=["is_approved"])
+def review_update(review: Review, **data: Any) -> Review:
+    """The author changes `rating`, `title` and/or `body` (only those are written). With
+    REVIEWS_REQUIRE_APPROVAL a changed review goes back to moderation (is_approved=False)
+    until staff approve it again. Locks the product row while its rating is recomputed."""
+    unknown = set(data) - {"rating", "title", "body"}
+    if unknown:
+        raise ValueError(f"not editable by the author: {', '.join(sorted(unknown))}")
+    if "rating" in data and not 1 <= int(data["rating"]) <= 5:
+        raise InvalidInput("Rating must be between 1 and 5.", attr="rating")
+    changed = [key for key, value in data.items() if getattr(review, key) != value]
+    if not changed:
+        return review
+    Product.objects.select_for_update().filter(pk=review.product_id).first()
+    for key in changed:
+        setattr(review, key, data[key])
+    if settings.REVIEWS_REQUIRE_APPROVAL and review.is_approved:
+        review.is_approved = False
+        changed.append("is_approved")
+    review.save(update_fields=changed)
     product_rating_refresh(review.product)
     return review
 
 
 @transaction.atomic
+def review_edit(review: Review, *, by, is_approved: bool | None = None, **content: Any) -> Review:
+    """One PATCH of a review: the author changes its `content` (rating, title, body:
+    review_update), staff set `is_approved` (review_moderate). Forbidden (403) for a
+    non-staff user setting `is_approved`, or for staff changing someone else's words.
+    The caller has already scoped the review to what `by` may reach (else 404)."""
+    if is_approved is not None and not is_staff_user(by):
+        raise Forbidden("Only staff can approve or hide a review.", attr="is_approved")
+    if content and review.user_id != getattr(by, "pk", None):
+        raise Forbidden("Only the author can change what a review says.")
+    if content:
+        review_update(review, **content)
+    if is_approved is not None:
+        review_moderate(review, approved=is_approved)
+    return review
+
+
+@transaction.atomic
+def review_moderate(review: Review, *, approved: bool) -> Review:
+    """Staff approve (listed, counted in rating_avg/review_count) or hide a review."""
+    if review.is_approved != approved:
+        Product.objects.select_for_update().filter(pk=review.product_id).first()
+        review.is_approved = approved
+        review.save(update_fields=["is_approved"])
+        product_rating_refresh(review.product)
+    return review
+
+
+@transaction.atomic
 def review_delete(review: Review) -> None:
+    """The author or staff delete a review; the product's rating is recomputed."""
     product = review.product
+    Product.objects.select_for_update().filter(pk=product.pk).first()
     review.delete()
     product_rating_refresh(product)
 
@@ -305,6 +510,8 @@ def review_set_verified_purchase(user_id, product_ids: Iterable[UUID], *, verifi
     when an order is paid) or not (when the last paid order of a product is cancelled).
     Runs in the caller's transaction; returns the number of reviews changed. Cached
     catalog responses do not show `verified_purchase`, so no cache is invalidated."""
+    if user_id is None:  # an order whose customer's account was erased: their reviews are detached too
+        return 0
     return (
         Review.objects.filter(user_id=user_id, product_id__in=list(product_ids))
         .exclude(verified_purchase=verified)

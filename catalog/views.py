@@ -18,7 +18,8 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.permissions import IsAuthenticatedOrReadOnly
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.permissions import IsAuthenticated, IsAuthenticatedOrReadOnly
 from rest_framework.response import Response
 
 from catalog import selectors, services
@@ -35,8 +36,9 @@ from catalog.cache import (
     response_cache_key,
     store_page,
 )
+from catalog.errors import FileTooLarge
 from catalog.filters import ProductFilter
-from catalog.models import Brand, Review
+from catalog.models import Brand, ProductImage, Review
 from catalog.pagination import ProductPagination
 from catalog.serializers import (
     BrandSerializer,
@@ -47,10 +49,14 @@ from catalog.serializers import (
     CategoryWriteSerializer,
     ProductDetailSerializer,
     ProductFacetsSerializer,
+    ProductImageSerializer,
+    ProductImageUpdateSerializer,
+    ProductImageUploadSerializer,
     ProductSerializer,
     ProductStatsSerializer,
     ProductWriteSerializer,
     ReviewSerializer,
+    ReviewUpdateSerializer,
     ReviewWriteSerializer,
 )
 from core.compression import MIN_SIZE, negotiate
@@ -58,6 +64,7 @@ from core.errors import NotFound
 from ecommerce.api.openapi import error_response
 from ecommerce.api.pagination import PageNumberPagination as DefaultPagination
 from ecommerce.api.permissions import IsManager, IsManagerOrReadOnly, is_staff_user
+from ecommerce.api.uploads import limit_upload_size
 
 UUID_RE = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
 CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or `unique`.")
@@ -324,10 +331,11 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
 
     def retrieve(self, request, *args, **kwargs):
         def build():
-            product = selectors.product_get_for_user(request.user, kwargs[self.lookup_field])
+            product = selectors.product_get_for_user(request.user, kwargs[self.lookup_field], display=True)
             context = {}
             if is_staff_user(request.user):  # cached under the "staff" variant only
                 context["stock_moves"] = selectors.product_stock_moves(product)
+                context["staff"] = True
             response = Response(ProductDetailSerializer(product, context=context).data)
             response.stock_rows = [response.data]
             return response
@@ -338,7 +346,7 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
     def create(self, request, *args, **kwargs):
         serializer = ProductWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        product = services.product_create(**serializer.validated_data)
+        product = services.product_create(by=request.user, **serializer.validated_data)
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -412,3 +420,96 @@ class ProductReviewViewSet(mixins.ListModelMixin, mixins.CreateModelMixin, views
         serializer.is_valid(raise_exception=True)
         review = services.review_create(user=request.user, product=product, **serializer.validated_data)
         return Response(ReviewSerializer(review).data, status=status.HTTP_201_CREATED)
+
+
+# --- product images --------------------------------------------------------------------
+
+# Room for the multipart framing and the other fields around the file.
+UPLOAD_OVERHEAD_BYTES = 64 * 1024
+
+
+@extend_schema_view(
+    create=extend_schema(
+        summary="Upload an image of a product (thumbnails follow from a background job)",
+        request=ProductImageUploadSerializer,  # multipart/form-data (parser_classes)
+        responses={201: ProductImageSerializer},
+    ),
+    partial_update=extend_schema(
+        summary="Change an image's alt text or position",
+        request=ProductImageUpdateSerializer,
+        responses={200: ProductImageSerializer},
+    ),
+    destroy=extend_schema(summary="Delete an image (its files and thumbnails go too)", responses={204: None}),
+)
+@extend_validation_errors(["invalid_image", "file_too_large"], field_name="image", actions=["create"])
+class ProductImageViewSet(viewsets.GenericViewSet):
+    permission_classes = [IsManager]
+    serializer_class = ProductImageSerializer
+    parser_classes = [MultiPartParser, FormParser, JSONParser]
+
+    def _product(self):
+        return selectors.product_get_for_user(self.request.user, self.kwargs["product_pk"])
+
+    def get_queryset(self):
+        return ProductImage.objects.none()  # the schema's; images are looked up per product
+
+    def create(self, request, *args, **kwargs):
+        # An oversized upload is refused before its body is read when the length says so,
+        # else while it is parsed (the file is skipped, not stored).
+        if int(request.META.get("CONTENT_LENGTH") or 0) > settings.IMAGE_MAX_BYTES + UPLOAD_OVERHEAD_BYTES:
+            raise FileTooLarge(f"The image is larger than {settings.IMAGE_MAX_BYTES} bytes.")
+        limit = limit_upload_size(request, settings.IMAGE_MAX_BYTES)
+        product = self._product()
+        serializer = ProductImageUploadSerializer(data=request.data)
+        if limit is not None and limit.exceeded:
+            raise FileTooLarge(f"The image is larger than {settings.IMAGE_MAX_BYTES} bytes.")
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        image = services.product_image_add(
+            product, upload=data["image"], alt_text=data["alt_text"], position=data.get("position")
+        )
+        return Response(ProductImageSerializer(image).data, status=status.HTTP_201_CREATED)
+
+    def partial_update(self, request, *args, **kwargs):
+        image = selectors.product_image_get(self._product(), kwargs["pk"])
+        serializer = ProductImageUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        image = services.product_image_update(image, **serializer.validated_data)
+        return Response(ProductImageSerializer(image).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_image_delete(selectors.product_image_get(self._product(), kwargs["pk"]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema_view(
+    partial_update=extend_schema(
+        summary="Change a review: its author the rating, title and body; staff `is_approved`",
+        request=ReviewUpdateSerializer,
+        responses={200: ReviewSerializer, 403: error_response("`permission_denied`")},
+    ),
+    destroy=extend_schema(summary="Delete a review (its author, or staff)", responses={204: None}),
+)
+class ProductReviewDetailViewSet(viewsets.GenericViewSet):
+    """Someone else's review is 404 to a customer; staff reach every review."""
+
+    permission_classes = [IsAuthenticated]
+    serializer_class = ReviewSerializer
+
+    def _review(self) -> Review:
+        product = selectors.product_get_for_user(self.request.user, self.kwargs["product_pk"])
+        return selectors.review_get_for_user(self.request.user, product, self.kwargs["pk"])
+
+    def get_queryset(self):
+        return Review.objects.none()  # the schema's; reviews are scoped in _review
+
+    def partial_update(self, request, *args, **kwargs):
+        review = self._review()
+        serializer = ReviewUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        review = services.review_edit(review, by=request.user, **serializer.validated_data)
+        return Response(ReviewSerializer(review).data)
+
+    def destroy(self, request, *args, **kwargs):
+        services.review_delete(self._review())
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from django.conf import settings
@@ -23,10 +23,19 @@ EMAIL_TASK_RETRY = {
 }
 
 
-def send_multipart_email(*, to: str, subject: str, text: str, html: str) -> None:
-    """One email with a plain-text body and an HTML alternative, from DEFAULT_FROM_EMAIL."""
+# (filename, content, mimetype), e.g. ("INV-2026-000001.pdf", pdf_bytes, "application/pdf")
+Attachment = tuple[str, bytes, str]
+
+
+def send_multipart_email(
+    *, to: str, subject: str, text: str, html: str, attachments: Iterable[Attachment] = ()
+) -> None:
+    """One email with a plain-text body, an HTML alternative and optional attachments, from
+    DEFAULT_FROM_EMAIL."""
     message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL, to=[to])
     message.attach_alternative(html, "text/html")
+    for filename, content, mimetype in attachments:
+        message.attach(filename, content, mimetype)
     message.send()
 
 

@@ -5,6 +5,9 @@
                  unreachable. A down cache or broker is reported as `degraded`: the API
                  keeps serving from the database (cache misses) and jobs wait in the outbox,
                  whose depth (and the age of its oldest job) the `outbox` check reports.
+                 With DB_POOL the `database` check adds this process's pool figures; with
+                 a read replica a `replica` check reports its lag (degraded when down:
+                 reads then go to the primary).
 """
 
 from __future__ import annotations
@@ -17,11 +20,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 
 from ecommerce.api.exceptions import json_error
+from ecommerce.db import PRIMARY_LSN_SQL, REPLAYED_LSN_SQL, REPLICA, pool_figures, replica_configured
 
 
 def _get_or_head_only(view):
@@ -49,11 +53,34 @@ def _timed(check: Callable[[], str]) -> dict:
     return result
 
 
-def check_database() -> str:
+def check_database() -> str | dict:
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
         cursor.fetchone()
-    return "ok"
+    # With DB_POOL, this process's pool: connections open, idle, and requests waiting.
+    pool = pool_figures(DEFAULT_DB_ALIAS)
+    return {"status": "ok", "pool": pool} if pool is not None else "ok"
+
+
+def check_replica() -> dict:
+    """The read replica answers and how far it is behind (bytes of WAL not yet replayed;
+    reads only go to it once it has replayed every catalog and order write). Down or
+    lagging is `degraded`, never `down`: reads then go to the primary."""
+    replica = connections[REPLICA]
+    try:
+        with replica.cursor() as cursor:
+            cursor.execute(REPLAYED_LSN_SQL)
+            replayed = int(cursor.fetchone()[0])
+        with connection.cursor() as cursor:
+            cursor.execute(PRIMARY_LSN_SQL)
+            primary = int(cursor.fetchone()[0])
+        result = {"status": "ok", "lag_bytes": max(0, primary - replayed)}
+        pool = pool_figures(REPLICA)
+        if pool is not None:
+            result["pool"] = pool
+        return result
+    except Exception as exc:
+        return {"status": "degraded", "error": exc.__class__.__name__}
 
 
 def check_cache() -> str:
@@ -127,6 +154,8 @@ def ready(request):
     cache_check = _probes.submit(_timed, check_cache)
     broker_check = _probes.submit(_timed, check_broker)
     checks = {"database": _timed(check_database)}
+    if replica_configured() and checks["database"]["status"] != "down":
+        checks["replica"] = _timed(check_replica)
     checks["cache"] = _outcome(cache_check, started)
     checks["broker"] = _outcome(broker_check, started)
     if checks["database"]["status"] != "down":

@@ -55,6 +55,9 @@ def build_logging(*, json: bool, level: str) -> dict:
         "root": {"handlers": ["console"], "level": level},
         "loggers": {
             "django.server": {"level": "WARNING"},
+            # WeasyPrint logs every layout step at INFO; its warnings (a CSS rule it skips) stay.
+            "weasyprint": {"level": "WARNING"},
+            "fontTools": {"level": "WARNING"},
             "django_structlog": {"level": level},
         },
     }

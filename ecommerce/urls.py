@@ -1,6 +1,8 @@
+import re
+
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
 from ecommerce import health, telemetry
@@ -30,6 +32,17 @@ if settings.API_DOCS_PUBLIC:  # API_DOCS_PUBLIC=false closes the schema and both
             SpectacularRedocView.as_view(url_name="schema", template_name="ecommerce/redoc.html"),
             name="redoc",
         ),
+    ]
+
+if settings.SERVE_MEDIA and settings.MEDIA_URL.startswith(
+    "/"
+):  # local settings: uploaded media from MEDIA_ROOT (production: the proxy or the storage)
+    from django.views.static import serve
+
+    urlpatterns += [
+        re_path(
+            rf"^{re.escape(settings.MEDIA_URL.lstrip('/'))}(?P<path>.*)$", serve, {"document_root": settings.MEDIA_ROOT}
+        )
     ]
 
 handler400 = "ecommerce.api.exceptions.handler400"

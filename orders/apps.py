@@ -8,6 +8,8 @@ class OrdersConfig(AppConfig):
     def ready(self) -> None:
         # The catalog cannot import orders; it asks whoever registered (catalog.hooks).
         from catalog.hooks import register_purchase_checker
+        from orders.privacy import register_orders_personal_data
         from orders.selectors import user_has_purchased
 
         register_purchase_checker(user_has_purchased)
+        register_orders_personal_data()

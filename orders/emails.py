@@ -3,11 +3,13 @@ and payments/tasks.py."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.conf import settings
 from django.utils.html import escape, format_html, format_html_join
 
-from core.emails import send_multipart_email
-from orders.models import Order
+from core.emails import Attachment, send_multipart_email
+from orders.models import Fulfillment, Order
 
 
 def _lines_text(order: Order) -> str:
@@ -29,7 +31,9 @@ def _lines_html(order: Order) -> str:
     return format_html("<table><tr><th>Qty</th><th>Product</th><th>SKU</th><th>Price</th></tr>{}</table>", rows)
 
 
-def send_order_email(order: Order, *, subject: str, intro: str, extra: str = "") -> None:
+def send_order_email(
+    order: Order, *, subject: str, intro: str, extra: str = "", attachments: Iterable[Attachment] = ()
+) -> None:
     link = f"{settings.FRONTEND_URL}/orders/{order.pk}"
     text = (
         f"{intro}\n\nOrder {order.number}\n{_lines_text(order)}\n\n"
@@ -46,4 +50,46 @@ def send_order_email(order: Order, *, subject: str, intro: str, extra: str = "")
         link,
         link,
     )
-    send_multipart_email(to=order.user.email, subject=f"{subject} — {order.number}", text=text, html=str(html))
+    send_multipart_email(
+        to=order.user.email, subject=f"{subject} — {order.number}", text=text, html=str(html), attachments=attachments
+    )
+
+
+def send_fulfillment_email(fulfillment: Fulfillment) -> None:
+    """ "Your order has shipped": the units of this shipment and its tracking number."""
+    order = fulfillment.order
+    link = f"{settings.FRONTEND_URL}/orders/{order.pk}"
+    lines = list(fulfillment.lines.all())
+    tracking = fulfillment.tracking_number
+    tracking_text = f"Tracking number: {tracking}" if tracking else "No tracking number was given for this parcel."
+    text = "\n".join(
+        [
+            "Good news: part of your order is on its way."
+            if order.status == "partially_shipped"
+            else "Good news: your order is on its way.",
+            "",
+            f"Order {order.number}",
+            *(f"  {fl.quantity} x {fl.order_line.product_name} ({fl.order_line.product_sku})" for fl in lines),
+            "",
+            tracking_text,
+            link,
+            "",
+        ]
+    )
+    rows = format_html_join(
+        "",
+        "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+        ((fl.quantity, fl.order_line.product_name, fl.order_line.product_sku) for fl in lines),
+    )
+    html = format_html(
+        "<p>Your parcel is on its way.</p><h3>Order {}</h3>"
+        "<table><tr><th>Qty</th><th>Product</th><th>SKU</th></tr>{}</table><p>{}</p><p><a href='{}'>{}</a></p>",
+        order.number,
+        rows,
+        tracking_text,
+        link,
+        link,
+    )
+    send_multipart_email(
+        to=order.user.email, subject=f"Your order has shipped — {order.number}", text=text, html=str(html)
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 import accounts.errors
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 
 
 class OrderErrorCode(StrEnum):
@@ -18,6 +18,15 @@ class OrderErrorCode(StrEnum):
     ORDER_TOO_LARGE = "order_too_large"
     INVALID_TRANSITION = "invalid_transition"
     ORDER_LIMIT = "order_limit"
+    ORDER_NOT_EDITABLE = "order_not_editable"
+    ORDER_EMPTY = "order_empty"
+    INVALID_LINE = "invalid_line"
+    OVER_FULFILLMENT = "over_fulfillment"
+    OVER_RETURN = "over_return"
+    RETURN_WINDOW_CLOSED = "return_window_closed"
+    ORDER_NOT_RETURNABLE = "order_not_returnable"
+    RETURN_ALREADY_DECIDED = "return_already_decided"
+    NOTHING_TO_REFUND = "nothing_to_refund"
 
 
 class EmailNotVerified(accounts.errors.EmailNotVerified):
@@ -68,3 +77,62 @@ class OrderLimitExceeded(Conflict):
 
     code = OrderErrorCode.ORDER_LIMIT
     default_detail = "The order is over a limit of the shop; nothing was ordered."
+
+
+class OrderNotEditable(Conflict):
+    code = OrderErrorCode.ORDER_NOT_EDITABLE
+    default_detail = "Only a pending order (not yet paid, not expired) can be edited."
+
+
+class OrderWouldBeEmpty(Conflict):
+    code = OrderErrorCode.ORDER_EMPTY
+    default_detail = "This is the order's last line; cancel the order instead."
+
+
+class LineNotFound(NotFound):
+    default_detail = "No such line on this order."
+
+
+class InvalidLine(InvalidInput):
+    """A shipment or return names a line that is not on the order (each entry: `line_id`)."""
+
+    code = OrderErrorCode.INVALID_LINE
+    default_detail = "Some lines are not lines of this order."
+
+
+class OverFulfillment(Conflict):
+    """Each entry: `line_id`, `requested`, `remaining` (units left to ship)."""
+
+    code = OrderErrorCode.OVER_FULFILLMENT
+    default_detail = "More units than are left to ship; nothing was shipped."
+
+
+class OverReturn(Conflict):
+    """Each entry: `line_id`, `requested`, `returnable` (delivered and not yet returned)."""
+
+    code = OrderErrorCode.OVER_RETURN
+    default_detail = "More units than were delivered and not yet returned; nothing was requested."
+
+
+class ReturnWindowClosed(Conflict):
+    code = OrderErrorCode.RETURN_WINDOW_CLOSED
+    default_detail = "The time to return items of this order has run out."
+
+
+class OrderNotReturnable(Conflict):
+    code = OrderErrorCode.ORDER_NOT_RETURNABLE
+    default_detail = "Only a delivered order can have items returned."
+
+
+class ReturnAlreadyDecided(Conflict):
+    code = OrderErrorCode.RETURN_ALREADY_DECIDED
+    default_detail = "This return was already decided."
+
+
+class NothingToRefund(Conflict):
+    code = OrderErrorCode.NOTHING_TO_REFUND
+    default_detail = "The order has no payment left to refund."
+
+
+class ReturnNotFound(NotFound):
+    default_detail = "No such return."

@@ -1,23 +1,26 @@
-"""Writes to orders: checkout, the status machine, cancellation and expiry.
+"""Writes to orders: checkout, the status machine, cancellation and expiry; after
+checkout, edits of pending orders, shipments (fulfillments) and returns.
 
-Lock order, everywhere: the order row first, then product rows in primary-key order
-(then, in payments, the invoice counter). Keeping one order makes deadlocks impossible.
+Lock order, everywhere: the order row first, then (returns) the return row, then (through
+the refund hook, in payments) the payment row and the invoice / credit note counter of the
+year, then product rows in primary-key order. Keeping one order makes deadlocks impossible;
+the provider is called while the order (and payment) row is locked, never product rows.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from uuid import UUID
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Q, prefetch_related_objects
+from django.db.models import Q, Sum, prefetch_related_objects
 from django.utils import timezone
 
 from accounts.models import Address
@@ -25,6 +28,7 @@ from carts.services import cart_clear_for_user, cart_lock_lines_for_checkout
 from catalog.models import Product, StockReason
 from catalog.services import review_set_verified_purchase, stock_lock, stock_move_many
 from core.addresses import ADDRESS_FIELDS, validate_address
+from core.errors import InvalidInput
 from core.jobs import enqueue
 from core.metrics import ORDERS_PLACED
 from orders.errors import (
@@ -32,24 +36,58 @@ from orders.errors import (
     EmptyOrder,
     InsufficientStock,
     InvalidAddress,
+    InvalidLine,
     InvalidTransition,
+    LineNotFound,
+    NothingToRefund,
     OrderLimitExceeded,
+    OrderNotEditable,
+    OrderNotReturnable,
     OrderTooLarge,
+    OrderWouldBeEmpty,
+    OverFulfillment,
+    OverReturn,
     PriceChanged,
     ProductUnavailable,
+    ReturnAlreadyDecided,
+    ReturnNotFound,
+    ReturnWindowClosed,
 )
 from orders.hooks import refund_paid_order
-from orders.models import PAID_STATUSES, Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.models import (
+    PAID_STATUSES,
+    Fulfillment,
+    FulfillmentLine,
+    Order,
+    OrderEvent,
+    OrderLine,
+    OrderStatus,
+    OrderStatusChange,
+    ReturnLine,
+    ReturnRequest,
+    ReturnStatus,
+)
+from orders.selectors import shipped_quantities
 
 # The status machine: the only place that says which move is allowed.
 TRANSITIONS: dict[str, frozenset[str]] = {
     OrderStatus.PENDING: frozenset({OrderStatus.PAYMENT_CONFIRMED, OrderStatus.CANCELLED}),
     OrderStatus.PAYMENT_CONFIRMED: frozenset({OrderStatus.PROCESSING, OrderStatus.CANCELLED}),
-    OrderStatus.PROCESSING: frozenset({OrderStatus.SHIPPED}),
+    OrderStatus.PROCESSING: frozenset({OrderStatus.PARTIALLY_SHIPPED, OrderStatus.SHIPPED}),
+    OrderStatus.PARTIALLY_SHIPPED: frozenset({OrderStatus.SHIPPED}),
     OrderStatus.SHIPPED: frozenset({OrderStatus.DELIVERED}),
-    OrderStatus.DELIVERED: frozenset(),
+    OrderStatus.DELIVERED: frozenset({OrderStatus.REFUNDED}),
     OrderStatus.CANCELLED: frozenset(),
+    OrderStatus.REFUNDED: frozenset(),
 }
+# Moves made only by their own service, never by `status/`: a partial shipment is a
+# fulfillment (order_fulfill), a refunded order is the outcome of its returns' refunds.
+_NOT_BY_STATUS_FORM = {
+    OrderStatus.PAYMENT_CONFIRMED: "An order becomes paid only through a payment.",
+    OrderStatus.PARTIALLY_SHIPPED: "An order is partially shipped by shipping some of its lines (fulfillments/).",
+    OrderStatus.REFUNDED: "An order becomes refunded when its returns have refunded all of it.",
+}
+_CENT = Decimal("0.01")
 
 _AMOUNT_FIELD = Order._meta.get_field("total_amount")
 # The largest amount an order (and its payment and invoice: same columns) can hold.
@@ -87,14 +125,30 @@ def _new_order_number(now) -> str:
     return f"{now:%Y%m%d}-{suffix}"
 
 
-def _record_change(order: Order, from_status: str, to_status: str, by, note: str = "") -> OrderStatusChange:
+def _record_change(
+    order: Order,
+    from_status: str,
+    to_status: str,
+    by,
+    note: str = "",
+    *,
+    event: str = OrderEvent.STATUS,
+    details: Mapping[str, Any] | None = None,
+) -> OrderStatusChange:
     return OrderStatusChange.objects.create(
         order=order,
+        event=event,
         from_status=from_status,
         to_status=to_status,
         changed_by=by if (by is not None and getattr(by, "is_authenticated", False)) else None,
         note=note[:255],
+        details=dict(details or {}),
     )
+
+
+def _record_event(order: Order, event: str, by, note: str = "", **details: Any) -> OrderStatusChange:
+    """A history entry that is not a status move (the status is named on both sides)."""
+    return _record_change(order, order.status, order.status, by, note, event=event, details=details)
 
 
 def _merge_lines(lines: Iterable[LineRequest]) -> dict[UUID, int]:
@@ -284,7 +338,9 @@ def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
     # The caller usually renders the new order with its lines and history: load them the
     # way the selectors do (two queries). This is outside checkout's own transaction, but a
     # POST with an Idempotency-Key runs inside the middleware's, so the locks are still held.
-    prefetch_related_objects([order], "lines", "history")
+    from orders.selectors import ORDER_RELATIONS
+
+    prefetch_related_objects([order], *ORDER_RELATIONS)
     return order
 
 
@@ -327,10 +383,16 @@ def order_cancel(order_id: UUID, *, by=None, note: str = "", only_if_expired: bo
             return order
         _check_transition(order, OrderStatus.CANCELLED)
         previous = order.status
+        lines = list(order.lines.all())
         if previous == OrderStatus.PAYMENT_CONFIRMED:
-            refund_paid_order(order, reason=note or "order cancelled")
+            # Everything left on the payment goes back (shipping included, unlike a return).
+            refund_paid_order(
+                order,
+                reason=note or "order cancelled",
+                key=f"cancel:{order.pk}",
+                lines=[refund_line_for(line, line.quantity) for line in lines],
+            )
 
-        lines = list(order.lines.all().only("product_id", "quantity"))
         locked = _lock_products(line.product_id for line in lines)
         _move_stock(
             {line.product_id: line.quantity for line in lines},
@@ -364,30 +426,30 @@ def _unverify_reviews(order: Order) -> None:
 
 def order_set_status(order_id: UUID, to_status: str, *, by=None, tracking_number: str = "", note: str = "") -> Order:
     """Move an order along the status machine (staff: API, admin). `cancelled` goes through
-    order_cancel; `payment_confirmed` only through a payment. Locks the order row.
-    Raises InvalidTransition (409)."""
+    order_cancel; `payment_confirmed` only through a payment; `partially_shipped` only
+    through order_fulfill and `refunded` only through refunds. `shipped` ships all that is
+    left in one fulfillment (with `tracking_number`); `delivered` records `delivered_at`.
+    Locks the order row. Raises InvalidTransition (409)."""
     if to_status == OrderStatus.CANCELLED:
         return order_cancel(order_id, by=by, note=note)
     with transaction.atomic():
         order = _lock_order(order_id)
-        if to_status == OrderStatus.PAYMENT_CONFIRMED:
-            # Money moves only through payments; a status form cannot fake a payment.
-            raise InvalidTransition("An order becomes paid only through a payment.")
+        if to_status in _NOT_BY_STATUS_FORM:
+            # Money moves only through payments; a status form cannot fake a payment, a
+            # partial shipment or a refund.
+            raise InvalidTransition(_NOT_BY_STATUS_FORM[to_status])
         _check_transition(order, to_status)
+        if to_status == OrderStatus.SHIPPED:
+            _fulfill(order, None, tracking_number=tracking_number, by=by, note=note)
+            return order
         previous = order.status
         order.status = to_status
         fields = ["status", "updated_at"]
-        if to_status == OrderStatus.SHIPPED and tracking_number:
-            order.tracking_number = tracking_number[:100]
-            fields.append("tracking_number")
+        if to_status == OrderStatus.DELIVERED:
+            order.delivered_at = timezone.now()
+            fields.append("delivered_at")
         order.save(update_fields=fields)
-        _record_change(
-            order, previous, to_status, by, note or (f"tracking {tracking_number}" if tracking_number else "")
-        )
-        if to_status == OrderStatus.SHIPPED:
-            from orders.tasks import send_order_shipped
-
-            enqueue(send_order_shipped, str(order.pk))
+        _record_change(order, previous, to_status, by, note)
     return order
 
 
@@ -424,3 +486,516 @@ def orders_expire_due_without_beat() -> int:
     if not settings.CELERY_TASK_ALWAYS_EAGER:
         return 0
     return orders_expire(limit=_INLINE_EXPIRY_BATCH)
+
+
+# --- totals ----------------------------------------------------------------------------
+
+
+@dataclass
+class RepriceResult:
+    """What order_reprice changed. `notes` are history lines for what a re-evaluation
+    dropped or changed besides the totals (the pricing pipeline adds, for example,
+    "voucher SPRING10 no longer applies: removed"); the caller records each one."""
+
+    subtotal_before: Decimal
+    total_before: Decimal
+    notes: list[str] = field(default_factory=list)
+
+
+def order_reprice(order: Order) -> RepriceResult:
+    """Recompute the totals of `order` (row locked by the caller) from its lines, as they
+    stand, and save them. The ONE place an existing order's totals are computed: line
+    edits call it.
+
+    Today total = subtotal. The pricing pipeline plugs in here: it re-evaluates tax,
+    shipping and the voucher for the edited lines; a voucher that no longer applies is
+    dropped and the pipeline appends a sentence saying so to `RepriceResult.notes`, which
+    the edit services record in the order's history (event `repriced`).
+    Raises OrderTooLarge (400) when the total no longer fits the money columns."""
+    result = RepriceResult(subtotal_before=order.subtotal, total_before=order.total_amount)
+    subtotal = sum((line.unit_price * line.quantity for line in order.lines.all()), Decimal("0.00"))
+    if subtotal > MAX_ORDER_AMOUNT:
+        raise OrderTooLarge(errors=[{"subtotal": str(subtotal), "maximum": str(MAX_ORDER_AMOUNT)}])
+    total = subtotal
+    if (subtotal, total) != (order.subtotal, order.total_amount):
+        order.subtotal, order.total_amount = subtotal, total
+        order.save(update_fields=["subtotal", "total_amount", "updated_at"])
+    return result
+
+
+# --- editing a pending order -------------------------------------------------------------
+
+
+def _lock_editable(order_id: UUID) -> Order:
+    order = _lock_order(order_id)
+    if order.status != OrderStatus.PENDING:
+        raise OrderNotEditable(errors=[{"status": order.status}])
+    if order.expires_at and order.expires_at <= timezone.now():
+        raise OrderNotEditable("The time to pay this order has run out; it can no longer be edited.")
+    return order
+
+
+def _line_of(order: Order, line_id: int) -> OrderLine:
+    line = OrderLine.objects.filter(order=order, pk=line_id).first()
+    if line is None:
+        raise LineNotFound()
+    return line
+
+
+def _edit_line(order: Order, product_id: UUID, line: OrderLine | None, quantity: int, *, by, event: str) -> None:
+    """Bring the order's line of `product_id` to `quantity` (0 removes it): locks the
+    product row (the order row is locked), moves the difference through the stock ledger
+    (reason `edit`), prices the line at the product's current price, re-prices the order
+    and records the edit. Nothing is written when a check fails."""
+    locked = _lock_products([product_id])  # stock_lock: the checkout's lock, in pk order
+    product = locked.get(product_id)
+    before = line.quantity if line is not None else 0
+    delta = quantity - before
+    if delta > 0:
+        if product is None or not product.is_active:
+            raise ProductUnavailable(errors=[{"product_id": str(product_id)}])
+        _check_units_limit({product_id: quantity})
+        if delta > product.stock_quantity:
+            # The checkout's error body: the line's quantity asked for, and what it could
+            # reach (stock plus the units the line already holds).
+            raise InsufficientStock(
+                errors=[
+                    {
+                        "product_id": str(product_id),
+                        "requested": quantity,
+                        "available": max(product.stock_quantity, 0) + before,
+                    }
+                ]
+            )
+    _move_stock({product_id: -delta}, reason=StockReason.EDIT, order=order, by=by, locked=locked, note="order edited")
+    unit_price = product.price if product is not None else line.unit_price
+    details: dict[str, Any] = {
+        "product_id": str(product_id),
+        "sku": product.sku if product is not None else line.product_sku,
+        "from_quantity": before,
+        "to_quantity": quantity,
+        "unit_price": str(unit_price),
+    }
+    if quantity == 0:
+        details["line_id"] = line.pk
+        line.delete()
+    elif line is None:
+        line = OrderLine.objects.create(
+            order=order,
+            product_id=product_id,
+            product_name=product.name,
+            product_sku=product.sku,
+            quantity=quantity,
+            unit_price=unit_price,
+        )
+        details["line_id"] = line.pk
+    else:
+        details["line_id"] = line.pk
+        details["previous_unit_price"] = str(line.unit_price)
+        line.quantity, line.unit_price = quantity, unit_price
+        line.save(update_fields=["quantity", "unit_price"])
+    result = order_reprice(order)
+    details["subtotal_before"], details["subtotal_after"] = str(result.subtotal_before), str(order.subtotal)
+    details["total_before"], details["total_after"] = str(result.total_before), str(order.total_amount)
+    note = f"{details['sku']}: {before} -> {quantity}"
+    _record_event(order, event, by, note, **details)
+    for reprice_note in result.notes:
+        _record_event(order, OrderEvent.REPRICED, by, reprice_note)
+
+
+def order_line_add(order_id: UUID, *, product_id: UUID, quantity: int, by=None) -> Order:
+    """Add `quantity` units of a product to a pending order (to its line when the product
+    is already on it, as checkout merges lines). Locks the order row, then the product row.
+    Raises OrderNotEditable, ProductUnavailable, InsufficientStock, OrderLimitExceeded
+    (409), OrderTooLarge (400)."""
+    if quantity < 1:
+        raise InvalidInput("The quantity must be at least 1.", attr="quantity")
+    with transaction.atomic():
+        order = _lock_editable(order_id)
+        line = OrderLine.objects.filter(order=order, product_id=product_id).first()
+        target = quantity + (line.quantity if line is not None else 0)
+        _edit_line(order, product_id, line, target, by=by, event=OrderEvent.LINE_ADDED)
+    return order
+
+
+def order_line_set_quantity(order_id: UUID, line_id: int, *, quantity: int, by=None) -> Order:
+    """Set a pending order's line to `quantity` (≥ 1; removing is order_line_remove): more
+    units are taken from stock, fewer go back. Raises LineNotFound (404) and what
+    order_line_add raises."""
+    if quantity < 1:
+        raise InvalidInput("The quantity must be at least 1 (delete the line to remove it).", attr="quantity")
+    with transaction.atomic():
+        order = _lock_editable(order_id)
+        line = _line_of(order, line_id)
+        if quantity != line.quantity:
+            _edit_line(order, line.product_id, line, quantity, by=by, event=OrderEvent.LINE_CHANGED)
+    return order
+
+
+def order_line_remove(order_id: UUID, line_id: int, *, by=None) -> Order:
+    """Remove a line of a pending order; its units go back to stock. The last line cannot
+    go (OrderWouldBeEmpty, 409 `order_empty`: cancel the order instead). Raises
+    OrderNotEditable (409), LineNotFound (404)."""
+    with transaction.atomic():
+        order = _lock_editable(order_id)
+        line = _line_of(order, line_id)
+        if not OrderLine.objects.filter(order=order).exclude(pk=line.pk).exists():
+            raise OrderWouldBeEmpty()
+        _edit_line(order, line.product_id, line, 0, by=by, event=OrderEvent.LINE_REMOVED)
+    return order
+
+
+# --- shipments ---------------------------------------------------------------------------
+
+
+def _merge_line_quantities(lines: Iterable[tuple[int, int]]) -> dict[int, int]:
+    merged: dict[int, int] = {}
+    for line_id, quantity in lines:
+        merged[int(line_id)] = merged.get(int(line_id), 0) + int(quantity)
+    return merged
+
+
+def order_fulfill(
+    order_id: UUID, *, lines: Iterable[tuple[int, int]], tracking_number: str = "", by=None, note: str = ""
+) -> Fulfillment:
+    """Ship `lines` ((line_id, quantity) pairs; one line named twice is summed) of a
+    `processing` or `partially_shipped` order in one fulfillment. The order becomes
+    `shipped` when nothing is left to ship, else `partially_shipped`; the customer gets a
+    shipping email for this fulfillment (with its tracking number). Locks the order row.
+    Raises InvalidTransition (409), InvalidLine (400), OverFulfillment (409: each line
+    with `requested` and `remaining`, nothing shipped)."""
+    requested = _merge_line_quantities(lines)
+    if not requested or any(quantity < 1 for quantity in requested.values()):
+        raise InvalidInput("Name at least one line, each with a quantity of at least 1.", attr="lines")
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status not in (OrderStatus.PROCESSING, OrderStatus.PARTIALLY_SHIPPED):
+            raise InvalidTransition(
+                f"An order in status '{order.status}' cannot be shipped (it must be processing).",
+                errors=[{"from_status": order.status, "to_status": OrderStatus.SHIPPED}],
+            )
+        return _fulfill(order, requested, tracking_number=tracking_number, by=by, note=note)
+
+
+def _fulfill(order: Order, requested: Mapping[int, int] | None, *, tracking_number: str, by, note: str) -> Fulfillment:
+    """Ship `requested` ({line_id: quantity}; None = everything left) of `order` (locked)."""
+    order_lines = {line.pk: line for line in order.lines.all()}
+    shipped = shipped_quantities(order)
+    remaining = {pk: line.quantity - shipped.get(pk, 0) for pk, line in order_lines.items()}
+    if requested is None:
+        requested = {pk: left for pk, left in remaining.items() if left > 0}
+    unknown = sorted(pk for pk in requested if pk not in order_lines)
+    if unknown:
+        raise InvalidLine(attr="lines", errors=[{"line_id": pk} for pk in unknown])
+    over = [
+        {"line_id": pk, "requested": quantity, "remaining": remaining[pk]}
+        for pk, quantity in sorted(requested.items())
+        if quantity > remaining[pk]
+    ]
+    if over:
+        raise OverFulfillment(errors=over)
+    if not requested:
+        raise OverFulfillment("Nothing is left to ship.")
+
+    now = timezone.now()
+    tracking_number = tracking_number.strip()[:100]
+    fulfillment = Fulfillment.objects.create(
+        order=order,
+        tracking_number=tracking_number,
+        shipped_by=by if by is not None and getattr(by, "is_authenticated", False) else None,
+        shipped_at=now,
+    )
+    FulfillmentLine.objects.bulk_create(
+        [FulfillmentLine(fulfillment=fulfillment, order_line_id=pk, quantity=q) for pk, q in sorted(requested.items())]
+    )
+    left = sum(remaining.values()) - sum(requested.values())
+    to_status = OrderStatus.SHIPPED if left == 0 else OrderStatus.PARTIALLY_SHIPPED
+    previous = order.status
+    fields = ["updated_at"]
+    if to_status != previous:
+        _check_transition(order, to_status)
+        order.status = to_status
+        fields.append("status")
+    if tracking_number:
+        order.tracking_number = tracking_number
+        fields.append("tracking_number")
+    order.save(update_fields=fields)
+    shipped_lines = [{"line_id": pk, "quantity": q} for pk, q in sorted(requested.items())]
+    details = {"fulfillment_id": str(fulfillment.pk), "tracking_number": tracking_number, "lines": shipped_lines}
+    text = note or (f"tracking {tracking_number}" if tracking_number else "shipment sent")
+    _record_change(order, previous, order.status, by, text, event=OrderEvent.FULFILLED, details=details)
+
+    from orders.tasks import send_fulfillment_shipped
+
+    enqueue(send_fulfillment_shipped, str(fulfillment.pk))
+    return fulfillment
+
+
+# --- returns and their refunds -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RefundLine:
+    """One line of a refund (and of its credit note): `total` is the money going back for
+    `quantity` units, tax included; `tax_amount` is the tax part of it."""
+
+    order_line_id: int | None
+    description: str
+    sku: str
+    quantity: int
+    unit_price: Decimal
+    total: Decimal
+    tax_amount: Decimal = Decimal("0.00")
+
+
+def _round(value: Decimal) -> Decimal:
+    return value.quantize(_CENT, rounding=ROUND_HALF_UP)
+
+
+def order_line_refund_share(
+    line: OrderLine,
+    quantity: int,
+    *,
+    returned_before: int = 0,
+    refunded_before: Decimal = Decimal("0.00"),
+    tax_refunded_before: Decimal = Decimal("0.00"),
+) -> tuple[Decimal, Decimal]:
+    """(total, tax) refunded for `quantity` units of `line`: the line's stored charge
+    pro rata, its discount share and tax included, shipping never. THE one refund-amount
+    computation (returns, cancellation). The units that complete the line
+    (`returned_before` + `quantity` = all of it) get what is left of the line's charge
+    (`refunded_before`, `tax_refunded_before`), so rounding never refunds a cent more or
+    less than the line cost.
+
+    Today a line is charged unit_price × quantity, with no tax. When order lines carry
+    `discount_amount` and `tax_amount` (the pricing pipeline), `charged` becomes
+    `line_total - discount_amount` (+ `tax_amount` when prices are net) and `charged_tax`
+    becomes `tax_amount`."""
+    charged = line.unit_price * line.quantity
+    charged_tax = Decimal("0.00")
+    if returned_before + quantity >= line.quantity:
+        return charged - refunded_before, charged_tax - tax_refunded_before
+    return _round(charged * quantity / line.quantity), _round(charged_tax * quantity / line.quantity)
+
+
+def refund_line_for(
+    line: OrderLine,
+    quantity: int,
+    *,
+    returned_before: int = 0,
+    refunded_before: Decimal = Decimal("0.00"),
+    tax_before: Decimal = Decimal("0.00"),
+) -> RefundLine:
+    """The RefundLine (credit note line) of `quantity` units of `line`, priced by
+    order_line_refund_share."""
+    total, tax = order_line_refund_share(
+        line, quantity, returned_before=returned_before, refunded_before=refunded_before, tax_refunded_before=tax_before
+    )
+    return RefundLine(line.pk, line.product_name, line.product_sku, quantity, line.unit_price, total, tax)
+
+
+def _return_window_start(order: Order):
+    """When the order was delivered: `delivered_at`, or for orders delivered before that
+    was recorded, the history entry of the move to `delivered`."""
+    if order.delivered_at:
+        return order.delivered_at
+    change = order.history.filter(to_status=OrderStatus.DELIVERED).exclude(from_status=OrderStatus.DELIVERED).first()
+    return change.created_at if change else None
+
+
+def _claimed_by_line(order: Order, *, statuses: Sequence[str]) -> dict[int, int]:
+    rows = (
+        ReturnLine.objects.filter(return_request__order=order, return_request__status__in=list(statuses))
+        .values("order_line_id")
+        .annotate(claimed=Sum("quantity"))
+        .values_list("order_line_id", "claimed")
+    )
+    return dict(rows)
+
+
+def return_request_create(order_id: UUID, *, user, lines: Iterable[tuple[int, int]], reason: str = "") -> ReturnRequest:
+    """The owner asks to return delivered units ((line_id, quantity) pairs) within
+    RETURN_WINDOW_DAYS of delivery. Units already in a requested or approved return count
+    as returned. Locks the order row (two requests of one order queue, so they cannot
+    claim the same units). Raises OrderNotReturnable / ReturnWindowClosed / OverReturn
+    (409), InvalidLine (400). The caller scopes the order to its owner (others' are 404)."""
+    requested = _merge_line_quantities(lines)
+    if not requested or any(quantity < 1 for quantity in requested.values()):
+        raise InvalidInput("Name at least one line, each with a quantity of at least 1.", attr="lines")
+    with transaction.atomic():
+        order = _lock_order(order_id)
+        if order.status != OrderStatus.DELIVERED:
+            raise OrderNotReturnable(errors=[{"status": order.status}])
+        delivered_at = _return_window_start(order)
+        closes = delivered_at + timedelta(days=settings.RETURN_WINDOW_DAYS) if delivered_at else None
+        if closes is None or closes < timezone.now():
+            raise ReturnWindowClosed(
+                errors=[
+                    {
+                        "delivered_at": delivered_at.isoformat() if delivered_at else None,
+                        "days": settings.RETURN_WINDOW_DAYS,
+                    }
+                ]
+            )
+        order_lines = {line.pk: line for line in order.lines.all()}
+        unknown = sorted(pk for pk in requested if pk not in order_lines)
+        if unknown:
+            raise InvalidLine(attr="lines", errors=[{"line_id": pk} for pk in unknown])
+        claimed = _claimed_by_line(order, statuses=(ReturnStatus.REQUESTED, ReturnStatus.APPROVED))
+        over = [
+            {"line_id": pk, "requested": q, "returnable": order_lines[pk].quantity - claimed.get(pk, 0)}
+            for pk, q in sorted(requested.items())
+            if q > order_lines[pk].quantity - claimed.get(pk, 0)
+        ]
+        if over:
+            raise OverReturn(errors=over)
+        author = user if user is not None and getattr(user, "is_authenticated", False) else None
+        return_request = ReturnRequest.objects.create(order=order, reason=reason[:500], requested_by=author)
+        ReturnLine.objects.bulk_create(
+            [
+                ReturnLine(return_request=return_request, order_line_id=pk, quantity=q)
+                for pk, q in sorted(requested.items())
+            ]
+        )
+        _record_event(
+            order,
+            OrderEvent.RETURN_REQUESTED,
+            user,
+            reason[:255],
+            return_id=str(return_request.pk),
+            lines=[{"line_id": pk, "quantity": q} for pk, q in sorted(requested.items())],
+        )
+    prefetch_related_objects([return_request], "lines")
+    return return_request
+
+
+def _lock_return(return_id: UUID) -> tuple[Order, ReturnRequest]:
+    """Lock the return's order row, then the return row (the lock order of returns)."""
+    order_id = ReturnRequest.objects.filter(pk=return_id).values_list("order_id", flat=True).first()
+    if order_id is None:
+        raise ReturnNotFound()
+    order = _lock_order(order_id)
+    return order, ReturnRequest.objects.select_for_update().get(pk=return_id)
+
+
+def return_approve(return_id: UUID, *, by=None, restock: bool = False) -> ReturnRequest:
+    """Approve a requested return: refund its lines' share (order_line_refund_share:
+    discount share and tax included, shipping not) through the payment provider, which
+    issues a credit note, and with `restock` put the units back through the stock ledger
+    (reason `return`). An order whose every unit is returned, or whose payment is fully
+    refunded, becomes `refunded`.
+
+    Idempotent: approving an approved return changes nothing and refunds nothing again
+    (checked under the locks; payments' refund key `return:<id>` is the second guard).
+    Lock order: order row, return row, (payments) payment row and credit note counter,
+    then product rows — the provider is never called while product rows are locked.
+    Raises ReturnAlreadyDecided (409) for a rejected return, NothingToRefund (409), and
+    the provider's PaymentProviderError (502, nothing changed)."""
+    with transaction.atomic():
+        order, return_request = _lock_return(return_id)
+        if return_request.status == ReturnStatus.APPROVED:
+            return return_request
+        if return_request.status != ReturnStatus.REQUESTED:
+            raise ReturnAlreadyDecided(errors=[{"status": return_request.status}])
+        return_lines = list(return_request.lines.select_related("order_line"))
+        # What earlier approved returns already took of each line (for the last-units rule).
+        before: dict[int, list] = {}
+        earlier = ReturnLine.objects.filter(
+            return_request__order=order, return_request__status=ReturnStatus.APPROVED
+        ).values_list("order_line_id", "quantity", "refund_amount", "tax_amount")
+        for line_id, quantity, amount, tax in earlier:
+            entry = before.setdefault(line_id, [0, Decimal("0.00"), Decimal("0.00")])
+            entry[0] += quantity
+            entry[1] += amount
+            entry[2] += tax
+        refund_lines = []
+        for return_line in return_lines:
+            done = before.get(return_line.order_line_id, [0, Decimal("0.00"), Decimal("0.00")])
+            refund_line = refund_line_for(
+                return_line.order_line,
+                return_line.quantity,
+                returned_before=done[0],
+                refunded_before=done[1],
+                tax_before=done[2],
+            )
+            return_line.refund_amount, return_line.tax_amount = refund_line.total, refund_line.tax_amount
+            refund_lines.append(refund_line)
+        amount = sum((line.total for line in refund_lines), Decimal("0.00"))
+
+        outcome = None
+        if amount > 0:
+            outcome = refund_paid_order(
+                order,
+                reason=f"return {return_request.pk}",
+                key=f"return:{return_request.pk}",
+                lines=refund_lines,
+                amount=amount,
+            )
+            if outcome is None:
+                raise NothingToRefund()
+            order.refunded_amount += outcome.amount  # payments wrote the column (F())
+
+        if restock:
+            deltas: dict[UUID, int] = {}
+            for return_line in return_lines:
+                product_id = return_line.order_line.product_id
+                deltas[product_id] = deltas.get(product_id, 0) + return_line.quantity
+            locked = _lock_products(deltas)
+            _move_stock(
+                deltas, reason=StockReason.RETURN, order=order, by=by, locked=locked, note=f"return {return_request.pk}"
+            )
+
+        ReturnLine.objects.bulk_update(return_lines, ["refund_amount", "tax_amount"])
+        return_request.status = ReturnStatus.APPROVED
+        return_request.decided_by = by if by is not None and getattr(by, "is_authenticated", False) else None
+        return_request.decided_at = timezone.now()
+        return_request.restocked = bool(restock)
+        return_request.refund_amount = amount
+        return_request.save(
+            update_fields=["status", "decided_by", "decided_at", "restocked", "refund_amount", "updated_at"]
+        )
+        document = outcome.document if outcome else ""
+        _record_event(
+            order,
+            OrderEvent.RETURN_APPROVED,
+            by,
+            f"refunded {amount} {order.currency}" + (f" ({document})" if document else ""),
+            return_id=str(return_request.pk),
+            refund_amount=str(amount),
+            restocked=bool(restock),
+            credit_note=document,
+        )
+        if _fully_refunded(order):
+            previous = order.status
+            _check_transition(order, OrderStatus.REFUNDED)
+            order.status = OrderStatus.REFUNDED
+            order.save(update_fields=["status", "updated_at"])
+            _record_change(order, previous, order.status, by, "all of the order was refunded")
+    return return_request
+
+
+def _fully_refunded(order: Order) -> bool:
+    """Every unit returned and refunded, or the whole total refunded."""
+    if order.refunded_amount >= order.total_amount:
+        return True
+    approved = _claimed_by_line(order, statuses=(ReturnStatus.APPROVED,))
+    return all(approved.get(line.pk, 0) >= line.quantity for line in order.lines.all())
+
+
+def return_reject(return_id: UUID, *, by=None, reason: str = "") -> ReturnRequest:
+    """Reject a requested return (its units may be asked for again). Rejecting a rejected
+    return changes nothing. Locks the order row, then the return row. Raises
+    ReturnAlreadyDecided (409) for an approved return."""
+    with transaction.atomic():
+        order, return_request = _lock_return(return_id)
+        if return_request.status == ReturnStatus.REJECTED:
+            return return_request
+        if return_request.status != ReturnStatus.REQUESTED:
+            raise ReturnAlreadyDecided(errors=[{"status": return_request.status}])
+        return_request.status = ReturnStatus.REJECTED
+        return_request.rejection_reason = reason[:500]
+        return_request.decided_by = by if by is not None and getattr(by, "is_authenticated", False) else None
+        return_request.decided_at = timezone.now()
+        return_request.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"])
+        _record_event(order, OrderEvent.RETURN_REJECTED, by, reason[:255], return_id=str(return_request.pk))
+    return return_request

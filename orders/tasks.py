@@ -12,20 +12,30 @@ from django.utils import timezone
 
 from core.emails import EMAIL_TASK_RETRY, send_once
 from core.models import IdempotencyRecord
-from orders.emails import send_order_email
-from orders.models import Order
+from orders.emails import send_fulfillment_email, send_order_email
+from orders.models import Fulfillment, Order
 
 logger = logging.getLogger(__name__)
 
 
-def send_order_email_once(order_id: str, kind: str, *, subject: str, intro: str, extra_for=None) -> bool:
-    """Send email `kind` about the order unless the sent-email ledger has it already."""
+def send_order_email_once(
+    order_id: str, kind: str, *, subject: str, intro: str, extra_for=None, attachments_for=None
+) -> bool:
+    """Send email `kind` about the order unless the sent-email ledger has it already.
+    `extra_for(order)` adds a paragraph, `attachments_for(order)` the files to attach
+    ((filename, bytes, mimetype) tuples), both computed only when the email goes out."""
     order = Order.objects.select_related("user").filter(pk=order_id).first()
-    if order is None:
+    if order is None or order.user is None:  # gone, or its customer's account was erased
         return False
     with send_once(f"order.{kind}", order.pk) as first:
         if first:
-            send_order_email(order, subject=subject, intro=intro, extra=extra_for(order) if extra_for else "")
+            send_order_email(
+                order,
+                subject=subject,
+                intro=intro,
+                extra=extra_for(order) if extra_for else "",
+                attachments=attachments_for(order) if attachments_for else (),
+            )
         return first
 
 
@@ -40,7 +50,28 @@ def send_order_confirmation(order_id: str) -> bool:
 
 
 @shared_task(**EMAIL_TASK_RETRY)
+def send_fulfillment_shipped(fulfillment_id: str) -> bool:
+    """The shipping email of one shipment (its lines and tracking number), once per
+    fulfillment: an order shipped in three parcels sends three."""
+    fulfillment = (
+        Fulfillment.objects.select_related("order__user")
+        .prefetch_related("lines__order_line")
+        .filter(pk=fulfillment_id)
+        .first()
+    )
+    if fulfillment is None:
+        return False
+    with send_once("order.shipped", fulfillment.pk) as first:
+        if first:
+            send_fulfillment_email(fulfillment)
+        return first
+
+
+@shared_task(**EMAIL_TASK_RETRY)
 def send_order_shipped(order_id: str) -> bool:
+    """The order-level shipping email of before fulfillments existed: kept so jobs already
+    in the outbox when this version deploys are still delivered (new shipments send
+    send_fulfillment_shipped)."""
     return send_order_email_once(
         order_id,
         "shipped",

@@ -6,12 +6,26 @@ the allowed direction) rather than reaching up through a hook."""
 
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from core.admin import ReadOnlyAdminMixin
-from orders.admin import OrderActionForm
+from core.documents import PDF_MEDIA_TYPE
+from orders.admin import (
+    FulfillmentInline,
+    OrderActionForm,
+    OrderLineInline,
+    OrderStatusChangeInline,
+    ReadOnlyInline,
+    ReturnRequestInline,
+)
 from orders.admin import OrderAdmin as BaseOrderAdmin
 from orders.models import Order
-from payments.models import Invoice, Payment, Refund, WebhookEvent
+from payments.documents import invoice_pdf, invoice_pdf_filename
+from payments.models import CreditNote, CreditNoteLine, Invoice, Payment, Refund, WebhookEvent
+from payments.selectors import invoice_for_order
 from payments.services import payment_record_offline
 
 
@@ -23,8 +37,36 @@ class OrderPaymentActionForm(OrderActionForm):
     )
 
 
+class PaymentInline(ReadOnlyInline):
+    """The order's payment attempts, each with its refund and invoice (prefetched: a fixed
+    number of queries however many attempts)."""
+
+    model = Payment
+    fields = (
+        "created_at", "provider", "payment_method", "transaction_id", "amount", "currency", "status",
+        "failure_code", "refund", "invoice",
+    )  # fmt: skip
+    readonly_fields = fields
+    show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("refunds", "invoices")
+
+    @admin.display(description="refund")
+    def refund(self, payment: Payment) -> str:
+        return ", ".join(f"{r.amount} {r.currency} {r.get_status_display()}" for r in payment.refunds.all()) or "—"
+
+    @admin.display(description="invoice")
+    def invoice(self, payment: Payment) -> str:
+        return ", ".join(invoice.number for invoice in payment.invoices.all()) or "—"
+
+
 class OrderAdmin(BaseOrderAdmin):
     action_form = OrderPaymentActionForm
+    action_fields = {**BaseOrderAdmin.action_fields, "transaction_id": "record_offline_payment"}
+    # The page, top to bottom: what was bought, the money, the shipments and returns, then
+    # the status history.
+    inlines = [OrderLineInline, PaymentInline, FulfillmentInline, ReturnRequestInline, OrderStatusChangeInline]
     actions = [*BaseOrderAdmin.actions, "record_offline_payment"]
 
     def has_record_payment_permission(self, request) -> bool:
@@ -68,17 +110,55 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 @admin.register(Refund)
 class RefundAdmin(ReadOnlyAdmin):
-    list_display = ("created_at", "payment", "provider_refund_id", "amount", "currency", "status")
+    list_display = ("created_at", "payment", "provider_refund_id", "amount", "currency", "status", "key")
     list_filter = ("status",)
-    search_fields = ("provider_refund_id", "payment__order__number")
+    search_fields = ("provider_refund_id", "payment__order__number", "key")
 
 
 @admin.register(Invoice)
 class InvoiceAdmin(ReadOnlyAdmin):
-    list_display = ("number", "order", "issued_at", "total_amount", "currency")
+    list_display = ("number", "order", "issued_at", "total_amount", "currency", "pdf_link")
     list_filter = ("year",)
     search_fields = ("number", "order__number")
     list_select_related = ("order",)
+
+    def get_urls(self):
+        pdf = path("<uuid:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="payments_invoice_pdf")
+        return [pdf, *super().get_urls()]
+
+    @admin.display(description="PDF")
+    def pdf_link(self, invoice: Invoice) -> str:
+        return format_html(
+            '<a href="{}">{}.pdf</a>', reverse("admin:payments_invoice_pdf", args=[invoice.pk]), invoice.number
+        )
+
+    def pdf_view(self, request, pk):
+        """The same PDF as GET orders/{id}/invoice.pdf, for staff who may view invoices."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        invoice = Invoice.objects.filter(pk=pk).first()
+        invoice = invoice_for_order(invoice.order) if invoice is not None else None
+        if invoice is None:
+            raise Http404("No such invoice.")
+        response = HttpResponse(invoice_pdf(invoice), content_type=PDF_MEDIA_TYPE)
+        response["Content-Disposition"] = f'inline; filename="{invoice_pdf_filename(invoice)}"'
+        return response
+
+
+class CreditNoteLineInline(ReadOnlyAdminMixin, admin.TabularInline):
+    model = CreditNoteLine
+    extra = 0
+    fields = ("description", "sku", "quantity", "unit_price", "amount", "tax_amount", "total")
+    readonly_fields = fields
+
+
+@admin.register(CreditNote)
+class CreditNoteAdmin(ReadOnlyAdmin):
+    list_display = ("number", "order", "invoice", "issued_at", "total_amount", "currency")
+    list_filter = ("year",)
+    search_fields = ("number", "order__number", "invoice__number")
+    list_select_related = ("order", "invoice")
+    inlines = [CreditNoteLineInline]
 
 
 @admin.register(WebhookEvent)

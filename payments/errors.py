@@ -17,6 +17,7 @@ class PaymentErrorCode(StrEnum):
     WEBHOOK_MISMATCH = "webhook_mismatch"
     TRANSACTION_ALREADY_RECORDED = "transaction_already_recorded"
     UNKNOWN_PROVIDER = "unknown_provider"
+    REFUND_EXCEEDS_PAYMENT = "refund_exceeds_payment"
 
 
 class PaymentDeclined(PaymentRequired):
@@ -69,3 +70,11 @@ class OrderNotFound(NotFound):
 class TransactionAlreadyRecorded(Conflict):
     code = PaymentErrorCode.TRANSACTION_ALREADY_RECORDED
     default_detail = "A payment with this transaction id is already recorded."
+
+
+class RefundExceedsPayment(Conflict):
+    """The refunds of a payment would sum to more than it captured (entry: `payment_id`,
+    `requested`, `refundable`); nothing was refunded."""
+
+    code = PaymentErrorCode.REFUND_EXCEEDS_PAYMENT
+    default_detail = "The refunds would exceed the amount paid; nothing was refunded."

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
+
+from django.db.models import QuerySet
 
 from orders.models import Order
-from payments.models import Invoice, RefundStatus
+from payments.models import CreditNote, Invoice, RefundStatus
 
 
 def invoice_for_order(order: Order) -> Invoice | None:
@@ -25,3 +28,70 @@ def invoice_refunds(invoice: Invoice) -> tuple[Decimal, datetime | None]:
     refunds = [r for r in invoice.payment.refunds.all() if r.status != RefundStatus.FAILED]
     amount = sum((r.amount for r in refunds), Decimal("0.00"))
     return amount, max((r.created_at for r in refunds), default=None)
+
+
+def _money(value: Decimal) -> str:
+    return f"{value:.2f}"
+
+
+def _tax_breakdown(invoice: Invoice) -> list[dict[str, str]]:
+    """The invoice's tax per rate: [{rate: "20.00", net, tax}], rates ascending.
+
+    TO EXTEND AT MERGE (pricing): orders record no tax yet, so there is nothing to break
+    down and the list is empty (the document then prints no tax table). Once order lines
+    (and shipping) carry `tax_rate` and `tax_amount`, group them by rate here (net = the
+    taxable amount after discounts, tax = the sum of `tax_amount`), the same rows the
+    invoice JSON shows; the template already prints whatever rows this returns."""
+    return []
+
+
+def invoice_document(invoice: Invoice) -> dict[str, Any]:
+    """Everything the invoice PDF prints, as a plain dict (the context of
+    `payments/documents/invoice.html`); its numbers are the invoice JSON's.
+
+    Keys: `number`, `issued_at`, `order_number`, `order_date`, `paid_at` (datetimes),
+    `currency`, `billing_address` (the snapshot dict), `lines` [{name, sku, quantity,
+    unit_price, amount}], `tax_breakdown` [{rate, net, tax}], `adjustments` [{label,
+    amount}] (discount, shipping: none yet), `subtotal`, `tax_amount` (None while orders
+    record no tax), `total_amount`, `refunded_amount` (None if nothing was refunded),
+    `refunded_at`. Money values are decimal strings with two places, as in the JSON.
+    Pass an invoice from `invoice_for_order` (its lines and refunds prefetched)."""
+    order = invoice.order
+    refunded, refunded_at = invoice_refunds(invoice)
+    return {
+        "number": invoice.number,
+        "issued_at": invoice.issued_at,
+        "order_number": order.number,
+        "order_date": order.created_at,
+        "paid_at": order.paid_at,
+        "currency": invoice.currency,
+        "billing_address": invoice.billing_address or {},
+        "lines": [
+            {
+                "name": line.product_name,
+                "sku": line.product_sku,
+                "quantity": line.quantity,
+                "unit_price": _money(line.unit_price),
+                "amount": _money(line.line_total),
+            }
+            for line in order.lines.all()
+        ],
+        "tax_breakdown": _tax_breakdown(invoice),
+        "adjustments": [],
+        "subtotal": _money(invoice.subtotal),
+        "tax_amount": None,
+        "total_amount": _money(invoice.total_amount),
+        "refunded_amount": _money(refunded) if refunded else None,
+        "refunded_at": refunded_at,
+    }
+
+
+def credit_notes_for_order(order: Order) -> QuerySet[CreditNote]:
+    """The order's credit notes, oldest first, with their lines, invoice and refund (for
+    JSON or a template: two queries)."""
+    return (
+        CreditNote.objects.filter(order=order)
+        .select_related("order", "invoice", "refund")
+        .prefetch_related("lines")
+        .order_by("year", "sequence")
+    )

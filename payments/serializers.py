@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from orders.serializers import OrderLineSerializer
-from payments.models import Invoice, Payment
+from payments.models import CreditNote, Invoice, Payment
 from payments.selectors import invoice_refunds
 
 
@@ -27,7 +27,7 @@ class InvoiceSerializer(serializers.ModelSerializer):
     order_number = serializers.CharField(source="order.number", read_only=True)
     items = OrderLineSerializer(source="order.lines", many=True, read_only=True)
     billing_address = serializers.DictField(read_only=True)
-    # Until credit notes exist, the invoice itself says that its money went back.
+    # The invoice says that (some of) its money went back; each refund also has a credit note.
     refunded = serializers.SerializerMethodField(help_text="True once the payment was refunded (in part or in full).")
     refunded_amount = serializers.SerializerMethodField(help_text='Sum refunded so far ("0.00" if none).')
     refunded_at = serializers.SerializerMethodField(help_text="When the latest refund was made; null if none.")
@@ -71,3 +71,46 @@ class InvoiceSerializer(serializers.ModelSerializer):
 
 class WebhookAckSerializer(serializers.Serializer):
     result = serializers.CharField()
+
+
+class CreditNoteLineSerializer(serializers.Serializer):
+    line_id = serializers.IntegerField(source="order_line_id", read_only=True, allow_null=True)
+    description = serializers.CharField(read_only=True)
+    sku = serializers.CharField(read_only=True)
+    quantity = serializers.IntegerField(read_only=True)
+    unit_price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    amount = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True, help_text="Credited, tax excluded."
+    )
+    tax_amount = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    total = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True, help_text="amount + tax.")
+
+
+class CreditNoteSerializer(serializers.ModelSerializer):
+    order_id = serializers.UUIDField(read_only=True)
+    order_number = serializers.CharField(source="order.number", read_only=True)
+    invoice_number = serializers.CharField(source="invoice.number", read_only=True, allow_null=True, default=None)
+    refund_id = serializers.UUIDField(read_only=True)
+    refund_status = serializers.CharField(source="refund.status", read_only=True)
+    lines = CreditNoteLineSerializer(many=True, read_only=True)
+    billing_address = serializers.DictField(read_only=True)
+
+    class Meta:
+        model = CreditNote
+        fields = [
+            "number",
+            "order_id",
+            "order_number",
+            "invoice_number",
+            "refund_id",
+            "refund_status",
+            "issued_at",
+            "reason",
+            "lines",
+            "subtotal",
+            "tax_amount",
+            "total_amount",
+            "currency",
+            "billing_address",
+        ]
+        read_only_fields = fields

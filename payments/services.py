@@ -1,22 +1,28 @@
-"""Writes of payments: charging an order, refunding it, invoices, provider webhooks.
+"""Writes of payments: charging an order, refunding it (in part or in full), invoices and
+credit notes, provider webhooks.
 
-Lock order: the order row, then the payment row, then the invoice counter of the year.
+Lock order: the order row, then the payment row, then the invoice or credit note counter
+of the year.
 The provider is called while the order row is locked (so two payments of one order
 cannot both charge) but never while product rows are locked."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from uuid import UUID
 
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from core.errors import InvalidInput
 from core.jobs import enqueue
 from core.metrics import PAYMENTS
+from orders.hooks import RefundOutcome
 from orders.models import PAID_STATUSES, Order, OrderStatus
-from orders.services import order_mark_paid
+from orders.services import RefundLine, order_mark_paid
 from payments.errors import (
     AlreadyPaid,
     InvalidWebhookError,
@@ -25,11 +31,23 @@ from payments.errors import (
     OrderNotPayable,
     PaymentDeclined,
     PaymentProviderError,
+    RefundExceedsPayment,
     TransactionAlreadyRecorded,
     UnknownProvider,
     WebhookMismatch,
 )
-from payments.models import Invoice, InvoiceSequence, Payment, PaymentStatus, Refund, RefundStatus, WebhookEvent
+from payments.models import (
+    CreditNote,
+    CreditNoteLine,
+    CreditNoteSequence,
+    Invoice,
+    InvoiceSequence,
+    Payment,
+    PaymentStatus,
+    Refund,
+    RefundStatus,
+    WebhookEvent,
+)
 from payments.providers import InvalidWebhook, ProviderError, WebhookEventData, get_provider
 from payments.providers.offline import OfflineProvider
 
@@ -155,18 +173,24 @@ def _confirm_order(order: Order, payment: Payment, *, by=None, note: str = "") -
     enqueue(send_payment_receipt, str(payment.pk))
 
 
-def _next_invoice_sequence(year: int) -> int:
-    counter = InvoiceSequence.objects.select_for_update().filter(year=year).first()
+def _next_sequence(counter_model: type[InvoiceSequence] | type[CreditNoteSequence], year: int) -> int:
+    """The next number of `year` from a counter row locked until the caller's transaction
+    ends (so numbers are unique and gap-free: a rollback gives the number back)."""
+    counter = counter_model.objects.select_for_update().filter(year=year).first()
     if counter is None:
         try:
             with transaction.atomic():
-                InvoiceSequence.objects.create(year=year, last_number=0)
-        except IntegrityError:  # created by a concurrent payment: lock theirs
+                counter_model.objects.create(year=year, last_number=0)
+        except IntegrityError:  # created by a concurrent transaction: lock theirs
             pass
-        counter = InvoiceSequence.objects.select_for_update().get(year=year)
+        counter = counter_model.objects.select_for_update().get(year=year)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return counter.last_number
+
+
+def _next_invoice_sequence(year: int) -> int:
+    return _next_sequence(InvoiceSequence, year)
 
 
 def invoice_issue(order: Order, payment: Payment) -> Invoice:
@@ -192,43 +216,160 @@ def invoice_issue(order: Order, payment: Payment) -> Invoice:
     )
 
 
-def payment_refund_for_order(order: Order, *, reason: str = "") -> Refund | None:
-    """Refund the order's successful payment in full through its provider. The caller
-    holds the order row lock inside its transaction. Raises PaymentProviderError (502) if
-    the provider fails, which rolls the caller's transaction back (nothing changes)."""
-    payment = Payment.objects.select_for_update().filter(order=order, status=PaymentStatus.SUCCEEDED).first()
+def payment_refund_for_order(
+    order: Order, *, reason: str = "", key: str = "", lines: Sequence[RefundLine] = (), amount: Decimal | None = None
+) -> RefundOutcome | None:
+    """The orders refund hook (orders.hooks.refund_paid_order): refund `amount` (None: all
+    that is left) of the order's successful payment with refund_issue. The caller holds the
+    order row lock inside its transaction. Returns None when the order has no successful
+    payment. Raises what refund_issue raises (a provider failure rolls the caller back)."""
+    payment = Payment.objects.filter(order=order, status=PaymentStatus.SUCCEEDED).only("pk").first()
     if payment is None:
         return None
-    return _refund_in_full(
-        payment, reason=reason, failure="The payment provider could not refund the order; nothing was changed."
+    refund = refund_issue(
+        payment.pk,
+        amount=amount,
+        lines=lines,
+        reason=reason,
+        key=key or f"order:{order.pk}",
+        failure="The payment provider could not refund the order; nothing was changed.",
     )
+    if refund is None:
+        return None
+    return RefundOutcome(amount=refund.amount, document=refund.credit_note.number)
 
 
-def _refund_in_full(payment: Payment, *, reason: str, failure: str) -> Refund:
-    """Refund `payment` in full through its provider (our key makes a retry the same
-    refund) and record it. The caller holds the payment's order row lock. A provider
-    failure raises PaymentProviderError (502) with `failure` as its detail."""
-    try:
-        result = get_provider(payment.provider).refund(
-            transaction_id=payment.transaction_id,
-            amount=payment.amount,
+def refund_issue(
+    payment_id: UUID,
+    *,
+    amount: Decimal | None,
+    lines: Sequence[RefundLine] = (),
+    reason: str = "",
+    key: str,
+    counts_for_order: bool = True,
+    failure: str = "The payment provider could not refund the payment; nothing was changed.",
+) -> Refund | None:
+    """THE refund service (cancellations, returns, late payments): refund `amount` of a
+    payment (None: all that is left of it) through its provider and issue its credit note.
+
+    Locks the payment's order row, then the payment row, and checks under that lock that
+    the payment's refunds stay within what it captured (else RefundExceedsPayment, 409,
+    nothing refunded); `Payment.refunded_amount` is raised with F(), and a check
+    constraint (refunded_amount <= amount) is the database's last word. `key` names the
+    cause ("return:<id>", "cancel:<order>"): a second call for a cause already refunded
+    returns that refund (nothing is refunded twice; the unique (payment, key) constraint
+    holds it too), and the provider gets a key derived from it, so it dedupes a retry.
+    The payment becomes `refunded` once nothing is left. With `counts_for_order` (not for
+    a late payment, which never paid the order) `Order.refunded_amount` grows by the same
+    amount. Returns None when `amount` is None and nothing is left.
+
+    Raises RefundExceedsPayment (409), InvalidInput (400) for a non-positive amount, and
+    PaymentProviderError (502, with `failure` as detail; the caller's transaction rolls
+    back)."""
+    order_id = Payment.objects.filter(pk=payment_id).values_list("order_id", flat=True).get()
+    with transaction.atomic():
+        order = Order.objects.select_for_update().get(pk=order_id)  # a no-op if the caller holds it
+        payment = Payment.objects.select_for_update().get(pk=payment_id)
+        existing = Refund.objects.filter(payment=payment, key=key).select_related("credit_note").first()
+        if existing is not None:
+            return existing
+        left = payment.amount - payment.refunded_amount
+        if amount is None:
+            if left <= 0:
+                return None
+            amount = left
+        if amount <= 0:
+            raise InvalidInput("A refund must be of a positive amount.", attr="amount")
+        if amount > left:
+            raise RefundExceedsPayment(
+                errors=[{"payment_id": str(payment.pk), "requested": str(amount), "refundable": str(left)}]
+            )
+        try:
+            result = get_provider(payment.provider).refund(
+                transaction_id=payment.transaction_id,
+                amount=amount,
+                currency=payment.currency,
+                idempotency_key=f"refund:{payment.pk}:{key}",
+            )
+        except ProviderError:
+            raise PaymentProviderError(failure)
+        refund = Refund.objects.create(
+            payment=payment,
+            provider_refund_id=result.refund_id,
+            amount=amount,
             currency=payment.currency,
-            idempotency_key=f"refund:{payment.pk}",
+            status=RefundStatus.SUCCEEDED if result.succeeded else RefundStatus.PENDING,
+            reason=reason[:255],
+            key=key[:100],
+            raw_response=result.raw,
         )
-    except ProviderError:
-        raise PaymentProviderError(failure)
-    refund = Refund.objects.create(
-        payment=payment,
-        provider_refund_id=result.refund_id,
-        amount=payment.amount,
-        currency=payment.currency,
-        status=RefundStatus.SUCCEEDED if result.succeeded else RefundStatus.PENDING,
-        reason=reason[:255],
-        raw_response=result.raw,
-    )
-    payment.status = PaymentStatus.REFUNDED
-    payment.save(update_fields=["status", "updated_at"])
+        fully = amount == left
+        changes = {"refunded_amount": F("refunded_amount") + amount, "updated_at": timezone.now()}
+        if fully:
+            changes["status"] = PaymentStatus.REFUNDED
+        Payment.objects.filter(pk=payment.pk).update(**changes)
+        payment.refunded_amount += amount
+        if fully:
+            payment.status = PaymentStatus.REFUNDED
+        if counts_for_order:
+            Order.objects.filter(pk=order.pk).update(refunded_amount=F("refunded_amount") + amount)
+        refund.credit_note = credit_note_issue(order, payment, refund, lines)
     return refund
+
+
+# Describes the part of a refund that no order line accounts for (a cancelled order's
+# shipping, once orders carry it; the whole of a late payment).
+OTHER_CHARGES = "Shipping and other charges"
+
+
+def credit_note_issue(order: Order, payment: Payment, refund: Refund, lines: Sequence[RefundLine]) -> CreditNote:
+    """Issue the credit note of `refund`: the next number of the year (`CN-YYYY-NNNNNN`)
+    from a counter row locked until the refund's transaction commits (unique, gap-free),
+    with its lines copied from `lines` (plus one line for any part of the refund that no
+    order line accounts for). Its total is the refund's amount."""
+    credited = sum((line.total for line in lines), Decimal("0.00"))
+    if credited > refund.amount:
+        raise ValueError(f"refund lines ({credited}) exceed the refund ({refund.amount})")
+    rows = list(lines)
+    if credited < refund.amount:
+        rest = refund.amount - credited
+        rows.append(RefundLine(None, OTHER_CHARGES, "", 1, rest, rest))
+    now = timezone.now()
+    sequence = _next_sequence(CreditNoteSequence, now.year)
+    invoice = Invoice.objects.filter(order=order, payment=payment).first()
+    tax = sum((line.tax_amount for line in rows), Decimal("0.00"))
+    note = CreditNote.objects.create(
+        order=order,
+        invoice=invoice,
+        refund=refund,
+        number=f"CN-{now.year}-{sequence:06d}",
+        year=now.year,
+        sequence=sequence,
+        issued_at=now,
+        reason=refund.reason,
+        subtotal=refund.amount - tax,
+        tax_amount=tax,
+        total_amount=refund.amount,
+        currency=refund.currency,
+        billing_address=invoice.billing_address if invoice else order.shipping_address,
+    )
+    CreditNoteLine.objects.bulk_create(
+        [
+            CreditNoteLine(
+                credit_note=note,
+                order_line_id=line.order_line_id,
+                description=line.description[:255],
+                sku=line.sku[:64],
+                quantity=line.quantity,
+                unit_price=line.unit_price,
+                amount=line.total - line.tax_amount,
+                tax_amount=line.tax_amount,
+                total=line.total,
+            )
+            for line in rows
+        ]
+    )
+    return note
 
 
 # --- webhooks ------------------------------------------------------------------------
@@ -335,9 +476,22 @@ def _apply_event(provider_name: str, event: WebhookEventData) -> str:
         # Money arrived for an order that is cancelled or already paid by another payment:
         # give it back rather than keep it.
         # A provider failure rolls the event back (not recorded): the redelivery retries.
-        _refund_in_full(
-            payment,
+        refund_issue(
+            payment.pk,
+            amount=None,
             reason="payment for an order that was no longer payable",
+            key=f"late:{payment.pk}",
+            lines=[
+                RefundLine(
+                    None,
+                    f"Payment {payment.transaction_id} received after the order could no longer be paid",
+                    "",
+                    1,
+                    payment.amount,
+                    payment.amount,
+                )
+            ],
+            counts_for_order=False,
             failure="The payment provider could not refund the late payment; try again.",
         )
         return "refunded_late_payment"

@@ -1,39 +1,82 @@
 from __future__ import annotations
 
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
+from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.errors import NotFound
 from core.ratelimit import user_or_ip
 from ecommerce.api.idempotency import HEADER, IdempotencyRequiredMixin
-from ecommerce.api.openapi import IDEMPOTENCY_RESPONSES, error_response, idempotency_header
+from ecommerce.api.openapi import IDEMPOTENCY_RESPONSES, JSONErrorsAutoSchema, error_response, idempotency_header
 from ecommerce.api.permissions import IsCustomer
-from ecommerce.api.throttling import RateLimitThrottle
+from ecommerce.api.renderers import PDFErrorsAsJSONMixin, PDFRenderer
+from ecommerce.api.throttling import GlobalRateThrottle, RateLimitThrottle
 from orders.models import Order
 from orders.selectors import order_list_for, orders_owned_by
-from payments.selectors import invoice_for_order
-from payments.serializers import InvoiceSerializer, PaymentSerializer, PayOrderSerializer, WebhookAckSerializer
+from payments.documents import invoice_pdf, invoice_pdf_filename
+from payments.models import Invoice
+from payments.selectors import credit_notes_for_order, invoice_for_order
+from payments.serializers import (
+    CreditNoteSerializer,
+    InvoiceSerializer,
+    PaymentSerializer,
+    PayOrderSerializer,
+    WebhookAckSerializer,
+)
 from payments.services import payment_pay, webhook_handle
 
 # RATELIMIT_ORDERS (20/min per user), counted apart from order placement (orders.views):
 # a customer retrying a declined card should not lose the right to place an order.
 PayOrderThrottle = RateLimitThrottle.for_("orders-pay", "RATELIMIT_ORDERS", user_or_ip)
+# RATELIMIT_DOCUMENTS (30/min per user): every PDF answer is a render (tens of milliseconds
+# of CPU), so they are counted apart from the JSON reads.
+DocumentThrottle = RateLimitThrottle.for_("documents", "RATELIMIT_DOCUMENTS", user_or_ip)
+
+INVOICE_PDF_RESPONSE = OpenApiResponse(
+    OpenApiTypes.BINARY,
+    description='The invoice as a PDF document (`Content-Disposition: inline; filename="INV-….pdf"`), '
+    "with the same number, lines and totals as the JSON.",
+)
+
+
+def _invoice_of(order: Order) -> Invoice:
+    invoice = invoice_for_order(order)
+    if invoice is None:
+        raise NotFound("This order has no invoice (it is not paid).")
+    return invoice
+
+
+def _pdf_response(invoice: Invoice) -> Response:
+    return Response(
+        invoice_pdf(invoice),
+        content_type=PDFRenderer.media_type,
+        headers={"Content-Disposition": f'inline; filename="{invoice_pdf_filename(invoice)}"'},
+    )
+
+
+def _scoped_orders(request):
+    # Orders the caller may read: their own, every order for staff (others' are 404). The
+    # invoice views read what they render themselves, so nothing is prefetched.
+    return order_list_for(request.user).prefetch_related(None)
 
 
 # The payment actions of an order, mounted under the orders prefix beside orders' own
 # routes (payments/urls.py), tagged and scoped like them. The docstring is the operations'
 # description in the OpenAPI schema, so it speaks to clients.
 @extend_schema(tags=["orders"])
-class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
+class OrderPaymentViewSet(PDFErrorsAsJSONMixin, IdempotencyRequiredMixin, viewsets.GenericViewSet):
     """Paying an order and reading its invoice. Only the customer who placed an order pays
     it (anyone else, staff included, gets 404); the owner and staff read its invoice."""
 
     permission_classes = [IsCustomer]
+    schema = JSONErrorsAutoSchema()
     idempotency_required_actions = frozenset({"pay"})
     lookup_value_regex = "[0-9a-fA-F-]{36}"
 
@@ -46,12 +89,14 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
         # themselves, so the order's relations are not prefetched.
         if self.action == "pay":
             return orders_owned_by(self.request.user)
-        return order_list_for(self.request.user).prefetch_related(None)
+        return _scoped_orders(self.request)
 
     def get_throttles(self):
         throttles = super().get_throttles()
         if self.action == "pay":
             throttles.append(PayOrderThrottle())
+        if isinstance(getattr(self.request, "accepted_renderer", None), PDFRenderer):
+            throttles.append(DocumentThrottle())
         return throttles
 
     @extend_schema(
@@ -83,18 +128,60 @@ class OrderPaymentViewSet(IdempotencyRequiredMixin, viewsets.GenericViewSet):
         return Response(PaymentSerializer(payment).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(
-        summary="The invoice of a paid order (owner or staff)",
-        description="Until credit notes exist, a refunded order's invoice says so: `refunded`, "
-        "`refunded_amount` and `refunded_at` (the latest refund).",
-        responses={200: InvoiceSerializer},
+        summary="The invoice of a paid order, as JSON or PDF (owner or staff)",
+        description="JSON by default; `Accept: application/pdf` (or `?format=pdf`, or the path "
+        "`orders/{id}/invoice.pdf`) answers the invoice as a PDF with the same numbers. A refunded "
+        "order's invoice says so: `refunded`, `refunded_amount` and `refunded_at` (the latest "
+        "refund); each refund also has a credit note (`credit-notes/`). Errors are JSON whatever was asked for.",
+        responses={(200, "application/json"): InvoiceSerializer, (200, "application/pdf"): INVOICE_PDF_RESPONSE},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], renderer_classes=[JSONRenderer, BrowsableAPIRenderer, PDFRenderer])
     def invoice(self, request, pk=None):
+        invoice = _invoice_of(self.get_object())
+        if isinstance(request.accepted_renderer, PDFRenderer):
+            response = _pdf_response(invoice)
+        else:
+            response = Response(InvoiceSerializer(invoice).data)
+        patch_vary_headers(response, ["Accept"])  # one URL, two representations
+        return response
+
+    @extend_schema(
+        summary="The credit notes of an order (owner or staff), one per refund, oldest first",
+        description="Numbered gap-free per year (`CN-2026-000001`); each lists what it credits (lines with "
+        "quantities and amounts), its tax and total, and the invoice it corrects.",
+        responses={200: CreditNoteSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="credit-notes", url_name="credit-notes")
+    def credit_notes(self, request, pk=None):
         order = self.get_object()
-        invoice = invoice_for_order(order)
-        if invoice is None:
-            raise NotFound("This order has no invoice (it is not paid).")
-        return Response(InvoiceSerializer(invoice).data)
+        # A plain list, not a page: an order has a handful of refunds at most (each needs a
+        # return or the cancellation).
+        return Response(CreditNoteSerializer(credit_notes_for_order(order), many=True).data)
+
+
+@extend_schema(tags=["orders"])
+class OrderInvoicePDFView(PDFErrorsAsJSONMixin, GenericAPIView):
+    """The invoice of a paid order as a PDF document; the owner and staff read it (another
+    customer's order answers 404)."""
+
+    permission_classes = [IsCustomer]
+    renderer_classes = [PDFRenderer]
+    schema = JSONErrorsAutoSchema()
+    throttle_classes = [GlobalRateThrottle, DocumentThrottle]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        return _scoped_orders(self.request)
+
+    @extend_schema(
+        operation_id="orders_invoice_pdf_retrieve",
+        summary="The invoice of a paid order as a PDF (owner or staff)",
+        description="The same document as `orders/{id}/invoice/` with `Accept: application/pdf`. Errors are JSON.",
+        responses={(200, "application/pdf"): INVOICE_PDF_RESPONSE},
+    )
+    def get(self, request, pk=None):
+        return _pdf_response(_invoice_of(self.get_object()))
 
 
 WEBHOOK_DESCRIPTION = """Called by the payment provider, not by clients; authenticated by a signature,

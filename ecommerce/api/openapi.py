@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_standardized_errors.openapi import AutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from rest_framework import serializers
 
@@ -112,3 +113,14 @@ IDEMPOTENCY_RESPONSES = {
     409: error_response("Conflict with the current state, or `idempotency_key_in_use`."),
     422: error_response("`idempotency_key_reused`: the key was used with another body."),
 }
+
+
+class JSONErrorsAutoSchema(AutoSchema):
+    """For views that also answer in another format (PDF documents): their errors are the
+    JSON error envelope whatever the client asked for (`ecommerce.api.renderers.
+    PDFErrorsAsJSONMixin`), so error responses are documented as `application/json` only."""
+
+    def _get_response_for_code(self, serializer, status_code, media_types=None, direction="response"):
+        if media_types is None and str(status_code)[:1] in ("4", "5"):
+            media_types = ["application/json"]
+        return super()._get_response_for_code(serializer, status_code, media_types=media_types, direction=direction)

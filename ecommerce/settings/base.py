@@ -24,7 +24,8 @@ SECRET_KEY = env("SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=[])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin with the shop's site (its name, the staff dashboard on the index).
+    "ecommerce.apps.ShopAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -46,6 +47,9 @@ INSTALLED_APPS = [
     "drf_standardized_errors",
     "django_structlog",
     "django_ratelimit",
+    # Product image thumbnails (catalog.images); its tables remember which thumbnails exist
+    # on storages without modification times (S3).
+    "easy_thumbnails",
     # ours
     "ecommerce.apps.EcommerceConfig",
     "core",
@@ -65,6 +69,8 @@ MIDDLEWARE = [
     "ecommerce.middleware.LoadSheddingMiddleware",
     # gzip/br for JSON and HTML of 1 KB or more (cached catalog pages come stored compressed).
     "ecommerce.middleware.CompressionMiddleware",
+    # Which reads of this request may go to the read replica (none without one).
+    "ecommerce.db.ReplicaRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Content-Security-Policy: strict for HTML (admin, API docs), default-src 'none' for JSON.
     "ecommerce.middleware.ContentSecurityPolicyMiddleware",
@@ -114,22 +120,56 @@ TEMPLATES = [
 # IMMEDIATE transactions make concurrent SQLite writers queue on the lock instead of
 # failing with "database is locked" half way through a transaction.
 SQLITE_URL = f"sqlite:///{BASE_DIR / 'db.sqlite3'}"
-DATABASES = {"default": env.db("DATABASE_URL", default=SQLITE_URL)}
 
 
-def _tune_database(db: dict) -> dict:
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        db.setdefault("OPTIONS", {}).update({"transaction_mode": "IMMEDIATE", "timeout": 20})
-    else:
-        db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+def database_settings(*, pool_default: bool) -> dict:
+    """`DATABASES` from the environment: `default` (DATABASE_URL) and, with
+    DATABASE_REPLICA_URL, a read-only `replica` that ecommerce.db.ReplicaRouter sends
+    catalog reads and order history to (docs/operations.md, "Read replica").
+
+    PostgreSQL connections come either from Django's psycopg pool (DB_POOL; production's
+    default) shared by the threads of a process, or, without it, one persistent connection
+    per thread (CONN_MAX_AGE). The pool needs CONN_MAX_AGE=0: Django returns the connection
+    to the pool at the end of each request instead of keeping it."""
+    pool = env.bool("DB_POOL", default=pool_default)
+    databases = {"default": env.db("DATABASE_URL", default=SQLITE_URL)}
+    replica_url = env("DATABASE_REPLICA_URL", default="")
+    if replica_url:
+        # Tests never create a database for it: it reads the test database of `default`.
+        databases["replica"] = {**env.db_url_config(replica_url), "TEST": {"MIRROR": "default"}}
+    for db in databases.values():
+        options = db.setdefault("OPTIONS", {})
+        if db["ENGINE"] == "django.db.backends.sqlite3":
+            options.update({"transaction_mode": "IMMEDIATE", "timeout": 20})
+            continue
         db["CONN_HEALTH_CHECKS"] = True
         # A database that accepts connections but never answers (hung, black-holed) holds a
         # request this long before it answers 503; 2 s is the least libpq and psycopg accept.
-        db.setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
-    return db
+        options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
+        if pool:
+            db["CONN_MAX_AGE"] = 0
+            options["pool"] = {
+                "min_size": env.int("DB_POOL_MIN_SIZE", default=2),
+                # At least one per gunicorn thread, so a request never waits for another's.
+                "max_size": env.int("DB_POOL_MAX_SIZE", default=max(4, env.int("GUNICORN_THREADS", default=4))),
+                # Seconds a request waits for a free connection (or for the database to come
+                # back) before it fails with 503 service_unavailable: under API.md's 2 s.
+                "timeout": env.float("DB_POOL_TIMEOUT", default=1.5),
+            }
+        else:
+            db["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+    return databases
 
 
-DATABASES["default"] = _tune_database(DATABASES["default"])
+DATABASES = database_settings(pool_default=False)
+DATABASE_ROUTERS = ["ecommerce.db.ReplicaRouter"]
+# Apps whose reads GET requests under REPLICA_PATH_PREFIXES may send to the replica
+# (ecommerce.db); everything else (accounts, sessions, idempotency, the outbox) always
+# reads the primary.
+DATABASE_REPLICA_APPS = env.list("DATABASE_REPLICA_APPS", default=["catalog", "orders"])
+DATABASE_REPLICA_PATH_PREFIXES = ("/api/",)
+# Seconds a replica that failed to answer is left alone (reads go to the primary meanwhile).
+DATABASE_REPLICA_RETRY_SECONDS = env.int("DATABASE_REPLICA_RETRY_SECONDS", default=5)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ---------------------------------------------------------------------------
@@ -191,10 +231,21 @@ USE_I18N = True
 USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Uploaded media (product images and their thumbnails) go to STORAGES["default"]: the local
+# file system under MEDIA_ROOT unless MEDIA_STORAGE_BACKEND names another Django storage
+# (e.g. storages.backends.s3.S3Storage of django-storages; docs/operations.md).
+MEDIA_ROOT = env("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+MEDIA_URL = env("MEDIA_URL", default="/media/")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env("MEDIA_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env.json("MEDIA_STORAGE_OPTIONS", default={}),
+    },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Django serves MEDIA_URL itself only when true (local settings); in production the storage's
+# own URLs or the reverse proxy serve it.
+SERVE_MEDIA = False
 
 # --- Content-Security-Policy (django-csp) ------------------------------------------
 # HTML pages (the admin, Swagger UI, Redoc, the browsable API) load scripts only from this
@@ -250,8 +301,16 @@ from corsheaders.defaults import default_headers  # noqa: E402
 CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "x-cart-token", "idempotency-key")
 
 # --- Shop ----------------------------------------------------------------------------
+# The shop's name: the admin's title and header (and documents such as PDF invoices).
+SHOP_NAME = env("SHOP_NAME", default="Demo Shop")
 CURRENCY = env("CURRENCY", default="USD")
 FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
+# The seller printed on invoices and credit notes (core.documents). SHOP_ADDRESS lines are
+# separated by ";" (commas belong inside lines: "75001 Paris, France").
+SHOP_NAME = env("SHOP_NAME", default="Example Shop")
+SHOP_ADDRESS = [line.strip() for line in env("SHOP_ADDRESS", default="1 Example Street;75001 Paris;France").split(";")]
+SHOP_ADDRESS = [line for line in SHOP_ADDRESS if line]
+SHOP_TAX_ID = env("SHOP_TAX_ID", default="")
 
 # --- Email ---------------------------------------------------------------------------
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
@@ -349,6 +408,11 @@ RATELIMIT_REGISTER_IP = env("RATELIMIT_REGISTER_IP", default="5/h")
 RATELIMIT_PASSWORD_RESET = env("RATELIMIT_PASSWORD_RESET", default="5/h")
 RATELIMIT_VERIFY_RESEND = env("RATELIMIT_VERIFY_RESEND", default="5/h")
 RATELIMIT_ORDERS = env("RATELIMIT_ORDERS", default="20/m")
+# PDF documents rendered on request (invoice.pdf), per user: each costs a render.
+RATELIMIT_DOCUMENTS = env("RATELIMIT_DOCUMENTS", default="30/m")
+# Personal-data export (auth/me/export/) and account erasure attempts (auth/me/delete/), per user.
+RATELIMIT_ACCOUNT_EXPORT = env("RATELIMIT_ACCOUNT_EXPORT", default="10/h")
+RATELIMIT_ACCOUNT_DELETE = env("RATELIMIT_ACCOUNT_DELETE", default="5/h")
 
 # --- Celery --------------------------------------------------------------------------
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")
@@ -463,6 +527,8 @@ ORDER_PAYMENT_TIMEOUT = env.int("ORDER_PAYMENT_TIMEOUT", default=30 * 60)
 # unpaid `pending` orders one customer may hold at once (409 order_limit; 0 = no limit).
 ORDER_MAX_UNITS_PER_PRODUCT = env.int("ORDER_MAX_UNITS_PER_PRODUCT", default=20)
 ORDER_MAX_PENDING_PER_USER = env.int("ORDER_MAX_PENDING_PER_USER", default=3)
+# Days after delivery during which the customer may ask to return items.
+RETURN_WINDOW_DAYS = env.int("RETURN_WINDOW_DAYS", default=30)
 # Payment provider (payments/providers/): `test` is the offline gateway.
 PAYMENT_PROVIDER = env("PAYMENT_PROVIDER", default="test")
 # Seconds any call to the payment provider may take before it is cut off: the payment
@@ -507,3 +573,19 @@ CATALOG_LOW_STOCK_THRESHOLD = env.int("CATALOG_LOW_STOCK_THRESHOLD", default=5)
 # New product reviews are held for moderation (is_approved=False: not listed, not counted
 # in rating_avg/review_count) until staff approve them; false publishes them at once.
 REVIEWS_REQUIRE_APPROVAL = env.bool("REVIEWS_REQUIRE_APPROVAL", default=False)
+# Product image uploads (catalog.images): larger files are 400 file_too_large, images of
+# more pixels (width x height x frames) 400 invalid_image (decompression bombs).
+IMAGE_MAX_BYTES = env.int("IMAGE_MAX_BYTES", default=10 * 1024 * 1024)
+IMAGE_MAX_PIXELS = env.int("IMAGE_MAX_PIXELS", default=40_000_000)
+# Thumbnails (WebP, made by a background job): the longest side of each size, in pixels.
+IMAGE_THUMBNAIL_SIZES = {
+    "small": env.int("IMAGE_THUMBNAIL_SMALL", default=160),
+    "medium": env.int("IMAGE_THUMBNAIL_MEDIUM", default=480),
+    "large": env.int("IMAGE_THUMBNAIL_LARGE", default=1024),
+}
+# easy-thumbnails: WebP into the default storage, next to the source.
+THUMBNAIL_DEFAULT_STORAGE_ALIAS = "default"
+THUMBNAIL_EXTENSION = "webp"
+THUMBNAIL_TRANSPARENCY_EXTENSION = "webp"
+THUMBNAIL_PRESERVE_EXTENSIONS = None
+THUMBNAIL_QUALITY = 85

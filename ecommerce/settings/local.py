@@ -13,6 +13,7 @@ SIMPLE_JWT["SIGNING_KEY"] = env("JWT_SIGNING_KEY", default="local-dev-only-jwt-s
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=["http://localhost:3000"])
+SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)  # `make run` shows the demo images
 
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # One `runserver` process: its local-memory cache IS shared by every request it serves,

@@ -8,9 +8,12 @@ secret that is short or ships with the repository, and with a weak PAYMENT_WEBHO
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import KNOWN_PLACEHOLDER_SECRETS, REDIS_URL, SIMPLE_JWT, STORAGES, env
+from .base import KNOWN_PLACEHOLDER_SECRETS, REDIS_URL, SIMPLE_JWT, STORAGES, database_settings, env
 
 DEBUG = False
+# Connections from Django's psycopg pool, one per process shared by its threads, unless
+# DB_POOL=false (then one persistent connection per thread). docs/operations.md, "Pool".
+DATABASES = database_settings(pool_default=True)
 
 
 def _strong_secret(name: str, *, min_length: int, required: bool = True) -> str:

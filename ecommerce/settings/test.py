@@ -27,3 +27,11 @@ if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 # Tests that exercise limits turn them on explicitly; elsewhere they would only add noise.
 RATELIMIT_ENABLE = False
+# Uploaded media of a test run go to a temporary directory, removed when the process ends
+# (tests of files set their own per-test MEDIA_ROOT on top).
+import atexit  # noqa: E402
+import shutil  # noqa: E402
+import tempfile  # noqa: E402
+
+MEDIA_ROOT = tempfile.mkdtemp(prefix="ecommerce-test-media-")
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)

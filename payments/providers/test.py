@@ -9,13 +9,22 @@ Webhooks: JSON `{"id", "type", "data": {...}}`; payment events carry `data.trans
 `data.amount` (decimal string, e.g. "19.99") and `data.currency` (ISO 4217). Signed as
 hex(HMAC-SHA256(PAYMENT_WEBHOOK_SECRET, "{timestamp}." + raw body)) in `X-Signature`
 (optionally prefixed `sha256=`), the Unix time of signing in `X-Signature-Timestamp`;
-a timestamp more than PAYMENT_WEBHOOK_TOLERANCE seconds from now is refused."""
+a timestamp more than PAYMENT_WEBHOOK_TOLERANCE seconds from now is refused.
+
+Refunds may be partial, as at a real gateway: each refund of a charge is its own refund
+(its id derives from our idempotency key, so a retried refund is the same refund and is
+not counted twice), and refunds summing to more than the charge are refused. The gateway
+remembers the charges and refunds of this process (a bounded in-memory ledger): a charge
+it never saw (made by another process) is refunded without that check — the shop's own
+locked check on the payment row is what guarantees the sum."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
@@ -65,6 +74,45 @@ def _amount(value) -> Decimal | None:
     return amount if amount.is_finite() else None
 
 
+class _Ledger:
+    """The gateway's memory of charges (amount) and refunds (by our key), bounded: the
+    oldest entries are forgotten past MAX_ENTRIES."""
+
+    MAX_ENTRIES = 10_000
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.charged: OrderedDict[str, Decimal] = OrderedDict()
+        self.refunds: OrderedDict[str, tuple[str, Decimal]] = OrderedDict()  # key -> (charge, amount)
+
+    def _trim(self, entries: OrderedDict) -> None:
+        while len(entries) > self.MAX_ENTRIES:
+            entries.popitem(last=False)
+
+    def record_charge(self, transaction_id: str, amount: Decimal) -> None:
+        with self._lock:
+            self.charged[transaction_id] = amount
+            self._trim(self.charged)
+
+    def record_refund(self, transaction_id: str, amount: Decimal, key: str) -> bool:
+        """False when the refund would take the charge's refunds past its amount. A key
+        already recorded is the same refund: True, counted once."""
+        with self._lock:
+            if key in self.refunds:
+                return True
+            charged = self.charged.get(transaction_id)
+            if charged is not None:
+                refunded = sum((a for charge, a in self.refunds.values() if charge == transaction_id), Decimal(0))
+                if refunded + amount > charged:
+                    return False
+            self.refunds[key] = (transaction_id, amount)
+            self._trim(self.refunds)
+            return True
+
+
+LEDGER = _Ledger()
+
+
 def _derived_id(prefix: str, key: str) -> str:
     return f"{prefix}_{hashlib.sha256(key.encode()).hexdigest()[:24]}"
 
@@ -83,6 +131,7 @@ class TestProvider(PaymentProvider):
         transaction_id = _derived_id("txn", idempotency_key)
         raw = {"id": transaction_id, "amount": str(amount), "currency": currency, "metadata": dict(metadata)}
         if token in (TOKEN_SUCCESS, TOKEN_TIMEOUT):  # a slow provider that answers charges the card
+            LEDGER.record_charge(transaction_id, amount)
             return ChargeResult(True, transaction_id, raw={**raw, "status": "succeeded"})
         decline = "card_declined" if token == TOKEN_DECLINED else "invalid_token"
         return ChargeResult(False, transaction_id, decline_code=decline, raw={**raw, "status": "declined"})
@@ -96,6 +145,10 @@ class TestProvider(PaymentProvider):
         time.sleep(answer_after)
 
     def refund(self, *, transaction_id: str, amount: Decimal, currency: str, idempotency_key: str) -> RefundResult:
+        if not (amount > 0 and amount == amount.quantize(Decimal("0.01"))):
+            raise ProviderError(f"test gateway: cannot refund {amount} (a positive amount in cents)")
+        if not LEDGER.record_refund(transaction_id, amount, idempotency_key):
+            raise ProviderError(f"test gateway: refunds of {transaction_id} would exceed the charge")
         refund_id = _derived_id("re", idempotency_key)
         raw = {"id": refund_id, "charge": transaction_id, "amount": str(amount), "currency": currency}
         return RefundResult(True, refund_id, raw={**raw, "status": "succeeded"})

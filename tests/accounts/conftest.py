@@ -1,5 +1,7 @@
 import pytest
 
+from tests.orders.conftest import place, rate_limits_on  # noqa: F401 (shared fixtures: privacy tests)
+
 
 @pytest.fixture(autouse=True)
 def _clear_cache():

@@ -79,6 +79,8 @@ def test_admin_write_is_visible_on_the_next_get(api_client, admin_user):
             "brand": str(product.brand_id),
             "attributes": "{}",
             "is_active": "on",
+            "images-TOTAL_FORMS": "0",
+            "images-INITIAL_FORMS": "0",
             "reviews-TOTAL_FORMS": "0",
             "reviews-INITIAL_FORMS": "0",
             "stock_moves-TOTAL_FORMS": "0",

@@ -395,6 +395,8 @@ def test_admin_add_form_takes_the_opening_stock(manager_browser):
             "category": str(category.pk),
             "attributes": "{}",
             "is_active": "on",
+            "images-TOTAL_FORMS": "0",
+            "images-INITIAL_FORMS": "0",
             "reviews-TOTAL_FORMS": "0",
             "reviews-INITIAL_FORMS": "0",
             "stock_moves-TOTAL_FORMS": "0",

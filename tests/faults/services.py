@@ -259,6 +259,14 @@ class PostgresCluster:
         self._run(str(PG_BIN / "initdb"), "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "UTF8")
         return self
 
+    def clone_from(self, primary: PostgresCluster) -> PostgresCluster:
+        """Make this cluster a streaming standby of `primary` instead of init(): a base
+        backup with `-R` (standby.signal and the primary_conninfo it replays from); then
+        start() it. Needs the primary's default wal_level=replica and replication trust."""
+        backup = [str(PG_BIN / "pg_basebackup"), "-h", HOST, "-p", str(primary.port), "-U", "postgres"]
+        self._run(*backup, "-D", str(self.data), "-R", "-X", "stream", "-c", "fast")
+        return self
+
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses={HOST} -c fsync=off -c full_page_writes=off"
         self._run(

@@ -21,7 +21,15 @@ from tqdm import tqdm
 
 from catalog.cache import bump_catalog_generation
 from catalog.models import Product
-from catalog.seeding import build_brands, build_categories, iter_copy_lines, iter_products, save_taxonomy
+from catalog.seeding import (
+    build_brands,
+    build_categories,
+    build_seed_images,
+    insert_seed_images,
+    iter_copy_lines,
+    iter_products,
+    save_taxonomy,
+)
 
 CHUNK = 10_000
 GIN_INDEXES = {
@@ -65,29 +73,45 @@ class Command(BaseCommand):
                 self._copy_products(rows, bar)
             else:
                 self._bulk_create_products(rows, bar)
+            images = insert_seed_images(build_seed_images())  # 1-3 rows per product, a few shared files
         finally:
             bar.close()
             bump_catalog_generation()
         elapsed = time.monotonic() - started
         peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         self.stdout.write(
-            f"seeded {products} products, {len(cats)} categories, {len(brand_rows)} brands "
+            f"seeded {products} products, {len(cats)} categories, {len(brand_rows)} brands, {images} images "
             f"in {elapsed:.1f} s (peak memory {peak_mib:.0f} MiB)"
         )
 
     def _clear(self) -> None:
         # The stock ledger goes with the products it describes. Seeded products get their
         # stock as their opening level (COPY, no stock moves): a new product has no history.
-        tables = ["catalog_stockmove", "catalog_review", "catalog_product", "catalog_category", "catalog_brand"]
+        # Image rows go; their files stay (content-named: the next seed reuses its own).
+        tables = [
+            "catalog_stockmove",
+            "catalog_review",
+            "catalog_productimage",
+            "catalog_product",
+            "catalog_category",
+            "catalog_brand",
+        ]
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 # TRUNCATE is instant where DELETE of a million rows is not; it is allowed
                 # when every table referencing the catalog (carts, orders) is empty.
-                cursor.execute(
-                    "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
-                    "AND confrelid = ANY(ARRAY['catalog_product', 'catalog_category', 'catalog_brand']::regclass[])"
-                )
-                referencing = [t for (t,) in cursor.fetchall() if t not in tables]
+                # Transitively: TRUNCATE also refuses a table referencing a referencing one
+                # (order lines are referenced by shipment, return and credit note lines).
+                referencing: list[str] = []
+                frontier = ["catalog_product", "catalog_category", "catalog_brand"]
+                while frontier:
+                    cursor.execute(
+                        "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
+                        "AND confrelid = ANY(%s::regclass[])",
+                        [frontier],
+                    )
+                    frontier = [t for (t,) in cursor.fetchall() if t not in tables and t not in referencing]
+                    referencing += frontier
                 busy = []
                 for table in referencing:
                     cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608 - table names come from pg_catalog, not input  # nosec B608

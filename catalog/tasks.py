@@ -1,0 +1,14 @@
+"""Celery tasks of the catalog. They take ids, look the rows up again and are idempotent
+(enqueued through the outbox, core.jobs.enqueue, so they may run twice)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+
+@shared_task(name="catalog.make_product_image_thumbnails")
+def make_product_image_thumbnails(image_id: str) -> bool:
+    """Make the WebP thumbnails of one product image (catalog.services)."""
+    from catalog import services
+
+    return services.product_image_make_thumbnails(image_id)

@@ -1,0 +1,126 @@
+"""Browser tests: Playwright for Python driving Debian's Chromium (`apt-get install chromium`;
+Playwright downloads no browser here) against a live server on 127.0.0.1.
+
+Where Chromium or Playwright is missing the tests skip with the reason; in CI (CI=true, or
+REQUIRE_BROWSER=1 as .ci/run sets) that is a failure. Screenshots land in
+artifacts/screenshots/ (SCREENSHOT_DIR overrides it), kept after the run."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+from django.conf import settings
+
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",  # CI runs as root, where Chromium's sandbox cannot start
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+LOCAL_HOST = "127.0.0.1"
+
+
+def _browser_required() -> bool:
+    return os.environ.get("CI", "").lower() == "true" or os.environ.get("REQUIRE_BROWSER") == "1"
+
+
+def _missing(reason: str):
+    if _browser_required():
+        pytest.fail(f"In CI the browser tests must run, but: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def live_server():
+    """pytest-django's live server, bound to 127.0.0.1 (not `localhost`), so "no request
+    left 127.0.0.1" is a plain comparison of host names."""
+    from pytest_django.live_server_helper import LiveServer
+
+    server = LiveServer(LOCAL_HOST)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("Playwright is not installed (pip install -r requirements-dev.txt)")
+    if not os.access(CHROMIUM_PATH, os.X_OK):
+        _missing(f"Chromium not found at {CHROMIUM_PATH} (apt-get install chromium, or set CHROMIUM_PATH)")
+    # Playwright's sync API keeps an asyncio loop in this thread, which makes Django refuse
+    # every ORM call of the test (SynchronousOnlyOperation). The calls are synchronous all
+    # the same; the flag is set only while the browser runs and put back afterwards.
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
+
+class PageRecorder:
+    """Every request the page made, and the browser console's errors (a CSP violation is
+    one). Requests to any other host are recorded and aborted: the tests need no network,
+    and a page that reaches out fails its assertion instead of hanging."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.console_errors: list[str] = []
+
+    def foreign_requests(self) -> list[str]:
+        return [
+            url for url in self.requests if urlsplit(url).hostname not in (LOCAL_HOST,) and not url.startswith("data:")
+        ]
+
+
+@pytest.fixture
+def page(browser, live_server, request):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
+    context.set_default_timeout(10_000)
+    recorder = PageRecorder()
+
+    def route(route_):
+        url = route_.request.url
+        recorder.requests.append(url)
+        if urlsplit(url).hostname == LOCAL_HOST or url.startswith(("data:", "blob:")):
+            route_.continue_()
+        else:
+            route_.abort()
+
+    context.route("**/*", route)
+    page_ = context.new_page()
+    page_.on("console", lambda msg: recorder.console_errors.append(msg.text) if msg.type == "error" else None)
+    page_.recorder = recorder
+    yield page_
+    context.close()
+
+
+@pytest.fixture
+def screenshot(request):
+    """screenshot(page, "name"): a full-page PNG in the screenshot folder, named after the test."""
+    folder = Path(os.environ.get("SCREENSHOT_DIR", settings.BASE_DIR / "artifacts" / "screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    test = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+
+    def take(page_, name: str) -> Path:
+        path = folder / f"{test}--{name}.png"
+        page_.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take

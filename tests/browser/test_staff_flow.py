@@ -1,0 +1,126 @@
+"""In a real browser: a manager signs in to the admin, reads the dashboard, edits a price,
+adjusts stock through the action and ships an order; a visitor opens the API docs, served
+without any CDN. Each step checks what the page shows and what the database holds."""
+
+from decimal import Decimal
+
+import pytest
+
+from catalog.models import Product, StockMove
+from orders.models import Order
+from orders.services import LineRequest, order_place
+from payments.services import payment_pay
+from tests.accounts.factories import DEFAULT_PASSWORD, UserFactory
+from tests.orders.factories import ProductFactory
+from tests.orders.helpers import ADDRESS, new_key
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+SHOP = "Playwright Hardware"
+
+
+@pytest.fixture
+def shop(settings):
+    settings.SHOP_NAME = SHOP
+    settings.CATALOG_LOW_STOCK_THRESHOLD = 5
+    manager = UserFactory(role="manager", email="manager@example.com")
+    customer = UserFactory(role="customer")
+    lamp = ProductFactory(name="Desk Lamp", sku="LAMP-1", price=Decimal("25.00"), stock_quantity=3)
+    chair = ProductFactory(name="Office Chair", sku="CHAIR-1", stock_quantity=50)
+    order = order_place(customer, items=[LineRequest(chair.pk, 2)], shipping_address=ADDRESS)
+    payment_pay(order.pk, user=customer, token="tok_visa", idempotency_key=new_key())
+    return {"manager": manager, "lamp": lamp, "order": Order.objects.get(pk=order.pk)}
+
+
+def test_manager_runs_the_shop_from_the_admin(page, shop, screenshot):
+    from playwright.sync_api import expect
+
+    lamp, order = shop["lamp"], shop["order"]
+
+    # Sign in.
+    page.goto("/admin/")
+    expect(page).to_have_title(f"Log in | {SHOP} admin")
+    page.fill("#id_username", shop["manager"].email)
+    page.fill("#id_password", DEFAULT_PASSWORD)
+    page.click("input[type=submit]")
+
+    # The dashboard: charts drawn on the server, the numbers, no operations panel.
+    expect(page).to_have_title(f"Dashboard | {SHOP} admin")
+    expect(page.locator("#site-name")).to_contain_text(SHOP)
+    expect(page.locator("#chart-sales svg rect.bar")).to_have_count(30)
+    expect(page.locator("#chart-orders svg rect.bar")).to_have_count(30)
+    expect(page.locator("#dashboard-orders-total")).to_have_text("1")
+    expect(page.locator("#dashboard-sales-total")).to_have_text(f"{order.total_amount} USD")
+    expect(page.locator('#dashboard-status tr[data-status="payment_confirmed"] td')).to_have_text("1")
+    expect(page.locator("#dashboard-latest")).to_contain_text(order.number)
+    expect(page.locator("#dashboard-low-stock")).to_contain_text("Desk Lamp")
+    expect(page.locator("#dashboard-operations")).to_have_count(0)
+    bar = page.locator("#chart-orders svg rect.bar").last.bounding_box()
+    assert bar and bar["height"] > 10  # today's bar is drawn, at full height
+    screenshot(page, "1-dashboard")
+
+    # Edit the price, from the low-stock link.
+    page.click("#dashboard-low-stock >> text=Desk Lamp")
+    expect(page.locator("#id_price")).to_have_value("25.00")
+    page.fill("#id_price", "19.90")
+    page.click("input[name=_save]")
+    expect(page.locator("ul.messagelist")).to_contain_text("was changed successfully")
+    assert Product.objects.get(pk=lamp.pk).price == Decimal("19.90")
+    screenshot(page, "2-price-saved")
+
+    # Adjust stock through the action (the stock ledger records it).
+    page.goto(f"/admin/catalog/product/?q={lamp.sku}")
+    page.check(f'input[name=_selected_action][value="{lamp.pk}"]')
+    page.select_option("select[name=action]", "adjust_stock")
+    page.fill("input[name=stock_delta]", "7")
+    page.fill("input[name=stock_note]", "Delivery from the supplier")
+    page.click("button[name=index]")
+    expect(page.locator("ul.messagelist")).to_contain_text("Stock adjusted for 1 product(s).")
+    assert Product.objects.get(pk=lamp.pk).stock_quantity == 10
+    move = StockMove.objects.filter(product=lamp).latest("id")
+    assert (move.delta, move.note, move.by_id) == (7, "Delivery from the supplier", shop["manager"].pk)
+    screenshot(page, "3-stock-adjusted")
+
+    # Ship the order from its page: processing, then shipped with a tracking number.
+    page.goto("/admin/")
+    page.click(f"#dashboard-latest >> text={order.number}")
+    expect(page.locator("#order-actions")).to_contain_text(order.number)
+    expect(page.locator(".inline-group").first).to_contain_text("CHAIR-1")  # the lines
+    page.select_option("#order-actions select[name=action]", "mark_processing")
+    page.click("#order-actions input[name=run]")
+    expect(page.locator("ul.messagelist")).to_contain_text("Processing: 1 order(s).")
+    page.select_option("#order-actions select[name=action]", "mark_shipped")
+    page.fill("#order-actions input[name=tracking_number]", "TRK-PW-1")
+    page.click("#order-actions input[name=run]")
+    expect(page.locator("ul.messagelist")).to_contain_text("Shipped: 1 order(s).")
+    order.refresh_from_db()
+    assert (order.status, order.tracking_number) == ("shipped", "TRK-PW-1")
+    expect(page.locator("#order-actions h2")).to_contain_text("Shipped")
+    screenshot(page, "4-order-shipped")
+
+    assert page.recorder.foreign_requests() == []
+    assert page.recorder.console_errors == []
+
+
+def test_api_docs_render_without_a_cdn(page, screenshot):
+    from playwright.sync_api import expect
+
+    page.goto("/api/docs/")
+    operations = page.locator(".opblock")
+    expect(operations.first).to_be_visible()
+    assert operations.count() > 20
+    expect(page.locator(".swagger-ui")).to_contain_text("/api/v1/products/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("E-commerce API")
+    screenshot(page, "api-docs")
+    # Everything, scripts, styles, the schema, came from the app itself.
+    assert page.recorder.requests and page.recorder.foreign_requests() == []
+    assert any("/static/drf_spectacular_sidecar/swagger-ui-dist/" in url for url in page.recorder.requests)
+    assert page.recorder.console_errors == []
+
+
+def test_a_request_to_another_host_is_seen_and_aborted(page):
+    # The checks above can fail: a page that loads anything from elsewhere is caught. (A
+    # blank page, without the app's Content-Security-Policy, which would block these first.)
+    page.set_content('<img src="https://cdn.example.com/logo.png"><link rel="stylesheet" href="http://10.1.2.3/x.css">')
+    page.wait_for_timeout(200)
+    assert sorted(page.recorder.foreign_requests()) == ["http://10.1.2.3/x.css", "https://cdn.example.com/logo.png"]
