@@ -8,7 +8,7 @@ from typing import Any
 from django.db.models import F
 
 from accounts.hooks import register_personal_data
-from catalog.models import Review, StockMove
+from catalog.models import Product, Review, StockMove
 
 
 def _export_reviews(user) -> list[dict[str, Any]]:
@@ -48,8 +48,31 @@ def _erase_stock_moves(user) -> None:
     StockMove.objects.filter(by=user).update(by=None)
 
 
+def _export_products_authored(user) -> list[dict[str, Any]]:
+    # Products a staff member created or last edited.
+    from django.db.models import Q
+
+    return list(
+        Product.objects.filter(Q(created_by=user) | Q(updated_by=user))
+        .order_by("created_at", "id")
+        .values("id", "sku", "name", "created_at", "updated_at", "created_by_id", "updated_by_id")
+    )
+
+
+def _erase_products_authored(user) -> None:
+    # The products stay; they no longer say who made or changed them.
+    Product.objects.filter(created_by=user).update(created_by=None)
+    Product.objects.filter(updated_by=user).update(updated_by=None)
+
+
 def register_catalog_personal_data() -> None:
     register_personal_data("reviews", models=("catalog.Review",), export=_export_reviews, erase=_erase_reviews)
     register_personal_data(
         "stock_moves", models=("catalog.StockMove",), export=_export_stock_moves, erase=_erase_stock_moves
+    )
+    register_personal_data(
+        "products_authored",
+        models=("catalog.Product",),
+        export=_export_products_authored,
+        erase=_erase_products_authored,
     )

@@ -14,7 +14,7 @@ from django.db.models import F
 
 from accounts.hooks import register_personal_data
 from core.models import SentEmail
-from orders.models import Order, OrderLine, OrderStatus, OrderStatusChange
+from orders.models import Fulfillment, Order, OrderLine, OrderStatus, OrderStatusChange, ReturnRequest
 
 ERASURE_NOTE = "account erased"
 
@@ -89,6 +89,49 @@ def _erase_status_changes(user) -> None:
     OrderStatusChange.objects.filter(changed_by=user).update(changed_by=None)
 
 
+def _export_fulfillments(user) -> list[dict[str, Any]]:
+    # Shipments a staff member recorded (their work, not their customers' data).
+    return list(
+        Fulfillment.objects.filter(shipped_by=user)
+        .order_by("shipped_at", "id")
+        .values("id", "order_id", "tracking_number", "shipped_at", order_number=F("order__number"))
+    )
+
+
+def _erase_fulfillments(user) -> None:
+    # The shipment stays (the order's record); it no longer says who shipped it.
+    Fulfillment.objects.filter(shipped_by=user).update(shipped_by=None)
+
+
+def _export_returns(user) -> list[dict[str, Any]]:
+    # Returns the user asked for, and those they decided as staff.
+    from django.db.models import Q
+
+    return list(
+        ReturnRequest.objects.filter(Q(requested_by=user) | Q(decided_by=user))
+        .order_by("created_at", "id")
+        .values(
+            "id",
+            "order_id",
+            "status",
+            "reason",
+            "rejection_reason",
+            "refund_amount",
+            "restocked",
+            "created_at",
+            "decided_at",
+            order_number=F("order__number"),
+        )
+    )
+
+
+def _erase_returns(user) -> None:
+    # Returns stay with their order (refunds and credit notes refer to them), detached. The
+    # reason is free text the customer wrote: it may name them, so it goes too.
+    ReturnRequest.objects.filter(requested_by=user).update(requested_by=None, reason="")
+    ReturnRequest.objects.filter(decided_by=user).update(decided_by=None)
+
+
 def register_orders_personal_data() -> None:
     register_personal_data("orders", models=("orders.Order",), export=_export_orders, erase=_erase_orders)
     register_personal_data(
@@ -97,3 +140,7 @@ def register_orders_personal_data() -> None:
         export=_export_status_changes,
         erase=_erase_status_changes,
     )
+    register_personal_data(
+        "fulfillments", models=("orders.Fulfillment",), export=_export_fulfillments, erase=_erase_fulfillments
+    )
+    register_personal_data("returns", models=("orders.ReturnRequest",), export=_export_returns, erase=_erase_returns)
