@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -24,14 +25,16 @@ from rest_framework.response import Response
 from catalog import selectors, services
 from catalog.cache import (
     CATALOG_STAMP,
+    CachedPage,
+    Variants,
     cache_stats,
-    cached_bytes,
+    cached_page,
     list_stamp,
     product_detail_stamp,
     record_lookup,
     render_stock_template,
     response_cache_key,
-    store_bytes,
+    store_page,
 )
 from catalog.errors import FileTooLarge
 from catalog.filters import ProductFilter
@@ -58,6 +61,7 @@ from catalog.serializers import (
     ReviewUpdateSerializer,
     ReviewWriteSerializer,
 )
+from core.compression import MIN_SIZE, negotiate
 from core.errors import NotFound
 from ecommerce.api.openapi import error_response
 from ecommerce.api.pagination import PageNumberPagination as DefaultPagination
@@ -69,44 +73,104 @@ WRITES = ["create", "update", "partial_update"]
 CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or `unique`.")
 
 
+def cached_variant_response(request, response: HttpResponse, variants: Variants) -> HttpResponse:
+    """Give `response` the body of `variants` (a cached page in each stored encoding) that
+    the client accepts, with the headers CompressionMiddleware would set: the stored bytes
+    are sent as they are, never compressed again."""
+    identity = variants[""]
+    if len(identity) >= MIN_SIZE:
+        patch_vary_headers(response, ("Accept-Encoding",))
+    encoding = negotiate(
+        request.META.get("HTTP_ACCEPT_ENCODING", ""),
+        allow_brotli=settings.SESSION_COOKIE_NAME not in request.COOKIES,
+    )
+    body = variants.get(encoding) if encoding else None
+    if body is None:
+        response.content = identity
+    else:
+        response.content = body
+        response["Content-Encoding"] = encoding
+    response["Content-Length"] = str(len(response.content))
+    return response
+
+
+def cached_hit_response(request, page: CachedPage) -> HttpResponse:
+    """The answer to a cache hit, from the view or the early path (catalog.middleware)."""
+    response = HttpResponse(content_type="application/json", headers={**page.headers, "X-Cache": "HIT"})
+    return cached_variant_response(request, response, page.variants)
+
+
+def cache_variant(request, *, staff: bool, media_type: str) -> str:
+    """Everything that changes the bytes of a cached answer besides path and parameters."""
+    return f"{'staff' if staff else 'public'}|{settings.CURRENCY}|{media_type}"
+
+
+def cache_key_for(request, namespace: str, variant: str) -> str:
+    query = [(k, v) for k, values in request.GET.lists() for v in values]
+    return response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
+
+
 class CachedReadMixin:
     """Serve a GET from the rendered-bytes cache, else build, render and store it. A build
     whose response shows products sets `response.stock_rows`: their serialized dicts inside
-    `response.data`, so the page is stored with their stock fields open (catalog.cache)."""
+    `response.data`, so the page is stored with their stock fields open (catalog.cache).
+
+    Anonymous hits are usually answered before this view runs, by
+    catalog.middleware.CachedCatalogMiddleware; on a miss it leaves its lookup on the
+    request (`catalog_cache_probe`), so the cache is not asked twice."""
 
     def cached(self, request, namespace: str, build: Callable[[], Response], stamp_keys=CATALOG_STAMP):
         use_cache = settings.CATALOG_CACHE_ENABLED and getattr(request.accepted_renderer, "format", "") == "json"
         key, stamp = None, None
         if use_cache:
-            # Everything that changes the bytes of the answer besides path and parameters.
-            audience = "staff" if is_staff_user(request.user) else "public"
-            variant = f"{audience}|{settings.CURRENCY}|{request.accepted_media_type}"
-            query = [(k, v) for k, values in request.GET.lists() for v in values]
-            key = response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
-            stamp, content = cached_bytes(key, stamp_keys)
-            if stamp is not None:  # the cache answered: count it (nothing to count when it is down)
-                record_lookup(hit=content is not None)
-            if content is not None:
-                return HttpResponse(content, content_type="application/json", headers={"X-Cache": "HIT"})
+            variant = cache_variant(request, staff=is_staff_user(request.user), media_type=request.accepted_media_type)
+            key = cache_key_for(request, namespace, variant)
+            probe = getattr(request, "catalog_cache_probe", None)
+            if probe is not None and probe[0] == key:
+                stamp, page = probe[1], None  # the early path missed and counted it
+            else:
+                stamp, page = cached_page(key, stamp_keys)
+                if stamp is not None:  # the cache answered: count it (nothing to count when it is down)
+                    record_lookup(hit=page is not None)
+            if page is not None:
+                return cached_hit_response(request, page)
         response = build()
         response["X-Cache"] = "MISS"
         if key is not None and response.status_code == 200:
             response.accepted_renderer = request.accepted_renderer
             response.accepted_media_type = request.accepted_media_type
             response.renderer_context = self.get_renderer_context()
+            # What DRF adds to every answer of this view (Allow, Vary: Accept), kept with the
+            # bytes so that an early hit carries them too.
+            headers = dict(self.default_response_headers)
             rows = getattr(response, "stock_rows", None)
             rendered = None
             if rows and stamp is not None:
                 rendered = render_stock_template(rows, lambda: response.render().content)
             if rendered is not None:
-                response.content, template = rendered
-                store_bytes(key, stamp, template)
+                content, template, levels = rendered
+                variants = store_page(key, stamp, content, headers=headers, template=template, levels=levels)
             elif response.is_rendered:  # placeholders did not line up: render plainly, do not store
                 response.content = response.rendered_content
+                return response
             else:
                 response.render()
-                store_bytes(key, stamp, response.content)
+                variants = store_page(key, stamp, response.content, headers=headers)
+            cached_variant_response(request, response, variants)
         return response
+
+
+# The cached reads the early path (catalog.middleware) may answer for anonymous visitors:
+# URL name -> (namespace, the generation keys for the URL's kwargs and query). The views
+# above use the same namespaces and stamps.
+PUBLIC_CACHED_READS: dict[str, tuple[str, Callable]] = {
+    "product-list": ("products", lambda kwargs, params: list_stamp(params)),
+    "product-detail": ("product", lambda kwargs, params: product_detail_stamp(kwargs["pk"], staff=False)),
+    "product-facets": ("facets", lambda kwargs, params: list_stamp(params)),
+    "category-list": ("categories", lambda kwargs, params: CATALOG_STAMP),
+    "category-detail": ("category", lambda kwargs, params: CATALOG_STAMP),
+    "category-tree": ("category-tree", lambda kwargs, params: CATALOG_STAMP),
+}
 
 
 # --- categories ------------------------------------------------------------------------

@@ -30,6 +30,7 @@ from catalog.services import review_set_verified_purchase, stock_lock, stock_mov
 from core.addresses import ADDRESS_FIELDS, validate_address
 from core.errors import InvalidInput
 from core.jobs import enqueue
+from core.metrics import ORDERS_PLACED
 from orders.errors import (
     EmailNotVerified,
     EmptyOrder,
@@ -340,6 +341,7 @@ def _place(user, items: list[LineRequest] | None, address: dict) -> Order:
         from orders.tasks import send_order_confirmation
 
         enqueue(send_order_confirmation, str(order.pk))
+        transaction.on_commit(ORDERS_PLACED.inc)
     # The caller usually renders the new order with its lines and history: load them the
     # way the selectors do (two queries). This is outside checkout's own transaction, but a
     # POST with an Idempotency-Key runs inside the middleware's, so the locks are still held.
