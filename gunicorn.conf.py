@@ -3,7 +3,10 @@
 the environment; the defaults suit a 2-core host behind a load balancer.
 See docs/operations.md, "gunicorn"."""
 
+import glob
 import os
+import shutil
+import tempfile
 
 
 def _int(name: str, default: int) -> int:
@@ -74,3 +77,31 @@ def pre_fork(server, worker):
         if pool is not None and not pool.closed:
             conn.close()
             conn.close_pool()
+
+
+# Prometheus metrics of all workers (prometheus_client's multiprocess mode, core/metrics.py):
+# each worker writes its values to files in PROMETHEUS_MULTIPROC_DIR and /metrics, served by
+# any worker, adds them up. Set here, before the app (and prometheus_client) is imported.
+# One directory per gunicorn instance; without one, a fresh temporary directory.
+_metrics_dir_made = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _metrics_dir_made:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="ecommerce-metrics-")
+
+
+def on_starting(server):
+    # Values a previous run of this instance left behind would be added to this one's. (The
+    # preloaded master's own files go too: it serves no request, and workers write their own.)
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(path)
+
+
+def on_exit(server):
+    if _metrics_dir_made:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+def child_exit(server, worker):
+    # A dead worker's counters keep counting in the totals; its live gauges go.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

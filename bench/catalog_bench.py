@@ -4,15 +4,17 @@
 Rows produced:
 - seed time and peak memory (only when the database holds fewer than BENCH_PRODUCTS
   products, or BENCH_RESEED=1; otherwise "skipped");
-- cached product list page / product detail: requests/s at 32 connections next to a bare
-  Django view returning bytes of the same size, same gunicorn, same run; ratio >= 0.5;
+- throughput side by side at 32 connections (wrk), 2 sync workers per server: a bare Django
+  view with no middleware (its own server), the same view through the middleware stack, the
+  cached product list and detail (anonymous hits: the early path), and the list with gzip
+  accepted (stored compressed bytes); each cached read / bare >= 0.5;
 - cache bypassed (a second gunicorn with CATALOG_CACHE_ENABLED=false): filtered list,
   full-text search (rare and common terms), facets, cursor paging at depth 500,000:
   p50/p95 over sequential keep-alive requests.
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ecommerce_bench),
 BENCH_REDIS_URL (redis://127.0.0.1:6379/2), BENCH_PRODUCTS (1000000), BENCH_WORKERS (2),
-BENCH_THREADS (4), BENCH_DURATION (10 s per wrk run), BENCH_ROUNDS (2 interleaved wrk runs
+BENCH_THREADS (4, the gthread server of the latency rows), BENCH_DURATION (10 s per wrk run), BENCH_ROUNDS (2 interleaved wrk runs
 per side, best kept), BENCH_SAMPLES (40 per latency row).
 """
 
@@ -28,6 +30,7 @@ import signal
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 from pathlib import Path
@@ -48,7 +51,7 @@ THREADS = os.environ.get("BENCH_THREADS", "4")
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "40"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "2"))
-CACHED_PORT, BYPASS_PORT = 8761, 8762
+CACHED_PORT, BYPASS_PORT, BARE_PORT = 8761, 8762, 8763
 SEARCH_TERMS = ["shoe", "black", "wireless speaker", "lightweight", "sneak", "umbr", "vintage ceramic vase",
                 "ergonomic keyboard", "SKU-00012345", "federal", "quick-dry sock navy", "xylophone"]  # fmt: skip
 
@@ -101,16 +104,19 @@ def seed_rows() -> list[dict]:
 
 
 @contextlib.contextmanager
-def gunicorn(port: int, **env):
+def gunicorn(port: int, *, worker_class: str = "gthread", **env):
+    threads = ["--threads", THREADS] if worker_class == "gthread" else []
+    # Metrics as under gunicorn.conf.py: every worker writes to a directory of its own.
+    metrics_dir = tempfile.mkdtemp(prefix="bench-metrics-")
     proc = subprocess.Popen(
         [GUNICORN, "ecommerce.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", WORKERS,
-         "--threads", THREADS, "--worker-class", "gthread", "--log-level", "warning",
+         *threads, "--worker-class", worker_class, "--log-level", "warning",
          "--preload"],  # as in the image: every worker is ready when the first request comes
-        cwd=ROOT, env=_env(**env), start_new_session=True,
+        cwd=ROOT, env=_env(PROMETHEUS_MULTIPROC_DIR=metrics_dir, **env), start_new_session=True,
     )  # fmt: skip
     try:
         for _ in range(100):
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, http.client.HTTPException):
                 _get(port, "/health/live")
                 break
             time.sleep(0.2)
@@ -118,6 +124,8 @@ def gunicorn(port: int, **env):
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=30)
+        _conns.pop(port, None)
+        shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 _conns: dict[int, http.client.HTTPConnection] = {}
@@ -149,34 +157,59 @@ def _get_once(port: int, path: str) -> tuple[int, dict, bytes, float]:
     return resp.status, dict(resp.getheaders()), body, (time.perf_counter() - started) * 1000
 
 
-def _wrk(url: str) -> float:
+def _wrk(url: str, *headers: str) -> float:
+    extra = [arg for header in headers for arg in ("-H", header)]
     out = subprocess.run(
-        ["wrk", "-t2", "-c32", f"-d{DURATION}s", "--latency", url], capture_output=True, text=True, check=True
+        ["wrk", "-t2", "-c32", f"-d{DURATION}s", "--latency", *extra, url], capture_output=True, text=True, check=True
     ).stdout
     return float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
 
 def throughput_rows(sample_id: str) -> list[dict]:
-    rows = []
-    with gunicorn(CACHED_PORT):
-        for label, path in [
-            ("product list page", "/api/v1/products/"),
-            ("product detail", f"/api/v1/products/{sample_id}/"),
-        ]:
+    """Side by side, on 2 sync workers each (the issue's setup): a bare Django view with no
+    middleware at all (a server of its own, bench.settings_bare), the same view through the
+    app's middleware stack, and the cached product list and detail (anonymous hits, answered
+    by the early path), interleaved ROUNDS times, best of each kept; ratios to the bare view."""
+    list_path, detail_path = "/api/v1/products/", f"/api/v1/products/{sample_id}/"
+    with (
+        gunicorn(CACHED_PORT, worker_class="sync"),
+        gunicorn(BARE_PORT, worker_class="sync", DJANGO_SETTINGS_MODULE="bench.settings_bare"),
+    ):
+        sizes = {}
+        for path in (list_path, detail_path):
             _get(CACHED_PORT, path)  # warm: MISS then HIT
             status, headers, body, _ = _get(CACHED_PORT, path)
             assert status == 200 and headers.get("X-Cache") == "HIT", (status, headers)
-            bare = f"/bench/bytes/{len(body)}/"
-            _get(CACHED_PORT, bare)
-            # Interleaved, best of ROUNDS each: the two sides see the same background load.
-            cached_rps = bare_rps = 0.0
-            for _ in range(ROUNDS):
-                cached_rps = max(cached_rps, _wrk(f"http://127.0.0.1:{CACHED_PORT}{path}"))
-                bare_rps = max(bare_rps, _wrk(f"http://127.0.0.1:{CACHED_PORT}{bare}"))
-            ratio = cached_rps / bare_rps
-            rows.append(_row(f"cached {label} ({len(body)} B), 32 conns", f"{cached_rps:.0f} req/s"))
-            rows.append(_row(f"bare Django view, same {len(body)} B", f"{bare_rps:.0f} req/s"))
-            rows.append(_row(f"cached {label} / bare ratio", f"{ratio:.2f}", ">= 0.5", ratio >= 0.5))
+            assert "cache;desc=hit" in headers.get("Server-Timing", ""), headers
+            sizes[path] = len(body)
+        bare = f"/bench/bytes/{sizes[list_path]}/"
+        status, headers, _, _ = _get(BARE_PORT, bare)
+        assert status == 200 and "X-Request-ID" not in headers, headers  # no middleware ran
+        gzip = "Accept-Encoding: gzip"
+        targets = [
+            ("bare Django view, no middleware", f"http://127.0.0.1:{BARE_PORT}{bare}", ()),
+            ("plain view through the middleware stack", f"http://127.0.0.1:{CACHED_PORT}{bare}", ()),
+            ("cached product list", f"http://127.0.0.1:{CACHED_PORT}{list_path}", ()),
+            ("cached product detail", f"http://127.0.0.1:{CACHED_PORT}{detail_path}", ()),
+            ("cached product list, gzip accepted", f"http://127.0.0.1:{CACHED_PORT}{list_path}", (gzip,)),
+        ]
+        best = dict.fromkeys((label for label, _, _ in targets), 0.0)
+        for _ in range(ROUNDS):
+            for label, url, headers in targets:
+                best[label] = max(best[label], _wrk(url, *headers))
+    floor = best["bare Django view, no middleware"]
+    body = {label: sizes[detail_path] if "detail" in label else sizes[list_path] for label in best}
+    rows = [
+        _row(f"throughput, {WORKERS} sync workers, wrk -c32: {label} ({body[label]} B)", f"{rps:.0f} req/s")
+        for label, rps in best.items()
+    ]
+    for label in ("plain view through the middleware stack", "cached product list", "cached product detail",
+                  "cached product list, gzip accepted"):  # fmt: skip
+        ratio = best[label] / floor
+        cached = label.startswith("cached")
+        rows.append(
+            _row(f"{label} / bare", f"{ratio:.2f}", ">= 0.5" if cached else "-", ratio >= 0.5 if cached else None)
+        )
     return rows
 
 

@@ -12,6 +12,7 @@ class CartErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     MAX_VALUE = "max_value"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    VARIANT_REQUIRED = "variant_required"
 
 
 class ProductNotFound(NotFound):
@@ -19,6 +20,16 @@ class ProductNotFound(NotFound):
 
     code = CartErrorCode.NOT_FOUND.value
     default_detail = "No such product."
+
+
+class VariantRequired(InvalidInput):
+    """A parent product is not sold itself: the cart takes one of its variants."""
+
+    code = CartErrorCode.VARIANT_REQUIRED.value
+    default_detail = "This product has variants; add one of them (its id) instead."
+
+    def __init__(self, product_id) -> None:
+        super().__init__(attr="product_id", errors=[{"product_id": str(product_id)}])
 
 
 class CartLineNotFound(NotFound):

@@ -17,7 +17,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from carts.errors import CartLineNotFound, CartStoreUnavailable, InsufficientStock, ProductNotFound, QuantityTooLarge
+from carts.errors import (
+    CartLineNotFound,
+    CartStoreUnavailable,
+    InsufficientStock,
+    ProductNotFound,
+    QuantityTooLarge,
+    VariantRequired,
+)
 from carts.models import Cart, CartItem
 from carts.selectors import CartDetail, cart_get, cart_lines_for_user
 from carts.stores import (
@@ -31,7 +38,7 @@ from carts.stores import (
     new_cart_token,
     touch_cart,
 )
-from catalog.models import Product
+from catalog.models import Product, ProductStructure
 from core.errors import InvalidInput
 
 logger = logging.getLogger(__name__)
@@ -65,6 +72,8 @@ def _sellable_product(product_id: UUID) -> Product:
     product = Product.objects.filter(pk=product_id, is_active=True).first()
     if product is None:
         raise ProductNotFound()
+    if product.structure == ProductStructure.PARENT:
+        raise VariantRequired(product.pk)
     return product
 
 
@@ -99,7 +108,7 @@ def cart_add_item(*, user=None, token: str | None = None, product_id: UUID, quan
     """Add `quantity` units of a product, summing with the units already in the cart.
 
     Atomic per cart (database row lock, or one Redis script). Raises ProductNotFound
-    (unknown or inactive), InsufficientStock (the line would exceed stock, nothing changed),
+    (unknown or inactive), VariantRequired (a parent: a variant must be chosen), InsufficientStock (the line would exceed stock, nothing changed),
     QuantityTooLarge, InvalidInput, CartStoreUnavailable."""
     _check_quantity(quantity)
     product = _sellable_product(product_id)
@@ -199,7 +208,9 @@ def cart_merge(user, token: str | None, *, raise_unavailable: bool = False) -> C
 
 
 def _merge_lines_into_database(user, lines: dict[UUID, int], result: CartMergeResult) -> None:
-    products = Product.objects.filter(pk__in=list(lines), is_active=True).in_bulk()
+    # A product that became a parent since it was added is no longer sold: dropped.
+    sellable = Product.objects.filter(pk__in=list(lines), is_active=True).exclude(structure=ProductStructure.PARENT)
+    products = sellable.in_bulk()
     cart = lock_user_cart(user, create=True)
     existing = {item.product_id: item for item in CartItem.objects.filter(cart=cart, product_id__in=list(products))}
     for product_id, quantity in lines.items():

@@ -9,17 +9,38 @@ was opened."""
 
 from __future__ import annotations
 
+import itertools
+
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
+from django.db import transaction
 from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils.html import format_html
 
 from catalog import images, services
-from catalog.models import TAX_CLASS_DEFAULT, Brand, Category, Product, ProductImage, Review, StockMove, StockReason
+from catalog.attributes import clean_attributes, clean_choice_values
+from catalog.errors import InvalidAttribute
+from catalog.models import (
+    TAX_CLASS_DEFAULT,
+    AttributeDefinition,
+    AttributeType,
+    Brand,
+    Category,
+    Product,
+    ProductImage,
+    ProductStructure,
+    ProductType,
+    Review,
+    StockMove,
+    StockReason,
+)
 from catalog.selectors import STOCK_MOVES_SHOWN
 from core.admin import ReadOnlyAdminMixin, apply_to_each
 from core.errors import DomainError
@@ -189,15 +210,97 @@ class ProductActionForm(ActionForm, StockAdjustmentForm):
     """The changelist's action bar, with the fields of the "Adjust stock" action."""
 
 
+# --- product types --------------------------------------------------------------------------
+
+
+class AttributeDefinitionFormSet(BaseInlineFormSet):
+    def clean(self):
+        super().clean()
+        for form in self.forms:
+            if not hasattr(form, "cleaned_data") or not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            try:
+                form.cleaned_data["values"] = clean_choice_values(
+                    form.cleaned_data.get("type"), form.cleaned_data.get("values") or []
+                )
+                form.instance.values = form.cleaned_data["values"]
+            except ValueError as exc:
+                form.add_error("values", str(exc))
+
+
+class AttributeDefinitionInline(admin.TabularInline):
+    model = AttributeDefinition
+    formset = AttributeDefinitionFormSet
+    extra = 1
+    fields = ["slug", "name", "type", "values", "is_variant_axis", "sort_order"]
+
+
+@admin.register(ProductType)
+class ProductTypeAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [AttributeDefinitionInline]
+
+    def save_model(self, request, obj, form, change):
+        services.product_type_save(obj)
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        services.catalog_changed()  # responses show the type's name; filters its attributes
+
+    def delete_model(self, request, obj):
+        try:
+            services.product_type_delete(obj)
+        except DomainError as exc:
+            self.message_user(request, exc.detail, level=messages.ERROR)
+
+
+# --- products ---------------------------------------------------------------------------------
+
+ATTRIBUTE_FIELD_PREFIX = "attr_"
+
+
+def attribute_form_field(definition: AttributeDefinition) -> forms.Field:
+    """The form field of one typed attribute: a select for a choice, a checkbox for a
+    boolean, a number field for a number, a text field for text."""
+    label, help_text = definition.name or definition.slug, "variant axis" if definition.is_variant_axis else ""
+    if definition.type == AttributeType.CHOICE:
+        choices = [("", "—"), *((v, v) for v in definition.values or [])]
+        return forms.ChoiceField(choices=choices, required=False, label=label, help_text=help_text)
+    if definition.type == AttributeType.BOOLEAN:
+        return forms.NullBooleanField(required=False, label=label, help_text=help_text)
+    if definition.type == AttributeType.NUMBER:
+        return forms.DecimalField(required=False, label=label, help_text=help_text, max_digits=20)
+    return forms.CharField(required=False, max_length=200, label=label, help_text=help_text)
+
+
 class ProductAdminForm(forms.ModelForm):
-    """Weight and tax class may be left empty: their defaults (0 g, `standard`) apply.
-    (No Meta: the admin builds the form for Product with its own field list.)"""
+    """A typed product edits each attribute of its type in a field of its own (a choice
+    is a select, a boolean yes/no, a number a number field); an untyped product keeps the
+    JSON box. The attributes are checked as every write checks them (catalog.attributes)."""
+
+    # Set on the per-type subclass ProductAdmin.get_form builds (None: untyped).
+    definitions: list[AttributeDefinition] | None = None
+
+    class Meta:
+        model = Product
+        fields = [
+            "slug", "sku", "name", "description", "price", "stock_quantity", "category", "brand",
+            "product_type", "parent", "attributes", "weight", "tax_class", "is_active", "meta_title",
+            "meta_description",
+        ]  # fmt: skip
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        # Weight and tax class may be left empty: their defaults (0 g, `standard`) apply.
         for name in ("weight", "tax_class"):
             if name in self.fields:
                 self.fields[name].required = False
+        if self.definitions is not None:
+            stored = self.instance.attributes if isinstance(self.instance.attributes, dict) else {}
+            for definition in self.definitions:
+                self.initial.setdefault(ATTRIBUTE_FIELD_PREFIX + definition.slug, stored.get(definition.slug))
 
     def clean_weight(self):
         value = self.cleaned_data.get("weight")
@@ -206,29 +309,194 @@ class ProductAdminForm(forms.ModelForm):
     def clean_tax_class(self):
         return self.cleaned_data.get("tax_class") or TAX_CLASS_DEFAULT
 
+    def clean(self):
+        data = super().clean()
+        structured = self.instance.pk and self.instance.structure != ProductStructure.STANDALONE
+        if structured and "product_type" in self.changed_data:
+            self.add_error("product_type", "The type of a parent or of a variant cannot change.")
+            return data
+        if self.definitions is None:
+            # The JSON box: checked against the type chosen here, or the chosen parent's.
+            product_type = data.get("product_type")
+            parent = data.get("parent") if not self.instance.pk else None
+            type_id = parent.product_type_id if parent else (product_type.pk if product_type else None)
+            if type_id and "attributes" in data:
+                definitions = list(AttributeDefinition.objects.filter(product_type_id=type_id))
+                try:
+                    data["attributes"] = clean_attributes(data["attributes"] or {}, definitions, variant=bool(parent))
+                except InvalidAttribute as exc:
+                    self.add_error("attributes", exc.detail)
+            return data
+        attributes = {}
+        for definition in self.definitions:
+            value = data.get(ATTRIBUTE_FIELD_PREFIX + definition.slug)
+            if value in (None, ""):
+                continue
+            attributes[definition.slug] = value
+        try:
+            attributes = clean_attributes(
+                attributes, self.definitions, variant=self.instance.structure == ProductStructure.CHILD
+            )
+        except InvalidAttribute as exc:
+            name = exc.attr.split(".", 1)[-1]
+            field = ATTRIBUTE_FIELD_PREFIX + name
+            self.add_error(field if field in self.fields else None, exc.detail)
+            return data
+        if attributes != self.instance.attributes:
+            self.instance.attributes = attributes
+            self.typed_attributes_changed = True
+        return data
+
+
+class VariantInlineFormSet(BaseInlineFormSet):
+    """Variants are saved through catalog.services (ProductAdmin.save_formset)."""
+
+
+class VariantInline(admin.TabularInline):
+    """A parent's variants: SKU, price, axis values and activity edited here; stock is
+    read-only (select the variants in the product list and use "Adjust stock")."""
+
+    model = Product
+    fk_name = "parent"
+    formset = VariantInlineFormSet
+    extra = 0
+    fields = ["sku", "slug", "name", "price", "stock_quantity", "attributes", "is_active"]
+    readonly_fields = ["stock_quantity"]
+    show_change_link = True
+    verbose_name, verbose_name_plural = "variant", "variants"
+
+
+class CreateVariantsForm(forms.Form):
+    price = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0, required=False)
+
+    def __init__(self, *args, axes=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.axes = axes
+        for definition, values in axes:
+            choices = [(str(v).lower() if isinstance(v, bool) else v, str(v)) for v in values]
+            self.fields[ATTRIBUTE_FIELD_PREFIX + definition.slug] = forms.MultipleChoiceField(
+                choices=choices, widget=forms.CheckboxSelectMultiple, label=definition.name or definition.slug
+            )
+
+    def combinations(self) -> list[dict]:
+        per_axis = []
+        for definition, _ in self.axes:
+            chosen = self.cleaned_data[ATTRIBUTE_FIELD_PREFIX + definition.slug]
+            if definition.type == AttributeType.BOOLEAN:
+                chosen = [c == "true" for c in chosen]
+            per_axis.append([(definition.slug, value) for value in chosen])
+        return [dict(combo) for combo in itertools.product(*per_axis)]
+
 
 @admin.register(Product)
 class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
     form = ProductAdminForm
     delete_service = services.product_delete
-    list_display = ["name", "sku", "category", "brand", "price", "stock_quantity", "is_active", "updated_at"]
-    list_filter = ["is_active", InStockFilter, "brand", "category"]
+    list_display = [
+        "name", "sku", "structure", "category", "brand", "price", "stock_quantity", "is_active", "updated_at",
+    ]  # fmt: skip
+    list_filter = ["is_active", "structure", InStockFilter, "product_type", "brand", "category"]
     list_select_related = ["category", "brand"]
     search_fields = ["name", "=sku"]
-    autocomplete_fields = ["category", "brand"]
+    autocomplete_fields = ["category", "brand", "parent"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = [
-        "discounted_price",
-        "rating_avg",
-        "review_count",
-        "created_by",
-        "created_at",
-        "updated_by",
-        "updated_at",
-    ]
-    inlines = [ProductImageInline, StockMoveInline, ReviewInline]
+        "structure", "discounted_price", "rating_avg", "review_count", "created_by", "created_at", "updated_by", "updated_at",
+    ]  # fmt: skip
+    inlines = [VariantInline, ProductImageInline, StockMoveInline, ReviewInline]
     action_form = ProductActionForm
-    actions = ["adjust_stock", "activate", "deactivate", "export_csv"]
+    actions = ["adjust_stock", "activate", "deactivate", "export_csv", "create_variants"]
+
+    def get_inlines(self, request, obj):
+        # Variants are listed on a parent (a standalone product becomes one through the
+        # "Create variants" action, or when a variant names it as its parent).
+        if obj is None or obj.structure != ProductStructure.PARENT:
+            return [i for i in self.inlines if i is not VariantInline]
+        return self.inlines
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        # A typed product: one declared field per attribute of its type instead of the JSON box.
+        if obj is not None and obj.product_type_id:
+            definitions = list(
+                AttributeDefinition.objects.filter(product_type_id=obj.product_type_id).order_by("sort_order", "id")
+            )
+            declared = {ATTRIBUTE_FIELD_PREFIX + d.slug: attribute_form_field(d) for d in definitions}
+            kwargs["form"] = type(
+                "TypedProductAdminForm", (ProductAdminForm,), {**declared, "definitions": definitions}
+            )
+        return super().get_form(request, obj, change, **kwargs)
+
+    def get_exclude(self, request, obj=None):
+        exclude = list(super().get_exclude(request, obj) or [])
+        return [*exclude, "attributes"] if obj is not None and obj.product_type_id else exclude
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.create_variants_view)
+        return [
+            path("<uuid:object_id>/create-variants/", view, name="catalog_product_create_variants"),
+            *super().get_urls(),
+        ]
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is ProductImage:
+            return self._save_image_formset(request, form, formset)
+        if formset.model is not Product:
+            return super().save_formset(request, form, formset, change)
+        # Variants through the service: type rules, axis uniqueness, the parent re-priced.
+        formset.save(commit=False)
+        for obj in formset.deleted_objects:
+            services.product_delete(obj)
+        for variant_form in formset.forms:
+            if variant_form in formset.deleted_forms or not variant_form.has_changed():
+                continue
+            variant = variant_form.instance
+            if variant.pk and not variant._state.adding:
+                services.product_save(variant, fields=variant_form.changed_data, by=request.user)
+            else:
+                variant.parent = form.instance
+                services.product_save(variant, by=request.user)
+        formset.save_m2m()
+
+    @admin.action(description="Create variants (cross product of chosen axis values) for the selected product")
+    def create_variants(self, request, queryset: QuerySet[Product]):
+        if queryset.count() != 1:
+            self.message_user(request, "Select exactly one product to create variants for.", messages.ERROR)
+            return None
+        url = reverse("admin:catalog_product_create_variants", args=[queryset.get().pk])
+        return HttpResponseRedirect(url)
+
+    def create_variants_view(self, request, object_id):
+        parent = get_object_or_404(Product, pk=object_id)
+        if not self.has_change_permission(request, parent):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        axes = services.variant_axis_combinations(parent)
+        fixed = [(d, values) for d, values in axes if values]
+        if not fixed or len(fixed) != len(axes):
+            self.message_user(
+                request, "The product needs a type whose variant axes are choices or booleans.", messages.ERROR
+            )
+            return HttpResponseRedirect(reverse("admin:catalog_product_change", args=[parent.pk]))
+        form = CreateVariantsForm(request.POST or None, axes=fixed)
+        if request.method == "POST" and form.is_valid():
+            try:
+                with transaction.atomic():
+                    created = services.variants_create(parent, form.combinations(), price=form.cleaned_data["price"])
+            except DomainError as exc:
+                self.message_user(request, f"No variants created: {exc.detail}", messages.ERROR)
+            else:
+                self.message_user(request, f"{len(created)} variant(s) created.", messages.SUCCESS)
+                return HttpResponseRedirect(reverse("admin:catalog_product_change", args=[parent.pk]))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Create variants of {parent}",
+            "opts": self.model._meta,
+            "original": parent,
+            "form": form,
+        }
+        return TemplateResponse(request, "admin/catalog/product/create_variants.html", context)
+
     show_full_result_count = False  # no COUNT(*) over a million rows per page view
     list_per_page = 50
 
@@ -236,16 +504,18 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
         # A new product's stock is its opening level (a form field); an existing product's
         # stock moves only through the stock ledger ("Adjust stock").
         fields = list(super().get_readonly_fields(request, obj))
-        return [*fields, "stock_quantity"] if obj is not None else fields
+        return [*fields, "stock_quantity", "parent"] if obj is not None else fields
 
     def save_model(self, request, obj, form, change):
         # Only what this form changed: the rest of the row (stock, counters, a colleague's
-        # edit) stays as committed since the form was opened.
-        services.product_save(obj, fields=form.changed_data if change else None, by=request.user)
+        # edit) stays as committed since the form was opened. Typed attributes are edited
+        # in fields of their own (attr_<slug>) and saved as `attributes`.
+        fields = [f for f in form.changed_data if not f.startswith(ATTRIBUTE_FIELD_PREFIX)]
+        if getattr(form, "typed_attributes_changed", False):
+            fields.append("attributes")
+        services.product_save(obj, fields=fields if change else None, by=request.user)
 
-    def save_formset(self, request, form, formset, change):
-        if formset.model is not ProductImage:
-            return super().save_formset(request, form, formset, change)
+    def _save_image_formset(self, request, form, formset) -> None:
         product = form.instance
         deleted = formset.deleted_forms
         # What the admin's change message lists (the formset itself saves nothing).

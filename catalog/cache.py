@@ -31,10 +31,16 @@ Generations:
 
 Promoted prices: `catalog:price-boundary` holds the Unix time of the next promotion start
 or end (0: none scheduled), written by the promotions service whenever it applies prices.
-`cached_bytes` reads it with the stamp; once it has passed (or when it is missing) it asks
+`cached_page` reads it with the stamp; once it has passed (or when it is missing) it asks
 `catalog.hooks.refresh_prices()` to apply the boundary, which bumps the catalog generation
 if any price changed, so the next GET after a promotion starts or ends is re-rendered with
 the new price, whatever the TTL and whether or not the scheduled job has run yet.
+
+Stored bytes: each entry holds the page in every encoding worth sending (identity, gzip,
+br; core.compression) along with its products' stock tokens as of the levels the bytes
+show. A hit whose tokens are all unchanged serves those bytes untouched (no fill, no
+compression; the tokens come in the same round trip as the stamp and the entry), and one
+after a stock move fills the page in, encodes it once and stores it back.
 
 If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
 correct, just slower. The hit/miss counters (`cache_stats()`) are best effort.
@@ -45,16 +51,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from typing import NamedTuple
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
 
 from catalog.selectors import product_stock_levels
+from core.compression import encoded_variants
 from core.formats import iso_utc
+from core.metrics import CATALOG_CACHE_LOOKUPS
 
 GENERATION_KEY = "catalog:generation"
 IN_STOCK_GENERATION_KEY = "catalog:in-stock"
@@ -139,7 +149,9 @@ def plain_template(content: bytes) -> Template:
     return [content], [], []
 
 
-def render_stock_template(rows: list[dict], render: Callable[[], bytes]) -> tuple[bytes, Template] | None:
+def render_stock_template(
+    rows: list[dict], render: Callable[[], bytes]
+) -> tuple[bytes, Template, dict[str, tuple[int, str]]] | None:
     """Render a page showing products with their stock fields left open.
 
     `rows` are the serialized products inside the page's data (each with `id`,
@@ -147,8 +159,9 @@ def render_stock_template(rows: list[dict], render: Callable[[], bytes]) -> tupl
     `render()` renders that data. The stock fields are replaced by placeholders carrying a
     random nonce for one render (no stored text can spell one), the bytes are cut at them,
     and the rows get their values back. Returns (the page's bytes with the rendered values,
-    its template), or None when the placeholders did not come out one per field (the caller
-    then renders normally and does not cache)."""
+    its template, the (stock_quantity, updated_at) per product id it was rendered with), or
+    None when the placeholders did not come out one per field (the caller then renders
+    normally and does not cache)."""
     nonce = uuid.uuid4().hex
     saved = [{field: row[field] for field, _ in STOCK_SLOTS} for row in rows]
     ids = [str(row["id"]) for row in rows]
@@ -166,7 +179,7 @@ def render_stock_template(rows: list[dict], render: Callable[[], bytes]) -> tupl
         return None
     template: Template = (pieces[0::3], slots, ids)
     rendered = {pk: (values["stock_quantity"], values["updated_at"]) for pk, values in zip(ids, saved, strict=True)}
-    return fill_template(template, rendered), template
+    return fill_template(template, rendered), template, rendered
 
 
 def fill_template(template: Template, levels: dict[str, tuple[int, str]]) -> bytes:
@@ -186,10 +199,13 @@ def fill_template(template: Template, levels: dict[str, tuple[int, str]]) -> byt
     return b"".join(parts)
 
 
-def stock_levels(product_ids: Sequence[str], catalog_token: str) -> dict[str, tuple[int, str]] | None:
+def stock_levels(
+    product_ids: Sequence[str], catalog_token: str
+) -> tuple[dict[str, tuple[int, str]], tuple[str, ...]] | None:
     """Current (stock_quantity, updated_at) of `product_ids` (str ids): from their stock
     entries where both tokens are current, the rest in one query, which is then stored.
-    None when a product is gone (the page is re-rendered)."""
+    Also the products' stock tokens, in order, as read *before* those levels: while they
+    are unchanged, so are the levels. None when a product is gone (the page is re-rendered)."""
     token_keys = {pk: product_stock_key(pk) for pk in product_ids}
     value_keys = {pk: product_stock_value_key(pk) for pk in product_ids}
     values = cache.get_many([*token_keys.values(), *value_keys.values()])
@@ -216,7 +232,7 @@ def stock_levels(product_ids: Sequence[str], catalog_token: str) -> dict[str, tu
             timeout=settings.CATALOG_CACHE_TIMEOUT,
         )
         levels.update(fresh)
-    return levels
+    return levels, tuple(values[token_keys[pk]] for pk in product_ids)
 
 
 # --- promotion boundaries ---------------------------------------------------------------------
@@ -248,21 +264,56 @@ def prices_ensure_current(boundary=..., *, now: float | None = None) -> None:
 
 # --- rendered responses ----------------------------------------------------------------------
 
+# What a hit serves: the page's bytes in every encoding worth sending ("" = identity, "gzip",
+# "br"; core.compression) and the headers the view adds to it (Allow, Vary), so the early
+# path (catalog.middleware) answers exactly what the view would.
+Variants = dict[str, bytes]
 
-def cached_bytes(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tuple | None, bytes | None]:
-    """(current stamp, cached bytes or None). The entry is served only when it was stored
-    under the current stamp, with the live stock of its products filled in. A missing
-    generation (first use, eviction) is started with a fresh token; a stamp of None (cache
-    down) means: do not store."""
+
+class CachedPage(NamedTuple):
+    variants: Variants
+    headers: dict[str, str]
+
+
+# An entry: (stamp, template, the stock token keys of its products, their tokens and the
+# stock levels as of those tokens, the bytes of the page with those levels in each encoding,
+# headers).
+ENTRY_LENGTH = 7
+
+# Response key -> the stock token keys of its products, as this process last saw them: the
+# next hit fetches those tokens in the same round trip as the stamp and the entry. A memo
+# only (a wrong or missing one costs one more round trip); emptied when full.
+_token_keys_seen: dict[str, tuple[str, ...]] = {}
+TOKEN_KEYS_SEEN_MAX = 2048
+
+
+def _remember_token_keys(key: str, token_keys: tuple[str, ...]) -> None:
+    if len(_token_keys_seen) >= TOKEN_KEYS_SEEN_MAX:
+        _token_keys_seen.clear()
+    _token_keys_seen[key] = token_keys
+
+
+def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tuple | None, CachedPage | None]:
+    """(current stamp, the cached page or None). The entry is served only when it was stored
+    under the current stamp, with the live stock of its products. A missing generation
+    (first use, eviction) is started with a fresh token; a stamp of None (cache down)
+    means: do not store.
+
+    An entry keeps its encoded bytes together with the stock tokens of its products as of
+    the levels those bytes show. While every token is unchanged (the steady state: one round
+    trip for stamp, entry and tokens) the stored bytes are served as they are, nothing
+    filled in or compressed; after a stock move of one of its products the page is filled
+    in with the live levels, encoded once and stored back for the hits after it."""
     if not settings.CATALOG_CACHE_ENABLED:
         prices_ensure_current()
         return None, None
-    values = cache.get_many([*stamp_keys, key, PRICE_BOUNDARY_KEY])
+    seen = _token_keys_seen.get(key, ())
+    values = cache.get_many([*stamp_keys, key, PRICE_BOUNDARY_KEY, *seen])
     if _boundary_due(values.get(PRICE_BOUNDARY_KEY), time.time()):
         # A promotion started or ended: apply it (a new generation if a price changed),
         # then read the stamp again.
         prices_ensure_current(values.get(PRICE_BOUNDARY_KEY))
-        values = cache.get_many([*stamp_keys, key])
+        values = cache.get_many([*stamp_keys, key, *seen])
     missing = [k for k in stamp_keys if k not in values]
     if missing:
         for k in missing:
@@ -273,49 +324,114 @@ def cached_bytes(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[t
         return tuple(values[k] for k in stamp_keys), None
     stamp = tuple(values[k] for k in stamp_keys)
     entry = values.get(key)
-    if not (isinstance(entry, tuple) and len(entry) == 2 and entry[0] == stamp):
+    if not (isinstance(entry, tuple) and len(entry) == ENTRY_LENGTH and entry[0] == stamp):
         return stamp, None
-    template: Template = entry[1]
-    if not template[2]:
-        return stamp, template[0][0]
-    levels = stock_levels(template[2], stamp[0])
-    if levels is None:
+    _, template, token_keys, tokens, levels_shown, variants, headers = entry
+    if not token_keys:
+        return stamp, CachedPage(variants, headers)
+    if token_keys != seen:
+        _remember_token_keys(key, token_keys)
+        values = cache.get_many(list(token_keys))
+    if all(values.get(k) == token for k, token in zip(token_keys, tokens, strict=True)):
+        return stamp, CachedPage(variants, headers)
+    # A product's stock moved (or its token was evicted): its live level, then the page.
+    live = stock_levels(template[2], stamp[0])
+    if live is None:
         return stamp, None
-    return stamp, fill_template(template, levels)
+    levels, tokens = live
+    now_shown = tuple(levels[pk] for pk in template[2])
+    if now_shown != levels_shown:
+        variants = encoded_variants(fill_template(template, levels))
+    entry = (stamp, template, token_keys, tokens, now_shown, variants, headers)
+    cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
+    return stamp, CachedPage(variants, headers)
 
 
-def store_bytes(key: str, stamp: tuple | None, content: bytes | Template) -> None:
-    """Store a rendered response (bytes, or the template of a page showing products) under
-    `stamp`. For a template, the products' stock entries are filled now (one query) so
-    the next hit needs none."""
+def store_page(
+    key: str,
+    stamp: tuple | None,
+    content: bytes,
+    *,
+    headers: dict[str, str],
+    template: Template | None = None,
+    levels: dict[str, tuple[int, str]] | None = None,
+) -> Variants:
+    """Store a rendered response under `stamp` and return its encoded variants (for the
+    response that rendered it, so it is not compressed a second time). `content` is the
+    page as rendered; a page showing products also passes its `template` and the stock
+    `levels` it was rendered with (render_stock_template). The products' stock entries are
+    filled now (one query) and their tokens kept with the entry, so the next hit needs no
+    query. Nothing is stored when the cache is off or down (`stamp` None), or when a product
+    of the page is gone."""
+    variants = encoded_variants(content)
     if not settings.CATALOG_CACHE_ENABLED or stamp is None:
-        return
-    template = plain_template(content) if isinstance(content, bytes) else content
-    cache.set(key, (stamp, template), timeout=settings.CATALOG_CACHE_TIMEOUT)
-    if template[2]:
-        stock_levels(template[2], stamp[0])
+        return variants
+    template = template or plain_template(content)
+    ids = template[2]
+    stored, token_keys, tokens, shown = variants, (), (), ()
+    if ids:
+        live = stock_levels(ids, stamp[0])
+        if live is None:
+            return variants
+        now, tokens = live
+        token_keys = tuple(product_stock_key(pk) for pk in ids)
+        shown = tuple(now[pk] for pk in ids)
+        # The render read the stock before the tokens were read: store what they vouch for.
+        if levels is None or shown != tuple(levels[pk] for pk in ids):
+            stored = encoded_variants(fill_template(template, now))
+        _remember_token_keys(key, token_keys)
+    entry = (stamp, template, token_keys, tokens, shown, stored, headers)
+    cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
+    return variants
 
 
 # --- hit ratio ---------------------------------------------------------------------------------
 
 
-def _count(key: str) -> None:
+def _count(key: str, amount: int) -> None:
     # Best effort: a counter is never worth failing or slowing a read for.
     with contextlib.suppress(Exception):
         try:
-            cache.incr(key)
+            cache.incr(key, amount)
         except ValueError:  # not there yet (first use, eviction)
-            if not cache.add(key, 1, timeout=None):
-                cache.incr(key)
+            if not cache.add(key, amount, timeout=None):
+                cache.incr(key, amount)
+
+
+# Lookups are counted in the process and added to the shared counters at most once a
+# second (and before cache_stats() reads them), not with one Redis round trip per hit.
+_pending = {HITS_KEY: 0, MISSES_KEY: 0}
+_pending_lock = threading.Lock()
+_last_flush = [0.0]
+FLUSH_INTERVAL = 1.0
+
+
+def _flush_counts() -> None:
+    with _pending_lock:
+        counts = {key: n for key, n in _pending.items() if n}
+        for key in counts:
+            _pending[key] = 0
+        _last_flush[0] = time.monotonic()
+    for key, n in counts.items():
+        _count(key, n)
 
 
 def record_lookup(hit: bool) -> None:
-    _count(HITS_KEY if hit else MISSES_KEY)
+    """Count one cached read that the cache answered (`hit` or not): in the shared counters
+    of cache_stats() and in the Prometheus counter."""
+    CATALOG_CACHE_LOOKUPS.labels("hit" if hit else "miss").inc()
+    with _pending_lock:
+        _pending[HITS_KEY if hit else MISSES_KEY] += 1
+        due = time.monotonic() - _last_flush[0] >= FLUSH_INTERVAL
+    if due:
+        _flush_counts()
 
 
 def cache_stats() -> dict[str, float | int]:
     """Hits and misses of cached catalog reads since the counters started (shared by every
-    worker), and the hit ratio. Zeros when the cache is unreachable."""
+    worker; the other processes' last second may still be on its way), and the hit ratio.
+    Zeros when the cache is unreachable."""
+    _flush_counts()
     try:
         values = cache.get_many([HITS_KEY, MISSES_KEY])
     except Exception:

@@ -13,15 +13,16 @@ django-filter FilterSet. It is the single definition of each parameter:
 from __future__ import annotations
 
 import re
+from decimal import Decimal, InvalidOperation
 
 import django_filters
 from django import forms
 from django.db import connection
-from django.db.models import Q, QuerySet
-from django.db.models.fields.json import KeyTextTransform
+from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Value
+from django.db.models.fields.json import DataContains, KeyTextTransform
 from django.db.models.lookups import In
 
-from catalog.models import ATTRIBUTE_NAME_RE, Category, Product
+from catalog.models import ATTRIBUTE_NAME_RE, Category, Product, ProductStructure
 
 # ordering parameter -> ORDER BY, always with id last so the order is total (keyset paging).
 ORDERINGS: dict[str, tuple[str, str]] = {
@@ -69,6 +70,54 @@ def search_query(text: str):
         prefix = " & ".join([*words[:-1], f"{words[-1]}:*"])
         query = query | SearchQuery(prefix, search_type="raw", config="simple")
     return query
+
+
+def _typed_options(options: list[str]) -> list:
+    """Each filter value with the typed JSON values it also stands for: a value that reads
+    as a number matches a number attribute numerically (`10` matches 10 and 10.0), `true`
+    and `false` match a boolean attribute. Product types decide the JSON type stored
+    (catalog.attributes), so a typed attribute is matched in its type, and an untyped
+    (text) one still matches the text as typed."""
+    typed: list = []
+    for option in options:
+        typed.append(option)
+        if option in ("true", "false"):
+            typed.append(option == "true")
+            continue
+        try:
+            number = Decimal(option)
+        except InvalidOperation:
+            continue
+        if number.is_finite() and re.fullmatch(r"-?\d+(\.\d+)?", option):
+            as_int = int(number)
+            typed.append(as_int if number == as_int else float(number))
+    return typed
+
+
+def attribute_condition(attribute: str, options: list[str], *, outer: bool = False) -> Q:
+    """The product's `attributes` (with `outer`, inside a subquery: the outer row's) have
+    `attribute` equal to one of `options` (OR).
+
+    An attribute name is data, never part of a lookup: on PostgreSQL it is a key of the
+    containment document (`attributes @> '{"color": "red"}'`, served by the jsonb_path_ops
+    GIN index; numbers compare as numbers in jsonb), elsewhere the argument of a key
+    transform compared with `IN`. Building `attributes__<name>` from the query string let
+    `regex:.` match everything and `isnull:x` answer 500."""
+    typed = _typed_options(options)
+    if connection.vendor == "postgresql":
+        cond = Q()
+        for option in typed:
+            if outer:
+                document = Value({attribute: option}, output_field=JSONField())
+                cond |= Q(DataContains(OuterRef("attributes"), document))
+            else:
+                cond |= Q(attributes__contains={attribute: option})
+        return cond
+    field = "parent__attributes" if outer else "attributes"
+    # SQLite (development): JSON_EXTRACT gives numbers as numbers and booleans as 1/0.
+    plain = [o for o in typed if not isinstance(o, bool)]
+    plain += [int(o) for o in typed if isinstance(o, bool)]
+    return Q(In(KeyTextTransform(attribute, field), plain))
 
 
 # --- form fields: parsing and validation of one parameter each ---------------------------
@@ -174,15 +223,26 @@ class ProductFilter(django_filters.FilterSet):
         help_text="Brand slug, or a comma-separated list (unknown slugs match nothing).",
     )
     min_price = django_filters.NumberFilter(
-        field_name="price", lookup_expr="gte", min_value=0, max_digits=12, decimal_places=2
+        method="filter_price",
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text="A parent matches when one of its variants does.",
     )
     max_price = django_filters.NumberFilter(
-        field_name="price", lookup_expr="lte", min_value=0, max_digits=12, decimal_places=2
+        method="filter_price",
+        min_value=0,
+        max_digits=12,
+        decimal_places=2,
+        help_text="A parent matches when one of its variants does.",
     )
-    in_stock = StrictBooleanFilter(method="filter_in_stock")
+    in_stock = StrictBooleanFilter(
+        method="filter_in_stock", help_text="A parent is in stock when one of its variants is."
+    )
     attributes = AttributeFilter(
         method="filter_attributes",
-        help_text="name:value, e.g. color:red|blue (repeatable; AND across names, OR within a name).",
+        help_text="name:value, e.g. color:red|blue (repeatable; AND across names, OR within a name). "
+        "A parent matches when one of its variants does (its own attributes count for every variant).",
     )
     ordering = django_filters.ChoiceFilter(
         choices=ORDERING_CHOICES,
@@ -208,26 +268,68 @@ class ProductFilter(django_filters.FilterSet):
         subtree = Category.objects.filter(path__startswith=value.path).values("id")
         return queryset.filter(category_id__in=subtree)
 
+    # Price, stock and attributes look through variants. Each of these filters only records
+    # its value; filter_queryset then applies them together, so that a parent matches when
+    # ONE of its variants matches all of them (an M that is in stock and under 20, not an
+    # M that is out of stock beside an S in stock):
+    #
+    #   (structure <> 'parent' AND <the conditions on the product's own columns>)
+    #   OR (structure = 'parent' AND EXISTS (SELECT 1 FROM product v WHERE v.parent_id = p.id
+    #        AND v.is_active AND <the conditions on v; an attribute may be the parent's>))
+    #
+    # The EXISTS is a lookup on the (parent, price) index per candidate parent.
+
+    # The type hints document each parameter (drf-spectacular reads them).
+
+    def filter_price(self, queryset: QuerySet[Product], name: str, value: Decimal) -> QuerySet[Product]:
+        self._through_variants[name] = value
+        return queryset
+
     def filter_in_stock(self, queryset: QuerySet[Product], name: str, value: bool) -> QuerySet[Product]:
-        return queryset.filter(stock_quantity__gt=0) if value else queryset.filter(stock_quantity=0)
+        self._through_variants[name] = value
+        return queryset
 
     def filter_attributes(
         self, queryset: QuerySet[Product], name: str, value: dict[str, list[str]]
     ) -> QuerySet[Product]:
-        # An attribute name is data, never part of a lookup: on PostgreSQL it is a key of the
-        # containment document (`attributes @> '{"color": "red"}'`, served by the
-        # jsonb_path_ops GIN index), elsewhere the argument of a key transform compared with
-        # `IN` (`attributes ->> '$."color"' IN ('red')`). Building `attributes__<name>` from
-        # the query string let `regex:.` match everything and `isnull:x` answer 500.
-        for attribute, options in value.items():
-            if connection.vendor == "postgresql":
-                cond = Q()
-                for option in options:
-                    cond |= Q(attributes__contains={attribute: option})
-                queryset = queryset.filter(cond)
-            else:
-                queryset = queryset.filter(In(KeyTextTransform(attribute, "attributes"), options))
+        self._through_variants[name] = value
         return queryset
+
+    def filter_queryset(self, queryset: QuerySet[Product]) -> QuerySet[Product]:
+        self._through_variants: dict = {}
+        queryset = super().filter_queryset(queryset)
+        conditions = self._through_variants
+        if not conditions:
+            return queryset
+        own, variant = Q(), Q(is_active=True)
+        if conditions.get("min_price") is not None:
+            own &= Q(price__gte=conditions["min_price"])
+            variant &= Q(price__gte=conditions["min_price"])
+        outer = Q()
+        if conditions.get("max_price") is not None:
+            # Exact for both kinds (a parent's price is its cheapest active variant's), and
+            # an index condition on the (price, id) list index.
+            outer &= Q(price__lte=conditions["max_price"])
+            variant &= Q(price__lte=conditions["max_price"])
+        in_stock = conditions.get("in_stock")
+        if in_stock is True:
+            own &= Q(stock_quantity__gt=0)
+            variant &= Q(stock_quantity__gt=0)
+        elif in_stock is False:
+            own &= Q(stock_quantity=0)
+        for attribute, options in (conditions.get("attributes") or {}).items():
+            own &= attribute_condition(attribute, options)
+            variant &= attribute_condition(attribute, options) | attribute_condition(attribute, options, outer=True)
+        # `v.id <> p.id` (always true: a variant is not its own parent) is a second outer
+        # reference besides `v.parent_id = p.id`, so PostgreSQL cannot turn the EXISTS into
+        # a hashed subplan (which scans every matching variant of the catalog first): it
+        # probes the (parent_id, price) index per candidate parent, stopping at the first
+        # match, which is what a page of 20 ordered by an index needs.
+        variants = Product.objects.filter(parent=OuterRef("pk")).exclude(pk=OuterRef("pk"))
+        parent = Q(structure=ProductStructure.PARENT) & Exists(variants.filter(variant))
+        if in_stock is False:  # out of stock: no active variant has any
+            parent &= ~Exists(variants.filter(is_active=True, stock_quantity__gt=0))
+        return queryset.filter(outer, (~Q(structure=ProductStructure.PARENT) & own) | parent)
 
     def filter_ordering(self, queryset: QuerySet[Product], name: str, value: str) -> QuerySet[Product]:
         return queryset.order_by(*ORDERINGS[value])

@@ -73,6 +73,73 @@ class Brand(models.Model):
         return self.name
 
 
+class ProductType(models.Model):
+    """What kind of product this is (a T-shirt, a drill): the attributes its products carry,
+    each typed, and which of them tell its variants apart (the variant axes). A product
+    without a type keeps free text attributes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(max_length=140, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AttributeType(models.TextChoices):
+    TEXT = "text", "text"
+    CHOICE = "choice", "choice (one of the listed values)"
+    NUMBER = "number", "number"
+    BOOLEAN = "boolean", "yes / no"
+
+
+class AttributeDefinition(models.Model):
+    """One attribute of a product type: `slug` is its key in `Product.attributes`; the
+    value stored there is a JSON string (text, choice), number or boolean."""
+
+    product_type = models.ForeignKey(ProductType, on_delete=models.CASCADE, related_name="attribute_definitions")
+    slug = models.SlugField(max_length=64, help_text="The key in the product's attributes, e.g. size.")
+    name = models.CharField(max_length=120)
+    type = models.CharField(max_length=16, choices=AttributeType.choices, default=AttributeType.TEXT)
+    values = models.JSONField(default=list, blank=True, help_text="The allowed values of a choice attribute.")
+    is_variant_axis = models.BooleanField(
+        default=False, help_text="Variants of a product of this type differ by this attribute (size, colour)."
+    )
+    sort_order = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["sort_order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["product_type", "slug"], name="catalog_attrdef_slug_per_type"),
+            models.CheckConstraint(
+                condition=models.Q(type__in=AttributeType.values), name="catalog_attrdef_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.type})"
+
+
+class ProductStructure(models.TextChoices):
+    """As django-oscar models variants: a *parent* is the product a customer browses (not
+    sold itself, no stock of its own); each *child* (variant) is sold, with its own SKU,
+    price and stock; a *standalone* product is sold and has no variants."""
+
+    STANDALONE = "standalone", "standalone"
+    PARENT = "parent", "parent (has variants)"
+    CHILD = "child", "variant"
+
+
+# What customers see in lists: products with no parent (standalone ones and parents). The
+# list indexes are partial on this, so variants cost nothing there.
+LISTED = models.Q(is_active=True, parent__isnull=True)
+
+
 class Product(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     slug = models.SlugField(max_length=255, unique=True)
@@ -88,6 +155,21 @@ class Product(models.Model):
         Brand, null=True, blank=True, on_delete=models.PROTECT, related_name="products", db_index=False
     )
     attributes = models.JSONField(default=dict, blank=True)
+    product_type = models.ForeignKey(
+        ProductType, null=True, blank=True, on_delete=models.PROTECT, related_name="products", db_index=False
+    )
+    structure = models.CharField(
+        max_length=16, choices=ProductStructure.choices, default=ProductStructure.STANDALONE, editable=False
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="variants",
+        db_index=False,
+        help_text="Set on a variant: the product it is a variant of.",
+    )
     is_active = models.BooleanField(default=True)
     # Shipping weight of one unit, in grams (weight-banded shipping sums it over the cart).
     weight = models.PositiveIntegerField(
@@ -128,36 +210,42 @@ class Product(models.Model):
         indexes = [
             # Keyset/ordering indexes for what customers see (active products); each ends
             # with id so the (value, id) keyset comparison is an index range scan.
-            models.Index(
-                fields=["-created_at", "-id"], name="catalog_prod_active_created", condition=models.Q(is_active=True)
-            ),
-            models.Index(fields=["price", "id"], name="catalog_prod_active_price", condition=models.Q(is_active=True)),
-            models.Index(fields=["name", "id"], name="catalog_prod_active_name", condition=models.Q(is_active=True)),
-            models.Index(
-                fields=["-rating_avg", "-id"], name="catalog_prod_active_rating", condition=models.Q(is_active=True)
-            ),
+            models.Index(fields=["-created_at", "-id"], name="catalog_prod_active_created", condition=LISTED),
+            models.Index(fields=["price", "id"], name="catalog_prod_active_price", condition=LISTED),
+            models.Index(fields=["name", "id"], name="catalog_prod_active_name", condition=LISTED),
+            models.Index(fields=["-rating_avg", "-id"], name="catalog_prod_active_rating", condition=LISTED),
             # Category listing (category + descendants) ordered by date or price.
             # Partial like the ones above, so counting a customer's filtered list is an
             # index-only scan (is_active needs no heap visit).
-            models.Index(
-                fields=["category", "-created_at"], name="catalog_prod_cat_created", condition=models.Q(is_active=True)
-            ),
-            models.Index(
-                fields=["category", "price"], name="catalog_prod_cat_price", condition=models.Q(is_active=True)
-            ),
-            models.Index(
-                fields=["brand", "price"], name="catalog_prod_brand_price", condition=models.Q(is_active=True)
-            ),
+            models.Index(fields=["category", "-created_at"], name="catalog_prod_cat_created", condition=LISTED),
+            models.Index(fields=["category", "price"], name="catalog_prod_cat_price", condition=LISTED),
+            models.Index(fields=["brand", "price"], name="catalog_prod_brand_price", condition=LISTED),
             # Foreign-key lookups for all products (staff lists, PROTECT checks on delete).
             models.Index(fields=["category"], name="catalog_prod_category"),
             models.Index(fields=["brand"], name="catalog_prod_brand"),
             models.Index(fields=["stock_quantity"], name="catalog_prod_stock"),
+            # A parent's variants (lists, the EXISTS filters through variants, facets).
+            models.Index(fields=["parent", "price"], name="catalog_prod_parent_price"),
+            models.Index(fields=["product_type"], name="catalog_prod_type"),
         ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(stock_quantity__gte=0), name="catalog_product_stock_non_negative"
             ),
             models.CheckConstraint(condition=models.Q(price__gte=0), name="catalog_product_price_non_negative"),
+            # A variant, and only a variant, has a parent; a parent holds no stock itself.
+            models.CheckConstraint(
+                condition=models.Q(structure=ProductStructure.CHILD, parent__isnull=False)
+                | (~models.Q(structure=ProductStructure.CHILD) & models.Q(parent__isnull=True)),
+                name="catalog_product_parent_iff_variant",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(structure=ProductStructure.PARENT) | models.Q(stock_quantity=0),
+                name="catalog_product_parent_no_stock",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(structure__in=ProductStructure.values), name="catalog_product_structure_valid"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -171,6 +259,14 @@ class Product(models.Model):
     def effective_price(self):
         """What a customer pays per unit now: the promoted price while a promotion runs."""
         return self.price if self.discounted_price is None else self.discounted_price
+
+    @property
+    def is_parent(self) -> bool:
+        return self.structure == ProductStructure.PARENT
+
+    @property
+    def is_variant(self) -> bool:
+        return self.structure == ProductStructure.CHILD
 
 
 class ProductImage(models.Model):

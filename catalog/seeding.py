@@ -162,6 +162,45 @@ def iter_products(
         }
 
 
+# Variant families of seed_catalog: about PARENT_SHARE of the listed products are parents
+# with 2-6 variants, of one of these types (slug -> name, the axis, the other attributes).
+PARENT_SHARE = 0.3
+SEED_TYPES = {
+    "sized": ("Sized goods", "size", SIZES),
+    "coloured": ("Coloured goods", "color", COLORS),
+}
+
+
+def save_product_types(rng: random.Random) -> dict[str, uuid.UUID]:
+    """The product types of a seeded catalog: `sized` (variants by size; colour and
+    material shared) and `coloured` (variants by colour; size and material shared).
+    Returns slug -> id."""
+    from catalog.models import AttributeDefinition, AttributeType, ProductType
+
+    ids = {}
+    for slug, (name, axis, _) in SEED_TYPES.items():
+        product_type = ProductType.objects.create(id=_uuid(rng), slug=slug, name=name)
+        definitions = {
+            "color": (AttributeType.CHOICE, COLORS),
+            "size": (AttributeType.CHOICE, SIZES),
+            "material": (AttributeType.CHOICE, MATERIALS),
+        }
+        AttributeDefinition.objects.bulk_create(
+            AttributeDefinition(
+                product_type=product_type,
+                slug=attr,
+                name=attr.capitalize(),
+                type=kind,
+                values=list(values),
+                is_variant_axis=attr == axis,
+                sort_order=position,
+            )
+            for position, (attr, (kind, values)) in enumerate(definitions.items())
+        )
+        ids[slug] = product_type.id
+    return ids
+
+
 def iter_copy_lines(
     rng: random.Random,
     fake: Faker,
@@ -170,10 +209,16 @@ def iter_copy_lines(
     brands: list[SeedBrand],
     *,
     sku_prefix: str = "SKU-",
+    product_types: dict[str, uuid.UUID] | None = None,
 ) -> Iterator[str]:
     """The same kind of rows as `iter_products`, directly as PostgreSQL COPY text lines in
     COPY_COLUMNS order: the generic path costs ~65 s per million rows in Python alone,
-    this one about a third of that (no Decimal/datetime/uuid objects, no slugify)."""
+    this one about a third of that (no Decimal/datetime/uuid objects, no slugify).
+
+    With `product_types` (save_product_types), about PARENT_SHARE of the listed products
+    are parents with 2-6 variants: `count` is the number of rows, variants included. A
+    family (the parent and its variants) is one item of the iterator, its rows joined by
+    newlines, so a COPY chunk never separates a variant from its parent."""
     sentences = [fake.sentence(nb_words=10).replace("\t", " ").replace("\\", "") for _ in range(400)]
     cat_ids = [c.id.hex for c in categories]
     brand_ids = [b.id.hex for b in brands]
@@ -181,17 +226,20 @@ def iter_copy_lines(
     r, bits = rng.random, rng.getrandbits
     lognorm = rng.lognormvariate
     adjs = [a.capitalize() for a in ADJECTIVES]
-    for i in range(1, count + 1):
+    types = (
+        [(product_types[slug], axis, values) for slug, (_, axis, values) in SEED_TYPES.items()] if product_types else []
+    )
+    # Each turn of the loop makes one listed product: a parent with this chance.
+    family_chance = PARENT_SHARE if types else 0.0
+    i = 0
+    while i < count:
+        i += 1
         noun = NOUNS[int(r() * len(NOUNS))]
         color = COLORS[int(r() * len(COLORS))]
         material = MATERIALS[int(r() * len(MATERIALS))]
         name = f"{adjs[int(r() * len(adjs))]} {material} {noun} {color}"
-        attrs = f'{{"color": "{color}"'
-        if r() < 0.6:
-            attrs += f', "size": "{SIZES[int(r() * len(SIZES))]}"'
-        if r() < 0.4:
-            attrs += f', "material": "{MATERIALS[int(r() * len(MATERIALS))]}"'
-        attrs += "}"
+        size = SIZES[int(r() * len(SIZES))] if r() < 0.6 else None
+        extra_material = MATERIALS[int(r() * len(MATERIALS))] if r() < 0.4 else None
         cents = int(lognorm(3.5, 1.0) * 100) + 99
         stock = 0 if r() < 0.08 else 1 + int(r() * 500)
         reviews = int(r() * 201) if r() < 0.5 else 0
@@ -201,12 +249,53 @@ def iter_copy_lines(
             f".{int(r() * 1_000_000):06d}+00"
         )
         brand = brand_ids[int(r() * len(brand_ids))] if brand_ids and r() < 0.95 else "\\N"
+        category = cat_ids[int(r() * len(cat_ids))]
         description = f"{sentences[int(r() * 400)]} {sentences[int(r() * 400)]} {noun.capitalize()} in {color}."
-        yield (
-            f"{bits(128):032x}\t{name.lower().replace(' ', '-')}-{i}\t{sku_prefix}{i:08d}\t{name}\t"
-            f"{description}\t{cents // 100}.{cents % 100:02d}\t{stock}\t{cat_ids[int(r() * len(cat_ids))]}\t"
-            f"{brand}\t{attrs}\t{'f' if r() < 0.03 else 't'}\t{rating}\t{reviews}\t{created}\t{created}"
+        active = "f" if r() < 0.03 else "t"
+        slug = f"{name.lower().replace(' ', '-')}-{i}"
+        sku = f"{sku_prefix}{i:08d}"
+        pk = f"{bits(128):032x}"
+        n_variants = 2 + int(r() * 5) if types and count - i >= 2 and r() < family_chance else 0
+        if not n_variants:
+            attrs = f'{{"color": "{color}"'
+            if size:
+                attrs += f', "size": "{size}"'
+            if extra_material:
+                attrs += f', "material": "{extra_material}"'
+            attrs += "}"
+            yield (
+                f"{pk}\t{slug}\t{sku}\t{name}\t{description}\t{cents // 100}.{cents % 100:02d}\t{stock}\t"
+                f"{category}\t{brand}\t{attrs}\t{active}\t{rating}\t{reviews}\t{created}\t{created}"
+                f"\tstandalone\t\\N\t\\N"
+            )
+            continue
+        type_id, axis, axis_values = types[int(r() * len(types))]
+        n_variants = min(n_variants, len(axis_values), count - i)
+        picked = rng.sample(axis_values, n_variants)
+        shared = {"material": material}
+        if axis == "size":
+            shared["color"] = color
+        elif size:
+            shared["size"] = size
+        parent_attrs = json.dumps(shared)
+        rows = []
+        low = None
+        for k, value in enumerate(picked, start=1):
+            v_cents = max(99, cents + int((r() - 0.5) * cents * 0.4))
+            low = v_cents if low is None else min(low, v_cents)
+            v_stock = 0 if r() < 0.15 else 1 + int(r() * 200)
+            rows.append(
+                f"{bits(128):032x}\t{slug}-{k}\t{sku}-{k}\t{name} ({value})\t{description}\t"
+                f"{v_cents // 100}.{v_cents % 100:02d}\t{v_stock}\t{category}\t{brand}\t"
+                f'{{"{axis}": "{value}"}}\t{active}\t0\t0\t{created}\t{created}\tchild\t{pk}\t{type_id.hex}'
+            )
+        i += len(picked)
+        parent = (
+            f"{pk}\t{slug}\t{sku}\t{name}\t{description}\t{low // 100}.{low % 100:02d}\t0\t"
+            f"{category}\t{brand}\t{parent_attrs}\t{active}\t{rating}\t{reviews}\t{created}\t{created}"
+            f"\tparent\t\\N\t{type_id.hex}"
         )
+        yield "\n".join([parent, *rows])
 
 
 # --- product images of generated catalogs ------------------------------------------------

@@ -13,13 +13,22 @@ from uuid import UUID
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, F, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models import Case, Count, F, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 
 from accounts.roles import is_staff_user
 from catalog import hooks
 from catalog.filters import DEFAULT_ORDERING, ORDERINGS, ProductFilter, search_query
-from catalog.models import Category, Product, ProductImage, Review, StockMove
+from catalog.models import (
+    AttributeDefinition,
+    Category,
+    Product,
+    ProductImage,
+    ProductStructure,
+    ProductType,
+    Review,
+    StockMove,
+)
 from core.errors import NotFound
 
 # --- categories ------------------------------------------------------------------------
@@ -60,8 +69,9 @@ def category_ancestors(category: Category) -> list[Category]:
 
 
 def product_base_queryset(user) -> QuerySet[Product]:
-    """Products `user` may see: everything for staff, active products for everyone else."""
-    qs = Product.objects.select_related("category", "brand").defer("search_vector")
+    """Products `user` may see: everything for staff, active products for everyone else
+    (variants included: a variant's detail is readable; lists take product_filterset)."""
+    qs = Product.objects.select_related("category", "brand", "product_type").defer("search_vector")
     if not is_staff_user(user):
         qs = qs.filter(is_active=True)
     return qs
@@ -103,19 +113,77 @@ def product_stock_moves(product: Product, *, limit: int = STOCK_MOVES_SHOWN) -> 
     return list(moves.only(*fields)[:limit])
 
 
+def _variants_stock() -> Subquery:
+    """The stock of a parent's active variants, summed (a correlated subquery on the
+    (parent, price) index)."""
+    variants = Product.objects.filter(parent=OuterRef("pk"), is_active=True).order_by().values("parent")
+    return Subquery(variants.annotate(total=Sum("stock_quantity")).values("total"))
+
+
 def product_stock_levels(product_ids: Iterable) -> dict[str, tuple[int, datetime]]:
     """{str(id): (stock_quantity, updated_at)} of these products (missing ones are absent):
     one primary-key lookup. What a cached product page merges in on a hit (a stock move
-    also sets updated_at)."""
-    rows = Product.objects.filter(pk__in=list(product_ids)).values_list("id", "stock_quantity", "updated_at")
+    also sets updated_at). A parent's level is the total stock of its active variants (it
+    holds none itself), as ProductSerializer shows it."""
+    level = Case(
+        When(structure=ProductStructure.PARENT, then=Coalesce(_variants_stock(), Value(0))),
+        default=F("stock_quantity"),
+    )
+    rows = (
+        Product.objects.filter(pk__in=list(product_ids)).annotate(level=level).values_list("id", "level", "updated_at")
+    )
     return {str(pk): (quantity, updated_at) for pk, quantity, updated_at in rows}
+
+
+# Columns a variant shows inside its parent (ProductSerializer's `variants`).
+VARIANT_FIELDS = (
+    "id", "slug", "sku", "name", "price", "stock_quantity", "attributes", "is_active", "parent_id",
+    "structure", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def product_attach_variants(products: Iterable[Product], user) -> None:
+    """Give each parent among `products` its variants as `listed_variants` (oldest first;
+    active ones only, except for staff), others an empty list: one query for any number of
+    parents and variants, none when no product is a parent. Serializers read
+    `listed_variants` (ProductSerializer: `variants`, `price_range`, a parent's stock)."""
+    products = list(products)
+    parents = {p.pk: p for p in products if p.structure == ProductStructure.PARENT}
+    for product in products:
+        product.listed_variants = []
+    if not parents:
+        return
+    variants = Product.objects.filter(parent_id__in=list(parents)).only(*VARIANT_FIELDS).order_by("created_at", "id")
+    if not is_staff_user(user):
+        variants = variants.filter(is_active=True)
+    for variant in variants:
+        parents[variant.parent_id].listed_variants.append(variant)
+
+
+# --- product types -----------------------------------------------------------------------
+
+
+def product_type_list() -> QuerySet[ProductType]:
+    """Product types with their attribute definitions (two queries for the whole page)."""
+    definitions = AttributeDefinition.objects.order_by("sort_order", "id")
+    return ProductType.objects.prefetch_related(Prefetch("attribute_definitions", queryset=definitions)).order_by(
+        "name", "id"
+    )
+
+
+def product_type_get(product_type_id) -> ProductType:
+    try:
+        return product_type_list().get(pk=product_type_id)
+    except (ProductType.DoesNotExist, ValueError, ValidationError):
+        raise NotFound()
 
 
 def product_filterset(user, params: Mapping[str, Any]) -> ProductFilter:
     """The product filters (catalog.filters) bound to `params` (a QueryDict or a dict) over
     the products `user` may see. Check `is_valid()` (its errors name the parameter) before
-    passing it to product_list, product_matches or product_facets."""
-    return ProductFilter(params, queryset=product_display_queryset(user))
+    passing it to product_list, product_matches or product_facets. Lists show parents and
+    standalone products, never variants (the filters look through a parent's variants)."""
+    return ProductFilter(params, queryset=product_display_queryset(user).filter(parent__isnull=True))
 
 
 def _matches(filterset: ProductFilter) -> QuerySet[Product]:
@@ -193,10 +261,14 @@ def product_facets(filterset: ProductFilter) -> dict[str, Any]:
     """Counts per category, brand and attribute value and the price range of the filtered
     set, in one query. Counted over at most CATALOG_FACET_MAX_ROWS matches (then
     `is_exact` is false); brands and attribute values are the CATALOG_FACET_TOP most
-    frequent (categories: all that occur)."""
+    frequent (categories: all that occur).
+
+    Counts are of listed products (parents and standalone ones): a parent counts once for
+    each attribute value it or one of its active variants has (a T-shirt in S, M and L
+    counts once under each size), and its variants' prices make the price range."""
     cap = settings.CATALOG_FACET_MAX_ROWS
-    sample = product_matches(filterset).values("category_id", "brand_id", "attributes", "price")[: cap + 1]
-    categories, brands, attributes, price_min, price_max, total = _facet_counts(sample)
+    sample = product_matches(filterset).values("id", "structure", "category_id", "brand_id", "attributes", "price")
+    categories, brands, attributes, price_min, price_max, total = _facet_counts(sample[: cap + 1])
     top = settings.CATALOG_FACET_TOP
     by_count = lambda d: (-d["count"], d.get("name", d.get("value")))  # noqa: E731
     return {
@@ -218,13 +290,13 @@ _FACET_DIALECTS = {
     "postgresql": {
         "materialized": "MATERIALIZED",
         "attribute_pairs": """jsonb_each_text(
-            CASE WHEN jsonb_typeof(a.attributes) = 'object' THEN a.attributes ELSE '{}'::jsonb END
+            CASE WHEN jsonb_typeof({col}) = 'object' THEN {col} ELSE '{{}}'::jsonb END
         ) AS kv""",
         "value_text": "kv.value",
     },
     "sqlite": {
         "materialized": "",
-        "attribute_pairs": "json_each(CASE WHEN json_type(a.attributes) = 'object' THEN a.attributes ELSE '{}' END) AS kv",
+        "attribute_pairs": "json_each(CASE WHEN json_type({col}) = 'object' THEN {col} ELSE '{{}}' END) AS kv",
         # json_each gives booleans as 1/0; jsonb_each_text as true/false.
         "value_text": "CASE kv.type WHEN 'true' THEN 'true' WHEN 'false' THEN 'false' ELSE CAST(kv.value AS TEXT) END",
     },
@@ -234,6 +306,9 @@ _FACET_DIALECTS = {
 def _facet_counts(sample: QuerySet):
     sql, params = sample.query.sql_with_params()
     dialect = _FACET_DIALECTS[connection.vendor]
+    pairs = dialect["attribute_pairs"].format
+    value = dialect["value_text"]
+    parent = ProductStructure.PARENT.value
     # One round trip: the capped matching set once, grouped three ways, names joined. The
     # f-string joins only the ORM's own SQL (its values stay parameters) and fixed dialect text.
     statement = f"""
@@ -241,17 +316,33 @@ def _facet_counts(sample: QuerySet):
         c AS (SELECT category_id, count(*) AS n FROM s GROUP BY category_id),
         b AS (SELECT brand_id, count(*) AS n FROM s WHERE brand_id IS NOT NULL GROUP BY brand_id),
         -- Expand each distinct attribute set once (far fewer than rows): expanding per row
-        -- was most of the statement's time.
-        a AS (SELECT attributes, count(*) AS n FROM s GROUP BY attributes)
+        -- was most of the statement's time. Parents are counted apart, below.
+        a AS (SELECT attributes, count(*) AS n FROM s WHERE structure <> '{parent}' GROUP BY attributes),
+        -- The active variants of the parents in the sample (the (parent, price) index).
+        v AS {dialect["materialized"]} (
+            SELECT s.id AS pid, pv.attributes, pv.price FROM s
+              JOIN catalog_product pv ON pv.parent_id = s.id AND pv.is_active
+             WHERE s.structure = '{parent}'
+        ),
+        -- Each (parent, name, value) once, from the parent's own attributes and its variants'.
+        pa AS (
+            SELECT DISTINCT x.pid, kv.key AS k, {value} AS val FROM (
+                SELECT pid, attributes FROM v
+                UNION ALL SELECT id, attributes FROM s WHERE structure = '{parent}'
+            ) x, {pairs(col="x.attributes")}
+        )
         SELECT 'c', CAST(c.category_id AS TEXT), cat.slug, cat.name, c.n
           FROM c JOIN catalog_category cat ON cat.id = c.category_id
         UNION ALL
         SELECT 'b', CAST(b.brand_id AS TEXT), br.slug, br.name, b.n FROM b JOIN catalog_brand br ON br.id = b.brand_id
         UNION ALL
-        SELECT 'a', NULL, kv.key, {dialect["value_text"]}, CAST(sum(a.n) AS INTEGER)
-          FROM a, {dialect["attribute_pairs"]} GROUP BY kv.key, {dialect["value_text"]}
+        SELECT 'a', NULL, t.k, t.val, CAST(sum(t.n) AS INTEGER) FROM (
+            SELECT kv.key AS k, {value} AS val, a.n AS n FROM a, {pairs(col="a.attributes")}
+            UNION ALL SELECT k, val, 1 FROM pa
+        ) t GROUP BY t.k, t.val
         UNION ALL
-        SELECT 'p', NULL, CAST(min(price) AS TEXT), CAST(max(price) AS TEXT), count(*) FROM s
+        SELECT 'p', NULL, CAST(min(pr.price) AS TEXT), CAST(max(pr.price) AS TEXT), (SELECT count(*) FROM s)
+          FROM (SELECT price FROM s WHERE structure <> '{parent}' UNION ALL SELECT price FROM v) pr
     """  # noqa: S608 - the inner SQL is Django's, parameters stay parameters  # nosec B608
     categories, brands = [], []
     attributes: dict[str, Counter] = defaultdict(Counter)

@@ -3,6 +3,7 @@ then views hand the validated data to catalog.services."""
 
 from __future__ import annotations
 
+import math
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -12,7 +13,20 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from catalog import images as image_files
-from catalog.models import ATTRIBUTE_NAME_RE, Brand, Category, Product, ProductImage, Review, StockMove, StockReason
+from catalog.attributes import clean_choice_values
+from catalog.models import (
+    ATTRIBUTE_NAME_RE,
+    AttributeType,
+    Brand,
+    Category,
+    Product,
+    ProductImage,
+    ProductStructure,
+    ProductType,
+    Review,
+    StockMove,
+    StockReason,
+)
 from core.formats import iso_utc
 
 MONEY = {"max_digits": 12, "decimal_places": 2}
@@ -40,6 +54,121 @@ class BrandRefSerializer(serializers.ModelSerializer):
     class Meta:
         model = Brand
         fields = ["id", "slug", "name"]
+
+
+class ProductTypeRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ProductType
+        fields = ["id", "slug", "name"]
+
+
+@extend_schema_field({"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]})
+class AttributeValueField(serializers.Field):
+    """One attribute value: text, a number or a boolean (the product type decides which;
+    catalog.attributes checks it)."""
+
+    default_error_messages = {"invalid": "An attribute value must be text, a number or true/false."}
+
+    def to_internal_value(self, data):
+        if isinstance(data, float) and not math.isfinite(data):
+            self.fail("invalid")
+        if isinstance(data, str | bool | int | float):
+            return data
+        self.fail("invalid")
+
+    def to_representation(self, value):
+        return value
+
+
+# --- product types ---------------------------------------------------------------------
+
+
+class AttributeDefinitionSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=64, help_text="The key in a product's `attributes`.")
+    name = serializers.CharField(max_length=120, required=False, help_text="Default: the slug.")
+    type = serializers.ChoiceField(choices=AttributeType.choices, default=AttributeType.TEXT)
+    values = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, default=list, help_text="Choice only."
+    )
+    is_variant_axis = serializers.BooleanField(default=False)
+
+    def validate_slug(self, value):
+        if not ATTRIBUTE_NAME_RE.match(value):
+            raise serializers.ValidationError("Letters, digits, '_' and '-' only, and never '__'.", code="invalid")
+        return value
+
+    def to_representation(self, definition) -> dict:
+        return {
+            "slug": definition.slug,
+            "name": definition.name,
+            "type": definition.type,
+            "values": list(definition.values or []),
+            "is_variant_axis": definition.is_variant_axis,
+        }
+
+
+class ProductTypeSerializer(serializers.ModelSerializer):
+    attributes = AttributeDefinitionSerializer(source="attribute_definitions", many=True, read_only=True)
+
+    class Meta:
+        model = ProductType
+        fields = ["id", "slug", "name", "attributes", "created_at", "updated_at"]
+        read_only_fields = fields
+
+
+@extend_schema_field(AttributeDefinitionSerializer(many=True))
+class AttributeDefinitionListField(serializers.JSONField):
+    """The definitions of a type, checked as a whole: any error is reported on
+    `attributes`, naming the position and the attribute (the error schema can name a
+    field, not a list position)."""
+
+    def to_internal_value(self, data):
+        data = super().to_internal_value(data)
+        if not isinstance(data, list) or len(data) > 100:
+            raise serializers.ValidationError("A list of at most 100 attribute definitions.", code="invalid")
+        if not all(isinstance(item, dict) for item in data):
+            raise serializers.ValidationError("Each attribute definition must be an object.", code="invalid")
+        definitions = AttributeDefinitionSerializer(data=data, many=True)
+        if not definitions.is_valid():
+            raise serializers.ValidationError(_first_error(definitions.errors), code="invalid")
+        cleaned = []
+        for item in definitions.validated_data:
+            try:
+                item["values"] = clean_choice_values(item.get("type", AttributeType.TEXT), item.get("values") or [])
+            except ValueError as exc:
+                raise serializers.ValidationError(f"'{item['slug']}': {exc}", code="invalid") from None
+            cleaned.append(dict(item))
+        return cleaned
+
+
+def _first_error(errors, path: str = "") -> str:
+    """`position.field: message` of the first error in nested serializer errors."""
+    if isinstance(errors, dict):
+        key, value = next(iter(errors.items()))
+        return _first_error(value, f"{path}{key}.")
+    if isinstance(errors, list):
+        for position, value in enumerate(errors):
+            if value:
+                if isinstance(value, dict | list):
+                    return _first_error(value, f"{path}{position}.")
+                return f"{path.rstrip('.')}: {value}"
+    return f"{path.rstrip('.')}: {errors}"
+
+
+class ProductTypeWriteSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    slug = serializers.SlugField(max_length=140, required=False)
+    attributes = AttributeDefinitionListField(
+        required=False, help_text="Replaces the type's attribute definitions (in this order)."
+    )
+
+    def validate_slug(self, value):
+        qs = ProductType.objects.filter(slug=value)
+        if self.instance is not None:
+            qs = qs.exclude(pk=self.instance.pk)
+        if qs.exists():
+            raise serializers.ValidationError("A product type with this slug already exists.", code="unique")
+        return value
 
 
 # --- categories ------------------------------------------------------------------------
@@ -178,6 +307,40 @@ class ProductImageUpdateSerializer(serializers.Serializer):
     position = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
 
 
+class VariantSerializer(serializers.Serializer):
+    """A variant as its parent lists it (the full variant: GET products/{variant id}/)."""
+
+    id = serializers.UUIDField()
+    slug = serializers.SlugField()
+    sku = serializers.CharField()
+    name = serializers.CharField()
+    price = serializers.DecimalField(**MONEY)
+    stock_quantity = serializers.IntegerField()
+    in_stock = serializers.BooleanField()
+    attributes = serializers.DictField(child=AttributeValueField())
+    is_active = serializers.BooleanField()
+    updated_at = serializers.DateTimeField()
+
+    def to_representation(self, obj: Product) -> dict:
+        return {
+            "id": str(obj.id),
+            "slug": obj.slug,
+            "sku": obj.sku,
+            "name": obj.name,
+            "price": _money(obj.price),
+            "stock_quantity": obj.stock_quantity,
+            "in_stock": obj.stock_quantity > 0,
+            "attributes": _attributes(obj.attributes),
+            "is_active": obj.is_active,
+            "updated_at": _iso(obj.updated_at),
+        }
+
+
+class ProductPriceRangeSerializer(serializers.Serializer):
+    min = serializers.DecimalField(**MONEY)
+    max = serializers.DecimalField(**MONEY)
+
+
 class ProductSerializer(serializers.ModelSerializer):
     price = serializers.DecimalField(**MONEY, help_text="The price now: the promoted price while a promotion runs.")
     price_undiscounted = serializers.DecimalField(
@@ -189,9 +352,16 @@ class ProductSerializer(serializers.ModelSerializer):
     in_stock = serializers.BooleanField(read_only=True)
     category = CategoryRefSerializer(read_only=True)
     brand = BrandRefSerializer(read_only=True, allow_null=True)
-    attributes = serializers.DictField(child=serializers.CharField(), read_only=True)
+    attributes = serializers.DictField(child=AttributeValueField(), read_only=True)
     rating_avg = serializers.DecimalField(max_digits=3, decimal_places=2, read_only=True)
     images = ProductImageSerializer(many=True, read_only=True, help_text="In position order.")
+    # Types and variants (product_structure_fields); a parent's stock_quantity is the total
+    # of its active variants and it is in_stock when one of them is.
+    product_type = ProductTypeRefSerializer(read_only=True, allow_null=True)
+    structure = serializers.ChoiceField(choices=ProductStructure.choices, read_only=True)
+    parent = serializers.UUIDField(read_only=True, allow_null=True, help_text="A variant's parent.")
+    variants = serializers.SerializerMethodField(help_text="A parent's variants (empty for other products).")
+    price_range = serializers.SerializerMethodField(help_text="A parent's lowest and highest variant price.")
 
     class Meta:
         model = Product
@@ -219,12 +389,25 @@ class ProductSerializer(serializers.ModelSerializer):
             "meta_description",
             "created_at",
             "updated_at",
+            "product_type",
+            "structure",
+            "parent",
+            "variants",
+            "price_range",
         ]
         read_only_fields = fields
 
     @extend_schema_field(OpenApiTypes.STR)
     def get_currency(self, obj) -> str:
         return settings.CURRENCY
+
+    @extend_schema_field(VariantSerializer(many=True))
+    def get_variants(self, obj):  # rendered by to_representation; declared for the schema
+        return []
+
+    @extend_schema_field(ProductPriceRangeSerializer(allow_null=True))
+    def get_price_range(self, obj):
+        return None
 
     def to_representation(self, obj: Product) -> dict:
         # Hand-written: the generic field-by-field pass was most of a product list's
@@ -244,9 +427,7 @@ class ProductSerializer(serializers.ModelSerializer):
             "tax_class": obj.tax_class,
             "category": _ref(obj.category),
             "brand": _ref(obj.brand) if obj.brand_id else None,
-            "attributes": {str(k): str(v) for k, v in (obj.attributes or {}).items()}
-            if isinstance(obj.attributes, dict)
-            else {},
+            "attributes": _attributes(obj.attributes),
             "rating_avg": _money(obj.rating_avg),
             "review_count": obj.review_count,
             "is_active": obj.is_active,
@@ -255,7 +436,42 @@ class ProductSerializer(serializers.ModelSerializer):
             "meta_description": obj.meta_description,
             "created_at": _iso(obj.created_at),
             "updated_at": _iso(obj.updated_at),
+            **product_structure_fields(obj),
         }
+
+
+def product_structure_fields(obj: Product) -> dict:
+    """The type-and-variant fields of a product. A parent's variants come from
+    catalog.selectors.product_attach_variants (`listed_variants`); its stock is theirs:
+    `stock_quantity` the total of the active ones (what catalog.selectors.product_stock_levels
+    gives the cache for it), `in_stock` when any has stock, `price_range` their prices."""
+    variants = getattr(obj, "listed_variants", None) or []
+    data = {
+        "product_type": _ref(obj.product_type) if obj.product_type_id else None,
+        "structure": obj.structure,
+        "parent": str(obj.parent_id) if obj.parent_id else None,
+        "variants": [VariantSerializer().to_representation(v) for v in variants],
+        "price_range": None,
+    }
+    if obj.structure == ProductStructure.PARENT:
+        active = [v for v in variants if v.is_active]
+        stock = sum(v.stock_quantity for v in active)
+        data["stock_quantity"], data["in_stock"] = stock, stock > 0
+        if active:
+            prices = [v.price for v in active]
+            data["price_range"] = {"min": _money(min(prices)), "max": _money(max(prices))}
+    return data
+
+
+def _attributes(attributes) -> dict:
+    """Stored attributes as the API shows them: text, numbers and booleans as they are
+    (typed attributes keep their JSON type), anything else as its text."""
+    if not isinstance(attributes, dict):
+        return {}
+    return {
+        str(k): v if isinstance(v, str | bool | int | float) and v == v else str(v)  # noqa: PLR0124 - NaN check
+        for k, v in attributes.items()
+    }
 
 
 class StockMoveSerializer(serializers.ModelSerializer):
@@ -340,9 +556,24 @@ class ProductWriteSerializer(serializers.ModelSerializer):
     sku = serializers.CharField(max_length=64, required=False, help_text="Omitted on create: one is generated.")
     price = serializers.DecimalField(**MONEY, min_value=0)
     stock_quantity = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False)
-    category_id = UUIDRelatedField(source="category", queryset=Category.objects.all())
+    category_id = UUIDRelatedField(
+        source="category", queryset=Category.objects.all(), required=False, help_text="Required but for a variant."
+    )
     brand_id = UUIDRelatedField(source="brand", queryset=Brand.objects.all(), allow_null=True, required=False)
-    attributes = AttributesField(child=serializers.CharField(max_length=200), required=False)
+    attributes = AttributesField(
+        child=AttributeValueField(),
+        required=False,
+        help_text="Checked against the product type's attributes (400 `invalid_attribute`).",
+    )
+    product_type_id = UUIDRelatedField(
+        source="product_type", queryset=ProductType.objects.all(), allow_null=True, required=False
+    )
+    parent = UUIDRelatedField(
+        queryset=Product.objects.all(),
+        required=False,
+        help_text="On create only: makes this product a variant of `parent` (its type, category and brand "
+        "by default); its variant-axis values must be unique among the parent's variants (409 `unique`).",
+    )
     weight = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, help_text="Grams per unit.")
     tax_class = serializers.SlugField(max_length=32, required=False, help_text="Default `standard`.")
 
@@ -363,7 +594,21 @@ class ProductWriteSerializer(serializers.ModelSerializer):
             "is_active",
             "meta_title",
             "meta_description",
+            "product_type_id",
+            "parent",
         ]
+
+    def validate(self, data):
+        if self.instance is None and "parent" not in data and "category" not in data:
+            raise serializers.ValidationError({"category_id": ["This field is required."]}, code="required")
+        if self.instance is not None and "parent" in data and data["parent"].pk != self.instance.parent_id:
+            raise serializers.ValidationError(
+                {"parent": ["A product's parent is set when the variant is created and never changes."]},
+                code="invalid",
+            )
+        if self.instance is not None:
+            data.pop("parent", None)  # unchanged
+        return data
 
     def _unique(self, field: str, value):
         qs = Product.objects.filter(**{field: value})
@@ -382,6 +627,7 @@ class ProductWriteSerializer(serializers.ModelSerializer):
         return self._unique("sku", value)
 
     def validate_attributes(self, value):
+        # Names here (as for untyped products); values against the type: catalog.attributes.
         if len(value) > 50:
             raise serializers.ValidationError("At most 50 attributes.", code="invalid")
         for key in value:

@@ -21,8 +21,10 @@ from django.db.models import (
     FloatField,
     IntegerField,
     Max,
+    Min,
     OuterRef,
     ProtectedError,
+    Q,
     Subquery,
 )
 from django.db.models.functions import Cast, Coalesce
@@ -32,9 +34,28 @@ from django.utils.text import slugify
 from accounts.errors import EmailNotVerified
 from accounts.roles import is_staff_user
 from catalog import images, tasks
+from catalog.attributes import axis_values, clean_attributes, clean_choice_values
 from catalog.cache import bump_catalog_generation, bump_stock_generations
-from catalog.errors import InsufficientStock, StockProductNotFound
-from catalog.models import Brand, Category, Product, ProductImage, Review, StockMove, StockReason
+from catalog.errors import (
+    DuplicateVariant,
+    InsufficientStock,
+    InvalidParent,
+    StockProductNotFound,
+    VariantRequired,
+)
+from catalog.models import (
+    AttributeDefinition,
+    AttributeType,
+    Brand,
+    Category,
+    Product,
+    ProductImage,
+    ProductStructure,
+    ProductType,
+    Review,
+    StockMove,
+    StockReason,
+)
 from catalog.selectors import product_stock_levels, review_is_verified_purchase
 from core.errors import Conflict, Forbidden, InvalidInput, Protected
 from core.jobs import enqueue
@@ -51,7 +72,10 @@ def catalog_changed() -> None:
 
 
 def product_stock_changed(
-    product_ids: Iterable[UUID] | Mapping[UUID, int], *, after: Mapping[UUID, int] | None = None
+    product_ids: Iterable[UUID] | Mapping[UUID, int],
+    *,
+    after: Mapping[UUID, int] | None = None,
+    parents: Iterable[UUID] = (),
 ) -> None:
     """Called by every stock move (checkout, cancellation, expiry, adjustments) inside its
     transaction, after the move, with the rows still locked. On commit, the next GET of
@@ -61,7 +85,10 @@ def product_stock_changed(
     Pass the moves as `{product_id: delta}` when known: then pages filtered by `in_stock`
     (and their facets) are invalidated only when a move takes a product into or out of
     stock (`after`, the levels after the move, when the mover holds them; else one query
-    reads them). With bare ids every move is assumed to cross zero."""
+    reads them). With bare ids every move is assumed to cross zero.
+
+    `parents`: the parents of moved variants. A parent shows its variants' stock (and is in
+    stock when one of them is), so its cached stock entry is replaced too."""
     if isinstance(product_ids, Mapping):
         deltas = {str(pk): int(delta) for pk, delta in product_ids.items()}
         if after is None:
@@ -72,6 +99,7 @@ def product_stock_changed(
         ids = list(deltas)
     else:
         ids, crossed = [str(pk) for pk in product_ids], True
+    ids += [str(pk) for pk in parents]
     transaction.on_commit(lambda: bump_stock_generations(ids, in_stock_changed=crossed))
 
 
@@ -186,15 +214,12 @@ def brand_delete(brand: Brand) -> None:
 # checkouts and reviews committed since it read the row.
 PRODUCT_COUNTER_FIELDS = frozenset({"stock_quantity", "rating_avg", "review_count"})
 # discounted_price belongs to the promotions service (product_discounted_prices_set).
-# created_by/updated_by are set by product_save from its `by`, never from a form.
+# created_by/updated_by are set by product_save from its `by`, never from a form. `structure`
+# is kept by the variant rules below (a product becomes a parent when its first variant is
+# created) and `parent` is set once, at creation: neither is written back by an edit.
 _PRODUCT_NOT_EDITABLE = PRODUCT_COUNTER_FIELDS | {
-    "id",
-    "created_at",
-    "search_vector",
-    "discounted_price",
-    "created_by",
-    "updated_by",
-}
+    "id", "created_at", "search_vector", "discounted_price", "created_by", "updated_by", "structure", "parent",
+}  # fmt: skip
 PRODUCT_EDITABLE_FIELDS = tuple(f.name for f in Product._meta.concrete_fields if f.name not in _PRODUCT_NOT_EDITABLE)
 
 
@@ -232,10 +257,17 @@ def product_save(product: Product, *, fields: Iterable[str] | None = None, by=No
 
     Generates the slug from the name when empty, and a readable unique SKU when empty
     (product_sku_generate). The search vector is kept current by the database trigger.
-    Raises Conflict `unique` for a taken SKU or slug. Invalidates caches on commit."""
+    Raises Conflict `unique` for a taken SKU or slug. Invalidates caches on commit.
+
+    Types and variants (see product_check_structure): the attributes are checked against
+    the product type (InvalidAttribute); a product created with `parent` is a variant
+    (InvalidParent, DuplicateVariant); a variant's price or activity change re-prices its
+    parent (the lowest price of its active variants)."""
     update_fields = None
     user = _user_or_none(by)
-    if not product._state.adding:
+    adding = product._state.adding
+    names: set[str] = set()
+    if not adding:
         names = set(PRODUCT_EDITABLE_FIELDS if fields is None else fields)
         counters = names & PRODUCT_COUNTER_FIELDS
         if counters:
@@ -244,6 +276,7 @@ def product_save(product: Product, *, fields: Iterable[str] | None = None, by=No
     elif user is not None:
         product.created_by = product.created_by or user
         product.updated_by = user
+    product_check_structure(product, adding=adding, fields=names)
     if not product.slug:
         product.slug = unique_slug(Product, product.name, exclude_pk=product.pk, max_length=255)
         if update_fields is not None:
@@ -268,6 +301,10 @@ def product_save(product: Product, *, fields: Iterable[str] | None = None, by=No
                 product.sku = product_sku_generate(product.name)  # drawn by someone else meanwhile
                 continue
             raise Conflict("A product with this SKU or slug already exists.", code="unique") from exc
+    if product.parent_id and (adding or names & {"price", "is_active"}):
+        product_refresh_parent_prices([product.parent_id])
+    elif product.structure == ProductStructure.PARENT and "price" in names:
+        product_refresh_parent_prices([product.pk])  # a parent's price is its variants' lowest
     catalog_changed()
     return product
 
@@ -287,6 +324,233 @@ def product_discounted_prices_set(prices: Mapping[UUID, Decimal | None]) -> int:
     Product.objects.bulk_update(rows, ["discounted_price"], batch_size=500)
     catalog_changed()
     return len(changed)
+
+
+# --- product types and variants --------------------------------------------------------
+
+
+def _definitions(product_type_id) -> list[AttributeDefinition] | None:
+    if product_type_id is None:
+        return None
+    return list(AttributeDefinition.objects.filter(product_type_id=product_type_id).order_by("sort_order", "id"))
+
+
+def product_check_structure(product: Product, *, adding: bool, fields: set[str]) -> None:
+    """The rules of types and variants for a product about to be saved (`fields`: what an
+    edit writes; ignored when `adding`). Runs inside product_save's transaction.
+
+    - A product created with `parent` is a variant: it takes the parent's type (and its
+      category and brand unless given), and the parent, locked, becomes a parent if it was
+      standalone. InvalidParent when the parent is a variant itself, holds stock (a parent
+      is not sold: move its stock to 0 first) or has no type with a variant axis. A
+      variant's parent never changes, nor does its type, nor a parent's type.
+    - The attributes are cleaned against the type (catalog.attributes; a variant must give
+      every axis) and a variant's axis values must differ from its siblings' (under the
+      parent's row lock, so two concurrent creations cannot both pass): DuplicateVariant."""
+    if not adding:
+        if "parent" in fields or "structure" in fields:
+            raise InvalidParent("A product's parent is set when the variant is created and never changes.")
+        if "product_type" in fields and product.structure != ProductStructure.STANDALONE:
+            current = Product.objects.filter(pk=product.pk).values_list("product_type_id", flat=True).first()
+            if current != product.product_type_id:
+                raise InvalidParent("The type of a parent or of a variant cannot change (its variants rely on it).")
+    parent = None
+    if product.parent_id and (adding or "attributes" in fields):
+        parent = Product.objects.select_for_update().filter(pk=product.parent_id).first()
+        if parent is None:
+            raise InvalidParent("No such parent product.", attr="parent")
+    if adding and parent is not None:
+        _adopt(parent, product)
+    if adding or fields & {"attributes", "product_type"}:
+        definitions = _definitions(product.product_type_id)
+        product.attributes = clean_attributes(
+            product.attributes, definitions, variant=product.structure == ProductStructure.CHILD
+        )
+        if parent is not None:
+            _check_unique_axes(product, definitions or [])
+
+
+def _adopt(parent: Product, variant: Product) -> None:
+    if parent.structure == ProductStructure.CHILD:
+        raise InvalidParent("A variant cannot have variants of its own.", attr="parent")
+    if parent.product_type_id is None or not AttributeDefinition.objects.filter(
+        product_type_id=parent.product_type_id, is_variant_axis=True
+    ):
+        raise InvalidParent("The parent needs a product type with a variant axis (size, colour...).", attr="parent")
+    if parent.structure == ProductStructure.STANDALONE:
+        if parent.stock_quantity:
+            raise InvalidParent(
+                "The parent holds stock of its own; a parent is not sold, so move its stock to 0 first.",
+                attr="parent",
+            )
+        Product.objects.filter(pk=parent.pk).update(structure=ProductStructure.PARENT, updated_at=timezone.now())
+        parent.structure = ProductStructure.PARENT
+    variant.structure = ProductStructure.CHILD
+    variant.product_type_id = parent.product_type_id
+    if not variant.category_id:
+        variant.category_id = parent.category_id
+    if not variant.brand_id:
+        variant.brand_id = parent.brand_id
+
+
+def _check_unique_axes(variant: Product, definitions: list[AttributeDefinition]) -> None:
+    mine = axis_values(variant.attributes, definitions)
+    siblings = Product.objects.filter(parent_id=variant.parent_id).exclude(pk=variant.pk)
+    if any(axis_values(attrs or {}, definitions) == mine for attrs in siblings.values_list("attributes", flat=True)):
+        shown = ", ".join(f"{d.slug}={variant.attributes.get(d.slug)}" for d in definitions if d.is_variant_axis)
+        raise DuplicateVariant(f"This parent already has a variant with {shown}.", attr="attributes")
+
+
+def product_refresh_parent_prices(parent_ids: Iterable[UUID]) -> None:
+    """Set each parent's price to the lowest price of its active variants (kept when it has
+    none): what lists order a parent by and what `max_price` sees. One UPDATE."""
+    ids = list(set(parent_ids))
+    if not ids:
+        return
+    cheapest = (
+        Product.objects.filter(parent=OuterRef("pk"), is_active=True)
+        .order_by()
+        .values("parent")
+        .annotate(low=Min("price"))
+        .values("low")
+    )
+    Product.objects.filter(pk__in=ids, structure=ProductStructure.PARENT).update(
+        price=Coalesce(Subquery(cheapest), F("price"))
+    )
+
+
+def variant_axis_combinations(parent: Product) -> list[tuple[AttributeDefinition, list]]:
+    """(axis definition, its possible values) of a parent's type: the choices of a choice
+    axis, [true, false] for a boolean; a text or number axis has no fixed values (empty)."""
+    result = []
+    for definition in _definitions(parent.product_type_id) or []:
+        if not definition.is_variant_axis:
+            continue
+        if definition.type == AttributeType.CHOICE:
+            result.append((definition, list(definition.values)))
+        elif definition.type == AttributeType.BOOLEAN:
+            result.append((definition, [True, False]))
+        else:
+            result.append((definition, []))
+    return result
+
+
+@transaction.atomic
+def variants_create(
+    parent: Product,
+    combinations: Iterable[Mapping[str, Any]],
+    *,
+    price=None,
+    sku_prefix: str | None = None,
+    by=None,
+) -> list[Product]:
+    """Create one variant of `parent` per axis-value combination (each a {slug: value}
+    mapping), skipping combinations the parent already has. SKUs are
+    `<prefix>-<value>-<value>` (prefix: the parent's SKU), names `<parent> (<values>)`,
+    price the given one or the parent's, stock 0 (stock arrives through the ledger).
+    Raises what product_save raises."""
+    created = []
+    prefix = sku_prefix or parent.sku
+    price = parent.price if price is None else price
+    definitions = _definitions(parent.product_type_id) or []
+    Product.objects.select_for_update().filter(pk=parent.pk).first()
+    existing = {
+        axis_values(attrs or {}, definitions)
+        for attrs in Product.objects.filter(parent=parent).values_list("attributes", flat=True)
+    }
+    for combination in combinations:
+        attributes = dict(combination)
+        if axis_values(attributes, definitions) in existing:
+            continue
+        label = [str(v).lower() if isinstance(v, bool) else str(v) for v in attributes.values()]
+        sku = "-".join([prefix, *(slugify(v) or "x" for v in label)])[:64]
+        variant = Product(
+            parent=parent,
+            sku=sku,
+            name=f"{parent.name} ({' / '.join(label)})"[:255],
+            description=parent.description,
+            price=price,
+            attributes=attributes,
+            is_active=parent.is_active,
+        )
+        product_save(variant, by=by)
+        existing.add(axis_values(variant.attributes, definitions))
+        created.append(variant)
+    return created
+
+
+@transaction.atomic
+def product_type_save(product_type: ProductType, attributes: list[Mapping[str, Any]] | None = None) -> ProductType:
+    """Create or update a product type and, when `attributes` is given, replace its
+    attribute definitions with that list ({slug, name, type, values, is_variant_axis}, in
+    order). Once products have the type, a change may only add non-axis attributes, rename
+    them, reorder them and add choice values: anything that could make a stored product
+    invalid (removing an attribute, changing its type or axis flag, removing a choice) is
+    Protected (409). InvalidInput for a bad definition; Conflict `unique` for a taken slug."""
+    if not product_type.slug:
+        product_type.slug = unique_slug(ProductType, product_type.name, exclude_pk=product_type.pk)
+    try:
+        with transaction.atomic():
+            product_type.save()
+    except IntegrityError as exc:
+        raise Conflict("A product type with this slug already exists.", code="unique", attr="slug") from exc
+    if attributes is not None:
+        _replace_definitions(product_type, attributes)
+    catalog_changed()
+    return product_type
+
+
+def _replace_definitions(product_type: ProductType, attributes: list[Mapping[str, Any]]) -> None:
+    old = {d.slug: d for d in AttributeDefinition.objects.select_for_update().filter(product_type=product_type)}
+    used = Product.objects.filter(product_type=product_type).exists()
+    seen: set[str] = set()
+    keep: list[AttributeDefinition] = []
+    for position, data in enumerate(attributes):
+        slug = data["slug"]
+        if slug in seen:
+            raise InvalidInput(f"Attribute '{slug}' is listed twice.", attr="attributes")
+        seen.add(slug)
+        kind = data.get("type", AttributeType.TEXT)
+        try:
+            values = clean_choice_values(kind, data.get("values") or [])
+        except ValueError as exc:
+            raise InvalidInput(f"'{slug}': {exc}", attr="attributes") from None
+        axis = bool(data.get("is_variant_axis", False))
+        definition = old.get(slug) or AttributeDefinition(product_type=product_type, slug=slug)
+        if used:
+            if definition.pk is None and axis:
+                raise Protected(f"Products have this type: a new attribute '{slug}' cannot be a variant axis.")
+            if definition.pk is not None and (
+                definition.type != kind
+                or definition.is_variant_axis != axis
+                or not set(definition.values or []) <= set(values)
+            ):
+                raise Protected(
+                    f"Products have this type: '{slug}' may be renamed or given more choices, "
+                    "not change its type, its axis flag or lose choices."
+                )
+        definition.name = data.get("name") or slug
+        definition.type, definition.values, definition.is_variant_axis = kind, values, axis
+        definition.sort_order = position
+        definition.save()
+        keep.append(definition)
+    removed = [d for slug, d in old.items() if slug not in seen]
+    if removed and used:
+        raise Protected(
+            f"Products have this type: attribute(s) {', '.join(d.slug for d in removed)} cannot be removed."
+        )
+    AttributeDefinition.objects.filter(pk__in=[d.pk for d in removed]).delete()
+
+
+@transaction.atomic
+def product_type_delete(product_type: ProductType) -> None:
+    """Raises Protected (409) when products have the type."""
+    try:
+        with transaction.atomic():
+            product_type.delete()
+    except ProtectedError:
+        raise Protected("Products have this type; it cannot be deleted.")
+    catalog_changed()
 
 
 def product_create(*, by=None, **data: Any) -> Product:
@@ -314,15 +578,19 @@ def product_update(
 
 @transaction.atomic
 def product_delete(product: Product) -> None:
-    """Raises Protected (409) when an order references the product (PROTECT foreign key).
-    Its images go with it (cascade), and their files once the deletion has committed."""
-    files = _lock_image_files(ProductImage.objects.filter(product=product))
+    """Raises Protected (409) when an order references the product (PROTECT foreign key), or
+    one of its variants (a parent's variants go with it). Its images (and its variants')
+    go with it (cascade), and their files once the deletion has committed."""
+    files = _lock_image_files(ProductImage.objects.filter(Q(product=product) | Q(product__parent=product)))
+    parent_id = product.parent_id
     try:
         with transaction.atomic():
             product.delete()
     except ProtectedError:
         raise Protected("This product appears in orders and cannot be deleted; deactivate it instead.")
     _delete_image_files_on_commit(files)
+    if parent_id:
+        product_refresh_parent_prices([parent_id])
     catalog_changed()
 
 
@@ -331,10 +599,12 @@ def product_set_active(product_ids: Iterable[UUID], active: bool, *, by=None) ->
     """Bulk (de)activation (admin actions); `by` is recorded as `updated_by`. Returns the
     number of products changed."""
     changed = Product.objects.filter(pk__in=list(product_ids)).exclude(is_active=active)
+    parents = set(changed.filter(parent__isnull=False).values_list("parent_id", flat=True))
     values: dict[str, Any] = {"is_active": active, "updated_at": timezone.now()}
     if _user_or_none(by) is not None:
         values["updated_by"] = by
     count = changed.update(**values)
+    product_refresh_parent_prices(parents)
     catalog_changed()
     return count
 
@@ -572,13 +842,13 @@ def _product_uuid(value) -> UUID:
 
 def stock_lock(product_ids: Iterable[UUID], *, fields: Sequence[str] = ()) -> dict[UUID, Product]:
     """Lock the product rows (SELECT ... FOR UPDATE) in primary-key order and return them
-    by id, loaded with `fields` plus id and stock_quantity. Every transaction that moves
+    by id, loaded with `fields` plus id, stock_quantity, structure and parent_id. Every transaction that moves
     stock locks in this order, so two over the same products queue instead of
     deadlocking. Must run inside a transaction (the locks last until it ends); unknown ids
     are absent from the result."""
     ids = sorted(set(product_ids))
     locked = Product.objects.select_for_update().filter(pk__in=ids).order_by("pk")
-    return {p.pk: p for p in locked.only("id", "stock_quantity", *fields)}
+    return {p.pk: p for p in locked.only("id", "stock_quantity", "structure", "parent_id", *fields)}
 
 
 def stock_move_many(
@@ -596,7 +866,8 @@ def stock_move_many(
     Locks the rows with stock_lock (primary-key order), unless the caller passes `locked`:
     the rows it already locked with stock_lock in this same transaction (checkout and
     cancel do, to lock once). Refuses the whole move when any product would go below zero
-    (InsufficientStock, every short product listed, nothing written); StockProductNotFound
+    (InsufficientStock, every short product listed, nothing written); VariantRequired for
+    a parent (it holds no stock: its variants do); StockProductNotFound
     for an unknown product; ValueError for an unknown reason. Then adds each delta with
     F() (one UPDATE per distinct delta: an order's lines mostly share a quantity), records
     the moves with one INSERT, updates the locked instances' stock_quantity in memory, and
@@ -613,6 +884,12 @@ def stock_move_many(
         missing = sorted(pid for pid in moves if pid not in rows)
         if missing:
             raise StockProductNotFound(errors=[{"product_id": str(pid)} for pid in missing])
+        parents = sorted(pid for pid in moves if rows[pid].structure == ProductStructure.PARENT)
+        if parents:
+            raise VariantRequired(
+                "A parent holds no stock; move the stock of its variants.",
+                errors=[{"product_id": str(pid)} for pid in parents],
+            )
         short = [
             {"product_id": str(pid), "requested": -delta, "available": max(rows[pid].stock_quantity, 0)}
             for pid, delta in sorted(moves.items())
@@ -645,7 +922,11 @@ def stock_move_many(
             )
         StockMove.objects.bulk_create(records)
         # {id: delta} and the levels after it: the catalog tells whether a product crossed zero.
-        product_stock_changed(moves, after={pid: rows[pid].stock_quantity for pid in moves})
+        product_stock_changed(
+            moves,
+            after={pid: rows[pid].stock_quantity for pid in moves},
+            parents={rows[pid].parent_id for pid in moves if rows[pid].parent_id},
+        )
     return records
 
 

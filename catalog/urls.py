@@ -7,6 +7,7 @@ router = SimpleRouter()
 router.register("categories", views.CategoryViewSet, basename="category")
 router.register("brands", views.BrandViewSet, basename="brand")
 router.register("products", views.ProductViewSet, basename="product")
+router.register("product-types", views.ProductTypeViewSet, basename="product-type")
 
 reviews = views.ProductReviewViewSet.as_view({"get": "list", "post": "create"})
 review = views.ProductReviewDetailViewSet.as_view({"patch": "partial_update", "delete": "destroy"})

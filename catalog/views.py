@@ -11,6 +11,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 from django_filters.rest_framework import DjangoFilterBackend
 from django_filters.utils import translate_validation
 from drf_spectacular.utils import extend_schema, extend_schema_view
@@ -24,18 +25,20 @@ from rest_framework.response import Response
 from catalog import selectors, services
 from catalog.cache import (
     CATALOG_STAMP,
+    CachedPage,
+    Variants,
     cache_stats,
-    cached_bytes,
+    cached_page,
     list_stamp,
     product_detail_stamp,
     record_lookup,
     render_stock_template,
     response_cache_key,
-    store_bytes,
+    store_page,
 )
 from catalog.errors import FileTooLarge
 from catalog.filters import ProductFilter
-from catalog.models import Brand, ProductImage, Review
+from catalog.models import Brand, ProductImage, ProductType, Review
 from catalog.pagination import ProductPagination
 from catalog.serializers import (
     BrandSerializer,
@@ -51,11 +54,14 @@ from catalog.serializers import (
     ProductImageUploadSerializer,
     ProductSerializer,
     ProductStatsSerializer,
+    ProductTypeSerializer,
+    ProductTypeWriteSerializer,
     ProductWriteSerializer,
     ReviewSerializer,
     ReviewUpdateSerializer,
     ReviewWriteSerializer,
 )
+from core.compression import MIN_SIZE, negotiate
 from core.errors import NotFound
 from ecommerce.api.openapi import error_response
 from ecommerce.api.pagination import PageNumberPagination as DefaultPagination
@@ -63,47 +69,108 @@ from ecommerce.api.permissions import IsManager, IsManagerOrReadOnly, is_staff_u
 from ecommerce.api.uploads import limit_upload_size
 
 UUID_RE = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
+WRITES = ["create", "update", "partial_update"]
 CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or `unique`.")
+
+
+def cached_variant_response(request, response: HttpResponse, variants: Variants) -> HttpResponse:
+    """Give `response` the body of `variants` (a cached page in each stored encoding) that
+    the client accepts, with the headers CompressionMiddleware would set: the stored bytes
+    are sent as they are, never compressed again."""
+    identity = variants[""]
+    if len(identity) >= MIN_SIZE:
+        patch_vary_headers(response, ("Accept-Encoding",))
+    encoding = negotiate(
+        request.META.get("HTTP_ACCEPT_ENCODING", ""),
+        allow_brotli=settings.SESSION_COOKIE_NAME not in request.COOKIES,
+    )
+    body = variants.get(encoding) if encoding else None
+    if body is None:
+        response.content = identity
+    else:
+        response.content = body
+        response["Content-Encoding"] = encoding
+    response["Content-Length"] = str(len(response.content))
+    return response
+
+
+def cached_hit_response(request, page: CachedPage) -> HttpResponse:
+    """The answer to a cache hit, from the view or the early path (catalog.middleware)."""
+    response = HttpResponse(content_type="application/json", headers={**page.headers, "X-Cache": "HIT"})
+    return cached_variant_response(request, response, page.variants)
+
+
+def cache_variant(request, *, staff: bool, media_type: str) -> str:
+    """Everything that changes the bytes of a cached answer besides path and parameters."""
+    return f"{'staff' if staff else 'public'}|{settings.CURRENCY}|{media_type}"
+
+
+def cache_key_for(request, namespace: str, variant: str) -> str:
+    query = [(k, v) for k, values in request.GET.lists() for v in values]
+    return response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
 
 
 class CachedReadMixin:
     """Serve a GET from the rendered-bytes cache, else build, render and store it. A build
     whose response shows products sets `response.stock_rows`: their serialized dicts inside
-    `response.data`, so the page is stored with their stock fields open (catalog.cache)."""
+    `response.data`, so the page is stored with their stock fields open (catalog.cache).
+
+    Anonymous hits are usually answered before this view runs, by
+    catalog.middleware.CachedCatalogMiddleware; on a miss it leaves its lookup on the
+    request (`catalog_cache_probe`), so the cache is not asked twice."""
 
     def cached(self, request, namespace: str, build: Callable[[], Response], stamp_keys=CATALOG_STAMP):
         use_cache = settings.CATALOG_CACHE_ENABLED and getattr(request.accepted_renderer, "format", "") == "json"
         key, stamp = None, None
         if use_cache:
-            # Everything that changes the bytes of the answer besides path and parameters.
-            audience = "staff" if is_staff_user(request.user) else "public"
-            variant = f"{audience}|{settings.CURRENCY}|{request.accepted_media_type}"
-            query = [(k, v) for k, values in request.GET.lists() for v in values]
-            key = response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
-            stamp, content = cached_bytes(key, stamp_keys)
-            if stamp is not None:  # the cache answered: count it (nothing to count when it is down)
-                record_lookup(hit=content is not None)
-            if content is not None:
-                return HttpResponse(content, content_type="application/json", headers={"X-Cache": "HIT"})
+            variant = cache_variant(request, staff=is_staff_user(request.user), media_type=request.accepted_media_type)
+            key = cache_key_for(request, namespace, variant)
+            probe = getattr(request, "catalog_cache_probe", None)
+            if probe is not None and probe[0] == key:
+                stamp, page = probe[1], None  # the early path missed and counted it
+            else:
+                stamp, page = cached_page(key, stamp_keys)
+                if stamp is not None:  # the cache answered: count it (nothing to count when it is down)
+                    record_lookup(hit=page is not None)
+            if page is not None:
+                return cached_hit_response(request, page)
         response = build()
         response["X-Cache"] = "MISS"
         if key is not None and response.status_code == 200:
             response.accepted_renderer = request.accepted_renderer
             response.accepted_media_type = request.accepted_media_type
             response.renderer_context = self.get_renderer_context()
+            # What DRF adds to every answer of this view (Allow, Vary: Accept), kept with the
+            # bytes so that an early hit carries them too.
+            headers = dict(self.default_response_headers)
             rows = getattr(response, "stock_rows", None)
             rendered = None
             if rows and stamp is not None:
                 rendered = render_stock_template(rows, lambda: response.render().content)
             if rendered is not None:
-                response.content, template = rendered
-                store_bytes(key, stamp, template)
+                content, template, levels = rendered
+                variants = store_page(key, stamp, content, headers=headers, template=template, levels=levels)
             elif response.is_rendered:  # placeholders did not line up: render plainly, do not store
                 response.content = response.rendered_content
+                return response
             else:
                 response.render()
-                store_bytes(key, stamp, response.content)
+                variants = store_page(key, stamp, response.content, headers=headers)
+            cached_variant_response(request, response, variants)
         return response
+
+
+# The cached reads the early path (catalog.middleware) may answer for anonymous visitors:
+# URL name -> (namespace, the generation keys for the URL's kwargs and query). The views
+# above use the same namespaces and stamps.
+PUBLIC_CACHED_READS: dict[str, tuple[str, Callable]] = {
+    "product-list": ("products", lambda kwargs, params: list_stamp(params)),
+    "product-detail": ("product", lambda kwargs, params: product_detail_stamp(kwargs["pk"], staff=False)),
+    "product-facets": ("facets", lambda kwargs, params: list_stamp(params)),
+    "category-list": ("categories", lambda kwargs, params: CATALOG_STAMP),
+    "category-detail": ("category", lambda kwargs, params: CATALOG_STAMP),
+    "category-tree": ("category-tree", lambda kwargs, params: CATALOG_STAMP),
+}
 
 
 # --- categories ------------------------------------------------------------------------
@@ -211,10 +278,78 @@ class BrandViewSet(viewsets.ModelViewSet):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
+# --- product types ----------------------------------------------------------------------
+
+
+@extend_validation_errors(["invalid"], field_name="attributes", actions=WRITES)
+@extend_schema_view(
+    list=extend_schema(summary="Product types with their typed attributes"),
+    create=extend_schema(request=ProductTypeWriteSerializer, responses={201: ProductTypeSerializer}),
+    update=extend_schema(request=ProductTypeWriteSerializer, responses={200: ProductTypeSerializer, 409: CONFLICT}),
+    partial_update=extend_schema(
+        request=ProductTypeWriteSerializer, responses={200: ProductTypeSerializer, 409: CONFLICT}
+    ),
+    destroy=extend_schema(responses={204: None, 409: CONFLICT}),
+)
+class ProductTypeViewSet(viewsets.ModelViewSet):
+    permission_classes = [IsManagerOrReadOnly]
+    serializer_class = ProductTypeSerializer
+    pagination_class = DefaultPagination
+    lookup_value_regex = UUID_RE
+
+    def get_queryset(self):
+        return selectors.product_type_list()
+
+    def get_serializer_class(self):
+        if self.action in ("create", "update", "partial_update"):
+            return ProductTypeWriteSerializer
+        return ProductTypeSerializer
+
+    def _detail(self, product_type, status_code=200) -> Response:
+        fresh = selectors.product_type_get(product_type.pk)
+        return Response(ProductTypeSerializer(fresh).data, status=status_code)
+
+    def retrieve(self, request, *args, **kwargs):
+        return Response(ProductTypeSerializer(selectors.product_type_get(kwargs[self.lookup_field])).data)
+
+    def create(self, request, *args, **kwargs):
+        serializer = ProductTypeWriteSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        attributes = data.pop("attributes", None)
+        product_type = services.product_type_save(ProductType(**data), attributes)
+        return self._detail(product_type, status.HTTP_201_CREATED)
+
+    def update(self, request, *args, **kwargs):
+        product_type = selectors.product_type_get(kwargs[self.lookup_field])
+        serializer = ProductTypeWriteSerializer(product_type, data=request.data, partial=kwargs.get("partial", False))
+        serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        attributes = data.pop("attributes", None)
+        for key, value in data.items():
+            setattr(product_type, key, value)
+        return self._detail(services.product_type_save(product_type, attributes))
+
+    def destroy(self, request, *args, **kwargs):
+        services.product_type_delete(selectors.product_type_get(kwargs[self.lookup_field]))
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 # --- products --------------------------------------------------------------------------
 
 
+def _stock_rows(products: list[dict]) -> list[dict]:
+    """The serialized products of a page whose stock the cache fills in on a hit: each
+    product and each variant a parent lists."""
+    return [row for product in products for row in (product, *product.get("variants", ()))]
+
+
 @extend_validation_errors(["page_too_deep"], field_name="page", actions=["list"])
+@extend_validation_errors(["invalid_attribute"], field_name="attributes.KEY", actions=WRITES)
+@extend_validation_errors(["invalid_attribute", "invalid"], field_name="attributes", actions=WRITES)
+@extend_validation_errors(["invalid_parent"], field_name="parent", actions=WRITES)
+@extend_validation_errors(["invalid_parent"], field_name="product_type_id", actions=WRITES)
+@extend_validation_errors(["required"], field_name="category_id", actions=["create"])
 @extend_validation_errors(["invalid_cursor"], field_name="cursor", actions=["list"])
 @extend_schema_view(
     list=extend_schema(summary="List, filter, search and order products"),
@@ -256,8 +391,9 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         # counts its ranked candidates itself.
         products = selectors.product_list(filterset)
         page = self.paginator.paginate(products, request, selectors.effective_ordering(filterset))
+        selectors.product_attach_variants(page, request.user)
         response = self.paginator.get_paginated_response(ProductSerializer(page, many=True).data)
-        response.stock_rows = response.data["results"]
+        response.stock_rows = _stock_rows(response.data["results"])
         return response
 
     def list(self, request, *args, **kwargs):
@@ -268,12 +404,13 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
     def retrieve(self, request, *args, **kwargs):
         def build():
             product = selectors.product_get_for_user(request.user, kwargs[self.lookup_field], display=True)
+            selectors.product_attach_variants([product], request.user)
             context = {}
             if is_staff_user(request.user):  # cached under the "staff" variant only
                 context["stock_moves"] = selectors.product_stock_moves(product)
                 context["staff"] = True
             response = Response(ProductDetailSerializer(product, context=context).data)
-            response.stock_rows = [response.data]
+            response.stock_rows = _stock_rows([response.data])
             return response
 
         stamp = product_detail_stamp(kwargs[self.lookup_field], staff=is_staff_user(request.user))
@@ -283,6 +420,7 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         serializer = ProductWriteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         product = services.product_create(by=request.user, **serializer.validated_data)
+        selectors.product_attach_variants([product], request.user)
         return Response(ProductSerializer(product).data, status=status.HTTP_201_CREATED)
 
     def update(self, request, *args, **kwargs):
@@ -293,6 +431,7 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         # through the stock ledger (reason `adjustment`, by this user), in the same
         # transaction as the other fields; only the fields sent are written.
         product = services.product_update(product, by=request.user, **serializer.validated_data)
+        selectors.product_attach_variants([product], request.user)
         return Response(ProductSerializer(product).data)
 
     def destroy(self, request, *args, **kwargs):

@@ -1,5 +1,6 @@
-"""Project middleware: load shedding, Django's CommonMiddleware with a trailing-slash redirect
-that keeps the request body, and the Content-Security-Policy per kind of response."""
+"""Project middleware: load shedding, response compression, Django's CommonMiddleware with a
+trailing-slash redirect that keeps the request body, and the Content-Security-Policy per
+kind of response."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import HttpResponsePermanentRedirect
 from django.middleware.common import CommonMiddleware as DjangoCommonMiddleware
+from django.utils.cache import patch_vary_headers
 from django.utils.http import escape_leading_slashes
 from rest_framework.permissions import SAFE_METHODS
 
+from core.compression import MIN_SIZE, compress, is_compressible, negotiate
 from ecommerce.api.exceptions import json_error
 from ecommerce.gunicorn_worker import queue_wait
 
@@ -80,3 +83,44 @@ class LoadSheddingMiddleware:
             response._has_been_logged = True
             return response
         return self.get_response(request)
+
+
+class CompressionMiddleware:
+    """gzip or br for JSON and HTML bodies of MIN_SIZE (1 KB) or more, when the client
+    accepts one (core.compression: br preferred, but not for requests with a session
+    cookie, which get gzip with Django's BREACH padding). Such responses `Vary:
+    Accept-Encoding` whether compressed or not. A response that already has a
+    Content-Encoding (a cached catalog page, stored compressed) is left as it is; streaming
+    responses (files, static assets, which whitenoise serves precompressed) too."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if (
+            response.streaming
+            or response.has_header("Content-Encoding")
+            or len(response.content) < MIN_SIZE
+            or not is_compressible(response.get("Content-Type", ""))
+        ):
+            return response
+        patch_vary_headers(response, ("Accept-Encoding",))
+        encoding = negotiate(
+            request.META.get("HTTP_ACCEPT_ENCODING", ""),
+            allow_brotli=settings.SESSION_COOKIE_NAME not in request.COOKIES,
+        )
+        if encoding is None:
+            return response
+        compressed = compress(response.content, encoding)
+        if len(compressed) >= len(response.content):
+            return response
+        response.content = compressed
+        response["Content-Length"] = str(len(compressed))
+        response["Content-Encoding"] = encoding
+        # A strong ETag names the identity bytes (RFC 9110 8.8.1): weaken it, as Django's
+        # GZipMiddleware does.
+        etag = response.get("ETag")
+        if etag and etag.startswith('"'):
+            response["ETag"] = "W/" + etag
+        return response

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
-from ecommerce import health
+from ecommerce import health, telemetry
 
 api_v1 = [
     path("", include("accounts.urls")),
@@ -21,6 +21,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("health/live", health.live, name="health-live"),
     path("health/ready", health.ready, name="health-ready"),
+    path("metrics", telemetry.metrics, name="metrics"),
     path("api/v1/", include(api_v1)),
 ]
 if settings.API_DOCS_PUBLIC:  # API_DOCS_PUBLIC=false closes the schema and both docs pages (404)

@@ -27,6 +27,7 @@ class OrderErrorCode(StrEnum):
     ORDER_NOT_RETURNABLE = "order_not_returnable"
     RETURN_ALREADY_DECIDED = "return_already_decided"
     NOTHING_TO_REFUND = "nothing_to_refund"
+    VARIANT_REQUIRED = "variant_required"
 
 
 class EmailNotVerified(accounts.errors.EmailNotVerified):
@@ -136,3 +137,14 @@ class NothingToRefund(Conflict):
 
 class ReturnNotFound(NotFound):
     default_detail = "No such return."
+
+
+class VariantRequired(InvalidInput):
+    """A line names a parent product, which is not sold itself (each entry names the
+    `product_id`): order one of its variants."""
+
+    code = OrderErrorCode.VARIANT_REQUIRED
+    default_detail = "Some products have variants; order one of their variants instead."
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(attr="items", **kwargs)

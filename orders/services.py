@@ -26,11 +26,12 @@ from django.utils import timezone
 from accounts.models import Address
 from carts.selectors import cart_lines_for_user
 from carts.services import cart_clear_for_user, cart_lock_lines_for_checkout
-from catalog.models import Product, StockReason
+from catalog.models import Product, ProductStructure, StockReason
 from catalog.services import review_set_verified_purchase, stock_lock, stock_move_many
 from core.addresses import ADDRESS_FIELDS, validate_address
 from core.errors import InvalidInput
 from core.jobs import enqueue
+from core.metrics import ORDERS_PLACED
 from core.pricing import Breakdown, VoucherExhausted, VoucherInvalid
 from orders import pricing
 from orders.errors import (
@@ -54,6 +55,7 @@ from orders.errors import (
     ReturnAlreadyDecided,
     ReturnNotFound,
     ReturnWindowClosed,
+    VariantRequired,
 )
 from orders.hooks import refund_paid_order
 from orders.models import (
@@ -219,10 +221,14 @@ def order_place(
     stores the answer in this same transaction, so a retry either replays the order placed
     or, if the first attempt died before committing, places it once.
 
+    A variant is locked and sold like a standalone product (its own row, stock and
+    ledger); a line naming a parent is VariantRequired (400).
+
     Raises EmailNotVerified (403), EmptyOrder / InvalidAddress / OrderTooLarge /
-    ShippingUnavailable / InvalidShippingMethod / VoucherInvalid (400), ProductUnavailable,
-    PriceChanged (a sent unit price or `expected_total` differs), InsufficientStock,
-    OrderLimitExceeded, VoucherExhausted (409, every offending line listed; nothing written).
+    VariantRequired / ShippingUnavailable / InvalidShippingMethod / VoucherInvalid (400),
+    ProductUnavailable, PriceChanged (a sent unit price or `expected_total` differs),
+    InsufficientStock, OrderLimitExceeded, VoucherExhausted (409, every offending line
+    listed; nothing written).
     """
     if not user.is_verified:
         raise EmailNotVerified()
@@ -313,6 +319,9 @@ def _place(
         unavailable = [pid for pid in requested if pid not in products or not products[pid].is_active]
         if unavailable:
             raise ProductUnavailable(errors=[{"product_id": str(pid)} for pid in sorted(unavailable)])
+        parents = sorted(pid for pid in requested if products[pid].structure == ProductStructure.PARENT)
+        if parents:
+            raise VariantRequired(errors=[{"product_id": str(pid)} for pid in parents])
 
         # The voucher row is locked after the products (lock order), and its usage counts
         # are read under that lock: 50 buyers racing for the last use queue here.
@@ -391,6 +400,7 @@ def _place(
         from orders.tasks import send_order_confirmation
 
         enqueue(send_order_confirmation, str(order.pk))
+        transaction.on_commit(ORDERS_PLACED.inc)
     # The caller usually renders the new order with its lines and history: load them the
     # way the selectors do (two queries). This is outside checkout's own transaction, but a
     # POST with an Idempotency-Key runs inside the middleware's, so the locks are still held.
@@ -447,9 +457,9 @@ def checkout_quote(
         requested = _merge_lines(items)
     if not requested:
         raise EmptyOrder()
-    products = Product.objects.only("id", "name", "sku", "is_active", "stock_quantity", *PRICING_FIELDS).in_bulk(
-        list(requested)
-    )
+    products = Product.objects.only(
+        "id", "name", "sku", "is_active", "stock_quantity", "structure", *PRICING_FIELDS
+    ).in_bulk(list(requested))
     if items is None:
         requested = {pid: q for pid, q in requested.items() if pid in products and products[pid].is_active}
         if not requested:
@@ -457,6 +467,9 @@ def checkout_quote(
     unavailable = [pid for pid in requested if pid not in products or not products[pid].is_active]
     if unavailable:
         raise ProductUnavailable(errors=[{"product_id": str(pid)} for pid in sorted(unavailable)])
+    parents = sorted(pid for pid in requested if products[pid].structure == ProductStructure.PARENT)
+    if parents:
+        raise VariantRequired(errors=[{"product_id": str(pid)} for pid in parents])
     voucher_data = voucher_find(voucher_code, user=user)[1] if voucher_code else None
     breakdown = price_order(
         [(products[pid], quantity) for pid, quantity in requested.items()],

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import django_filters
 from drf_spectacular.utils import extend_schema, extend_schema_view
+from drf_standardized_errors.openapi_validation_errors import extend_validation_errors
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -42,6 +43,7 @@ PlaceOrderThrottle = RateLimitThrottle.for_("orders-place", "RATELIMIT_ORDERS", 
     list=extend_schema(summary="List orders (own; staff see all and can filter)"),
     retrieve=extend_schema(summary="One order with its lines and status history"),
 )
+@extend_validation_errors(["variant_required"], field_name="items", actions=["create"])
 class OrderViewSet(
     IdempotencyRequiredMixin,
     mixins.ListModelMixin,
@@ -396,7 +398,7 @@ class CheckoutQuoteView(APIView):
             200: QuoteSerializer,
             400: error_response(
                 "Validation errors, `empty_order`, `invalid_address`, `shipping_unavailable`, "
-                "`invalid_shipping_method`, `voucher_invalid`."
+                "`invalid_shipping_method`, `voucher_invalid`, `variant_required`."
             ),
             409: error_response("`voucher_exhausted`, `product_unavailable`, `price_changed`."),
         },

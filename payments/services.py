@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from core.errors import InvalidInput
 from core.jobs import enqueue
+from core.metrics import PAYMENTS
 from orders.hooks import RefundOutcome
 from orders.models import PAID_STATUSES, Order, OrderStatus
 from orders.services import RefundLine, order_mark_paid
@@ -115,6 +116,8 @@ def payment_pay(order_id: UUID, *, user, token: str, idempotency_key: str, payme
                 payment.status = PaymentStatus.FAILED
                 payment.failure_code = result.decline_code
                 payment.save(update_fields=["status", "failure_code", "transaction_id", "raw_response", "updated_at"])
+    # Counted once committed (here, or with the Idempotency-Key middleware's transaction).
+    transaction.on_commit(PAYMENTS.labels(outcome).inc)
     # Raised after the commit: the failed attempt stays on record.
     if outcome == "error":
         raise PaymentProviderError()
@@ -158,6 +161,7 @@ def payment_record_offline(order_id: UUID, *, by, transaction_id: str = "", note
             raise TransactionAlreadyRecorded(errors=[{"transaction_id": transaction_id}])
         email = getattr(by, "email", "") or "staff"
         _confirm_order(order, payment, by=by, note=f"offline payment recorded by {email} ({transaction_id})")
+    transaction.on_commit(PAYMENTS.labels("offline").inc)
     return payment
 
 

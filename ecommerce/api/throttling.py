@@ -24,7 +24,16 @@ class RateLimitThrottle(BaseThrottle):
     rate_setting = "RATELIMIT_DEFAULT"
 
     def allow_request(self, request, view) -> bool:
-        counted = usage(group=self.group, key=self.key, rate=getattr(settings, self.rate_setting), request=request)
+        # A request an earlier middleware already counted against this limit (the catalog's
+        # early cache hit, catalog.middleware) is checked without counting it again.
+        increment = self.group not in getattr(request, "ratelimit_counted", ())
+        counted = usage(
+            group=self.group,
+            key=self.key,
+            rate=getattr(settings, self.rate_setting),
+            request=request,
+            increment=increment,
+        )
         self._wait = counted["time_left"] if counted else None
         return not (counted and counted["should_limit"])
 

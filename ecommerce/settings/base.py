@@ -63,10 +63,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: Server-Timing and request metrics cover everything below, every answer included.
+    "ecommerce.telemetry.TelemetryMiddleware",
     "ecommerce.request_id.RequestIdMiddleware",
     "django_structlog.middlewares.RequestMiddleware",
     # Past capacity, a quick 503 (logged, with its request id) before any other work.
     "ecommerce.middleware.LoadSheddingMiddleware",
+    # gzip/br for JSON and HTML of 1 KB or more (cached catalog pages come stored compressed).
+    "ecommerce.middleware.CompressionMiddleware",
     # Which reads of this request may go to the read replica (none without one).
     "ecommerce.db.ReplicaRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
@@ -74,12 +78,16 @@ MIDDLEWARE = [
     "ecommerce.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
     "ecommerce.middleware.CommonMiddleware",  # APPEND_SLASH answers 308 to a POST (body kept)
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # An anonymous visitor's cached catalog read is answered here, before the session, CSRF,
+    # auth and message middleware and the view (where Django's FetchFromCacheMiddleware sits);
+    # everything above still applies to it. Misses and everyone else go on.
+    "catalog.middleware.CachedCatalogMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Honours Idempotency-Key on every API POST; last, because it runs the view itself.
     "ecommerce.api.idempotency.IdempotencyMiddleware",
 ]
@@ -282,7 +290,14 @@ KNOWN_PLACEHOLDER_SECRETS = frozenset(
 
 # --- CORS ----------------------------------------------------------------------------
 CORS_ALLOWED_ORIGINS = env.list("CORS_ALLOWED_ORIGINS", default=[])
-CORS_EXPOSE_HEADERS = ["X-Request-ID", "X-Cart-Token", "X-Cache", "Idempotent-Replayed", "Retry-After"]
+CORS_EXPOSE_HEADERS = [
+    "X-Request-ID",
+    "X-Cart-Token",
+    "X-Cache",
+    "Idempotent-Replayed",
+    "Retry-After",
+    "Server-Timing",
+]
 from corsheaders.defaults import default_headers  # noqa: E402
 
 CORS_ALLOW_HEADERS = (*default_headers, "x-request-id", "x-cart-token", "idempotency-key")
@@ -459,6 +474,8 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 DJANGO_STRUCTLOG_CELERY_ENABLED = True
 # RequestIdMiddleware (which runs first) has already replaced any unsafe client id.
 DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+# `ip` is bound by ecommerce.logging from core.ratelimit.client_ip (trusted proxies only).
+DJANGO_STRUCTLOG_IP_LOGGING_ENABLED = False
 
 # --- Logging -------------------------------------------------------------------------
 LOG_LEVEL = env("LOG_LEVEL", default="INFO")
@@ -466,6 +483,12 @@ LOG_JSON = env.bool("LOG_JSON", default=False)
 from ecommerce.logging import build_logging  # noqa: E402
 
 LOGGING = build_logging(json=LOG_JSON, level=LOG_LEVEL)
+
+# --- Metrics (GET /metrics, Prometheus text format; ecommerce.telemetry, core.metrics) ----
+# The bearer token a scraper sends (`Authorization: Bearer <token>`); empty = no endpoint (404).
+# Several processes (gunicorn workers) share their values through PROMETHEUS_MULTIPROC_DIR,
+# read by prometheus_client itself (gunicorn.conf.py sets one); docs/operations.md, "Metrics".
+METRICS_TOKEN = env("METRICS_TOKEN", default="")
 
 # --- Security defaults (production tightens) -----------------------------------------
 SECURE_CONTENT_TYPE_NOSNIFF = True

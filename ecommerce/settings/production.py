@@ -53,6 +53,8 @@ if not REDIS_URL:
 # Whoever knows the webhook secret can confirm payments: a placeholder copied from
 # .env.example, or a short secret, must not reach production. Empty = webhooks off.
 PAYMENT_WEBHOOK_SECRET = _strong_secret("PAYMENT_WEBHOOK_SECRET", min_length=32, required=False)
+# Whoever knows the metrics token reads the shop's traffic and sales: same rule. Empty = no /metrics.
+METRICS_TOKEN = _strong_secret("METRICS_TOKEN", min_length=32, required=False)
 
 # TLS. Set SECURE_SSL_REDIRECT=false when TLS ends at a proxy that does not send
 # X-Forwarded-Proto (otherwise every request would redirect forever).

@@ -22,6 +22,7 @@ ENV_READ_ELSEWHERE = {
     "PORT",
     "DJANGO_SUPERUSER_EMAIL",
     "DJANGO_SUPERUSER_PASSWORD",
+    "PROMETHEUS_MULTIPROC_DIR",  # read by prometheus_client and gunicorn.conf.py
 }
 
 

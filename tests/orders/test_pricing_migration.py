@@ -14,7 +14,7 @@ from tests.orders.helpers import ADDRESS, new_key
 
 BEFORE = [
     ("orders", "0007_order_user_set_null_on_erasure"),
-    ("catalog", "0007_review_user_set_null_on_erasure"),
+    ("catalog", "0008_product_types_and_variants"),
     ("promotions", None),
     ("shipping", None),
 ]

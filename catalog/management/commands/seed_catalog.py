@@ -28,6 +28,7 @@ from catalog.seeding import (
     insert_seed_images,
     iter_copy_lines,
     iter_products,
+    save_product_types,
     save_taxonomy,
 )
 
@@ -40,6 +41,7 @@ PARALLEL = 2  # COPY connections and index builds at once (one per core here)
 COPY_COLUMNS = [
     "id", "slug", "sku", "name", "description", "price", "stock_quantity", "category_id", "brand_id",
     "attributes", "is_active", "rating_avg", "review_count", "created_at", "updated_at",
+    "structure", "parent_id", "product_type_id",
 ]  # fmt: skip
 
 
@@ -58,21 +60,23 @@ class Command(BaseCommand):
         categories = categories or min(500, max(30, products // 2000))
         brands = brands or min(2000, max(20, products // 500))
         started = time.monotonic()
+        self.seed = seed
         rng = random.Random(seed)
         fake = Faker("en_US")
         fake.seed_instance(seed)
         cats = build_categories(rng, max(1, categories))
         brand_rows = build_brands(rng, fake, brands)
-        make_rows = iter_copy_lines if connection.vendor == "postgresql" else iter_products
-        rows = make_rows(rng, fake, products, cats, brand_rows)
         bar = tqdm(total=products, unit="product", disable=verbosity == 0, file=self.stderr, mininterval=1)
         try:
             self._clear()
             save_taxonomy(cats, brand_rows)
             if connection.vendor == "postgresql":
-                self._copy_products(rows, bar)
+                # Variant families (parents with 2-6 variants each) on PostgreSQL; the
+                # bulk_create path (SQLite, development) makes standalone products only.
+                types = save_product_types(rng)
+                self._copy_products(iter_copy_lines(rng, fake, products, cats, brand_rows, product_types=types), bar)
             else:
-                self._bulk_create_products(rows, bar)
+                self._bulk_create_products(iter_products(rng, fake, products, cats, brand_rows), bar)
             images = insert_seed_images(build_seed_images())  # 1-3 rows per product, a few shared files
         finally:
             bar.close()
@@ -95,6 +99,8 @@ class Command(BaseCommand):
             "catalog_product",
             "catalog_category",
             "catalog_brand",
+            "catalog_attributedefinition",
+            "catalog_producttype",
         ]
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
@@ -103,7 +109,7 @@ class Command(BaseCommand):
                 # Transitively: TRUNCATE also refuses a table referencing a referencing one
                 # (order lines are referenced by shipment, return and credit note lines).
                 referencing: list[str] = []
-                frontier = ["catalog_product", "catalog_category", "catalog_brand"]
+                frontier = ["catalog_product", "catalog_category", "catalog_brand", "catalog_producttype"]
                 while frontier:
                     cursor.execute(
                         "SELECT DISTINCT conrelid::regclass::text FROM pg_constraint WHERE contype = 'f' "
@@ -214,8 +220,9 @@ class Command(BaseCommand):
         columns = ", ".join(COPY_COLUMNS)
         with cursor.cursor.copy(f"COPY catalog_product ({columns}) FROM STDIN") as copy:  # noqa: S608
             for chunk in chunks:
-                copy.write("\n".join(chunk) + "\n")
-                bar.update(len(chunk))
+                text = "\n".join(chunk)
+                copy.write(text + "\n")
+                bar.update(text.count("\n") + 1)  # a variant family is one item of several rows
 
     def _run_parallel(self, statements: list[str], quiet: bool) -> None:
         workers = self._workers()

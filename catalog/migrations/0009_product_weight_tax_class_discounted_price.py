@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('catalog', '0007_review_user_set_null_on_erasure'),
+        ('catalog', '0008_product_types_and_variants'),
     ]
 
     operations = [

@@ -1,0 +1,94 @@
+"""The early path of cached catalog reads: an anonymous visitor's cache hit is answered
+before the session, CSRF, authentication and message middleware and the DRF view run (the
+place Django's own FetchFromCacheMiddleware takes), which is most of what a hit used to cost.
+
+Answered here only when the answer cannot depend on who asks: a GET without an
+`Authorization` header and without a session cookie (staff see more fields; a bad token is
+a 401, not a hit), that DRF would render as plain JSON (no Accept header, `*/*` or
+`application/json`, no `?format=`), to one of the cached catalog URLs
+(`catalog.views.PUBLIC_CACHED_READS`). The key, the stamp and the bytes are the view's own
+(`CachedReadMixin.cached` stores them, with the headers DRF adds), so the answer is the one
+the view would give. Everything else, and every miss, goes on down the stack; a miss leaves
+its lookup on the request for the view, which then does not ask the cache again.
+
+What the middleware above this one does is kept: request id, the access log line,
+Server-Timing and metrics, load shedding, security headers and the CSP, CORS, X-Frame-Options,
+compression (a hit is sent in the stored encoding). Rate limits too: a hit is counted
+against the global limit exactly as DRF's GlobalRateThrottle counts an anonymous call (per
+client IP, RATELIMIT_DEFAULT); over the limit the request goes on to the view, whose
+throttle answers the 429 without counting it a second time.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import Resolver404, resolve
+from django.utils.cache import patch_vary_headers
+
+from catalog.cache import cached_page, record_lookup
+from catalog.views import PUBLIC_CACHED_READS, cache_key_for, cache_variant, cached_hit_response
+from core.ratelimit import ip_key, usage
+
+CATALOG_PREFIXES = ("/api/v1/products/", "/api/v1/categories/")
+# The Accept headers DRF answers with its JSON renderer as `application/json` exactly.
+JSON_ACCEPTS = frozenset({"", "*/*", "application/json"})
+PUBLIC_VARIANT_MEDIA_TYPE = "application/json"
+
+
+def is_anonymous_json_get(request) -> bool:
+    return (
+        request.method == "GET"
+        and "HTTP_AUTHORIZATION" not in request.META
+        and settings.SESSION_COOKIE_NAME not in request.COOKIES
+        and request.META.get("HTTP_ACCEPT", "") in JSON_ACCEPTS
+        and "format" not in request.GET
+        # DRF's test client authenticates without a header (force_authenticate)
+        and getattr(request, "_force_auth_user", None) is None
+    )
+
+
+class CachedCatalogMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if (
+            settings.CATALOG_CACHE_ENABLED
+            and request.path_info.startswith(CATALOG_PREFIXES)
+            and is_anonymous_json_get(request)
+        ):
+            response = self.early_hit(request)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def early_hit(self, request):
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+        endpoint = PUBLIC_CACHED_READS.get(match.url_name)
+        if endpoint is None:
+            return None
+        namespace, stamp_for = endpoint
+        variant = cache_variant(request, staff=False, media_type=PUBLIC_VARIANT_MEDIA_TYPE)
+        key = cache_key_for(request, namespace, variant)
+        stamp, page = cached_page(key, stamp_for(match.kwargs, request.GET))
+        if page is None:
+            # A miss, or the cache is down (stamp None): the view renders it from the
+            # database and stores it under this stamp, without asking the cache again.
+            if stamp is not None:
+                record_lookup(hit=False)
+            request.catalog_cache_probe = (key, stamp)
+            return None
+        record_lookup(hit=True)
+        counted = usage(group="global", key=ip_key, rate=settings.RATELIMIT_DEFAULT, request=request)
+        if counted and counted["should_limit"]:
+            request.ratelimit_counted = frozenset({"global"})
+            return None
+        request.resolver_match = match  # the route label of the request's metrics
+        response = cached_hit_response(request, page)
+        # SessionMiddleware would add it (DRF's session authentication reads the session):
+        # the answer depends on the absence of a session cookie.
+        patch_vary_headers(response, ("Cookie",))
+        return response
