@@ -16,10 +16,12 @@ pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 def test_edits_and_checkouts_racing_for_the_last_units_never_oversell():
-    product = ProductFactory(stock_quantity=10)
+    product = ProductFactory(stock_quantity=15)
     other = ProductFactory(stock_quantity=100)
-    owners = [UserFactory(is_verified=True) for _ in range(5)]
-    # Five pending orders hold one unit each: 5 left for 15 competitors.
+    owners = [UserFactory(is_verified=True) for _ in range(10)]
+    # Ten pending orders hold one unit each: 5 left for 15 competitors. The edits and the
+    # additions work on different orders: an addition landing first on an order would
+    # turn its "1 -> 2" edit into a no-op that takes no unit.
     orders = [order_place(u, items=[LineRequest(product.pk, 1)], shipping_address=ADDRESS) for u in owners]
     buyers = [UserFactory(is_verified=True) for _ in range(5)]
 
@@ -29,8 +31,8 @@ def test_edits_and_checkouts_racing_for_the_last_units_never_oversell():
                 line = OrderLine.objects.get(order=orders[i])
                 order_line_set_quantity(orders[i].pk, line.pk, quantity=2, by=owners[i])
             elif i < 10:  # a line added to an order (another product's order, locks in pk order)
-                order_line_add(orders[i - 5].pk, product_id=other.pk, quantity=1, by=owners[i - 5])
-                order_line_add(orders[i - 5].pk, product_id=product.pk, quantity=1, by=owners[i - 5])
+                order_line_add(orders[i].pk, product_id=other.pk, quantity=1, by=owners[i])
+                order_line_add(orders[i].pk, product_id=product.pk, quantity=1, by=owners[i])
             else:  # a checkout
                 order_place(buyers[i - 10], items=[LineRequest(product.pk, 1)], shipping_address=ADDRESS)
             return "ok"
@@ -44,5 +46,5 @@ def test_edits_and_checkouts_racing_for_the_last_units_never_oversell():
     assert product.stock_quantity == 0
     assert results.count("ok") == 5  # 15 competitors, each wanting one more unit, for 5 units
     held = sum(OrderLine.objects.filter(product=product).values_list("quantity", flat=True))
-    assert held == 10  # every unit is on exactly one order line
-    assert_ledger_explains_stock(product, opening=10)
+    assert held == 15  # every unit is on exactly one order line
+    assert_ledger_explains_stock(product, opening=15)
