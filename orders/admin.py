@@ -186,6 +186,8 @@ class OrderAdmin(admin.ModelAdmin):
         "ship_items",
         *(("shipping_to" if f.name == "shipping_address" else f.name) for f in Order._meta.fields),
     ]
+    # The snapshot is shown as an address (`shipping_to`), not as its JSON too.
+    exclude = ["shipping_address"]
     action_form = OrderActionForm
     # Fields of the action form that only one action reads: left off the order page when
     # the user may not run that action.
