@@ -141,8 +141,8 @@ class ReturnRequestInline(ReadOnlyInline):
             ((RETURN_DECISION_FORM_ID, return_request.pk, key, label) for key, label in RETURN_DECISIONS.items()),
         )
         return format_html(
-            "<input type='text' form='{}' name='reason_{}' maxlength='500' placeholder='Reason (told to the "
-            "customer when rejected)' aria-label='Reason'> {}",
+            "<input type='text' form='{}' name='reason_{}' maxlength='500' placeholder='Reason, if rejecting' "
+            "title='Told to the customer when the return is rejected' aria-label='Reason'> {}",
             RETURN_DECISION_FORM_ID,
             return_request.pk,
             buttons,

@@ -1,5 +1,6 @@
 """In a real browser: a manager signs in to the admin, reads the dashboard, edits a price,
-adjusts stock through the action and ships an order in two parcels ("Ship items…"); a visitor opens the API docs, served
+adjusts stock through the action and ships an order in two parcels ("Ship items…")
+and decides its returns on the order page; a visitor opens the API docs, served
 without any CDN. Each step checks what the page shows and what the database holds."""
 
 from decimal import Decimal
@@ -8,7 +9,7 @@ import pytest
 
 from catalog.models import Product, StockMove
 from orders.models import Order
-from orders.services import LineRequest, order_place
+from orders.services import LineRequest, order_place, return_request_create
 from payments.services import payment_pay
 from tests.accounts.factories import DEFAULT_PASSWORD, UserFactory
 from tests.orders.factories import ProductFactory
@@ -124,6 +125,28 @@ def test_manager_runs_the_shop_from_the_admin(page, shop, screenshot):
     ]
     assert shipped == [("TRK-PW-1", [("CHAIR-1", 1)]), ("TRK-PW-2", [("CHAIR-1", 1), ("SHELF-1", 1)])]
     screenshot(page, "5-order-shipped")
+
+    # Returns are decided on the order page: its buttons post a form outside the page's own
+    # (they join it by their `form` attribute, which only a browser resolves).
+    page.select_option("#order-actions select[name=action]", "mark_delivered")
+    page.click("#order-actions input[name=run]")
+    expect(page.locator("ul.messagelist")).to_contain_text("Delivered: 1 order(s).")
+    keep = return_request_create(order.pk, user=order.user, lines=[(chair_line.pk, 1)], reason="wobbly")
+    refuse = return_request_create(order.pk, user=order.user, lines=[(shelf_line.pk, 1)], reason="scratched")
+    page.reload()
+    screenshot(page, "6-returns-to-decide")
+    page.fill(f"input[name=reason_{refuse.pk}]", "Damaged by the customer")
+    page.click(f"button[value='{refuse.pk}:reject']")
+    expect(page.locator("ul.messagelist")).to_contain_text(f"Return {str(refuse.pk)[:8]} rejected.")
+    page.click(f"button[value='{keep.pk}:approve_restock']")
+    expect(page.locator("ul.messagelist")).to_contain_text("approved and restocked: refunded 10.00 USD.")
+    expect(page.locator("#returns-group")).to_contain_text("Rejected by manager@example.com: Damaged by the customer")
+    expect(page.locator("#returns-group button")).to_have_count(0)  # both decided
+    keep.refresh_from_db()
+    refuse.refresh_from_db()
+    assert (keep.status, keep.restocked, keep.refund_amount) == ("approved", True, Decimal("10.00"))
+    assert (refuse.status, refuse.rejection_reason) == ("rejected", "Damaged by the customer")
+    screenshot(page, "7-returns-decided")
 
     assert page.recorder.foreign_requests() == []
     assert page.recorder.console_errors == []
