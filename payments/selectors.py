@@ -95,3 +95,56 @@ def credit_notes_for_order(order: Order) -> QuerySet[CreditNote]:
         .prefetch_related("lines")
         .order_by("year", "sequence")
     )
+
+
+def credit_note_of_order(order: Order, credit_note_id) -> CreditNote | None:
+    """One of the order's credit notes (None if it has no such note), with what
+    `credit_note_document` reads (two queries)."""
+    return credit_notes_for_order(order).filter(pk=credit_note_id).first()
+
+
+def _credit_note_tax_breakdown(note: CreditNote) -> list[dict[str, str]]:
+    """The credited tax per rate: [{rate, net, tax}].
+
+    TO EXTEND AT MERGE (pricing): credit-note lines carry their tax amount but no rate
+    (orders record none yet), so there is nothing to group by and the list is empty (the
+    document then prints no tax table; its totals still show the tax). Once order lines
+    carry `tax_rate`, group the note's lines by their order line's rate (net = `amount`,
+    tax = `tax_amount`), as `_tax_breakdown` does for the invoice."""
+    return []
+
+
+def credit_note_document(note: CreditNote) -> dict[str, Any]:
+    """Everything the credit-note PDF prints, as the plain dict `credit_note.html` takes
+    (docs/documents.md, "Credit notes"); its numbers are those of the credit note's JSON
+    (`GET orders/{id}/credit-notes/`).
+
+    Keys: `number`, `issued_at`, `invoice_number` (None for a payment no invoice
+    covers), `order_number`, `currency`, `billing_address`, `lines` [{name, sku, quantity,
+    unit_price, amount}] (`amount` tax excluded, as in the JSON), `tax_breakdown`,
+    `subtotal`, `tax_amount` (None when no tax was credited), `total`, `reason`. Money
+    values are decimal strings with two places. Pass a note from `credit_notes_for_order`
+    or `credit_note_of_order` (lines, order and invoice loaded)."""
+    return {
+        "number": note.number,
+        "issued_at": note.issued_at,
+        "invoice_number": note.invoice.number if note.invoice else None,
+        "order_number": note.order.number,
+        "currency": note.currency,
+        "billing_address": note.billing_address or {},
+        "lines": [
+            {
+                "name": line.description,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": _money(line.unit_price),
+                "amount": _money(line.amount),
+            }
+            for line in note.lines.all()
+        ],
+        "tax_breakdown": _credit_note_tax_breakdown(note),
+        "subtotal": _money(note.subtotal),
+        "tax_amount": _money(note.tax_amount) if note.tax_amount else None,
+        "total": _money(note.total_amount),
+        "reason": note.reason,
+    }
