@@ -13,7 +13,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.utils import unquote
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Prefetch
 from django.http import Http404, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -23,12 +24,14 @@ from core.admin import ReadOnlyAdminMixin, apply_to_each
 from core.errors import DomainError
 from orders.models import (
     Fulfillment,
+    FulfillmentLine,
     Order,
     OrderLine,
     OrderStatus,
     OrderStatusChange,
     ReturnLine,
     ReturnRequest,
+    ReturnStatus,
 )
 from orders.selectors import shipped_quantities
 from orders.services import (
@@ -73,22 +76,77 @@ class FulfillmentInline(ReadOnlyInline):
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("shipped_by").prefetch_related("lines__order_line")
+        lines = Prefetch("lines", queryset=FulfillmentLine.objects.select_related("order_line"))
+        return super().get_queryset(request).select_related("shipped_by").prefetch_related(lines)
 
     @admin.display(description="units")
     def shipped_lines(self, fulfillment: Fulfillment) -> str:
         return ", ".join(f"{fl.quantity} x {fl.order_line.product_sku}" for fl in fulfillment.lines.all())
 
 
+# The form the return inline's buttons post (OrderAdmin.return_decision_view). It sits
+# outside the order page's own <form> (forms do not nest); the inline's buttons and reason
+# fields join it through their `form` attribute.
+RETURN_DECISION_FORM_ID = "return-decisions"
+
+# The buttons of a requested return on the order page: decision -> label.
+RETURN_DECISIONS = {
+    "approve_restock": "Approve and restock",
+    "approve": "Approve, no restock",
+    "reject": "Reject",
+}
+
+
+def may_decide_returns(request) -> bool:
+    # Deciding a return changes the order (refund, stock, status): the order change permission.
+    return request.user.has_perm("orders.change_order")
+
+
 class ReturnRequestInline(ReadOnlyInline):
+    """The order's returns with their units; a requested one carries the approve (with or
+    without restock) and reject buttons, for staff who may decide returns."""
+
     model = ReturnRequest
-    fields = ("link", "status", "created_at", "refund_amount", "restocked", "reason")
+    fields = ("link", "status", "created_at", "units", "reason", "refund_amount", "restocked", "decision")
     readonly_fields = fields
+
+    def get_queryset(self, request):
+        lines = Prefetch("lines", queryset=ReturnLine.objects.select_related("order_line"))
+        return super().get_queryset(request).select_related("decided_by").prefetch_related(lines)
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not may_decide_returns(request):
+            fields = [f for f in fields if f != "decision"]
+        return fields
 
     @admin.display(description="return")
     def link(self, return_request: ReturnRequest) -> str:
         url = reverse("admin:orders_returnrequest_change", args=[return_request.pk])
         return format_html("<a href='{}'>{}</a>", url, str(return_request.pk)[:8])
+
+    @admin.display(description="units")
+    def units(self, return_request: ReturnRequest) -> str:
+        return ", ".join(f"{rl.quantity} x {rl.order_line.product_sku}" for rl in return_request.lines.all())
+
+    @admin.display(description="decision")
+    def decision(self, return_request: ReturnRequest) -> str:
+        if return_request.status != ReturnStatus.REQUESTED:
+            who = return_request.decided_by.email if return_request.decided_by else "—"
+            why = f": {return_request.rejection_reason}" if return_request.rejection_reason else ""
+            return f"{return_request.get_status_display()} by {who}{why}"
+        buttons = format_html_join(
+            " ",
+            "<button type='submit' class='button' form='{}' name='decide' value='{}:{}'>{}</button>",
+            ((RETURN_DECISION_FORM_ID, return_request.pk, key, label) for key, label in RETURN_DECISIONS.items()),
+        )
+        return format_html(
+            "<input type='text' form='{}' name='reason_{}' maxlength='500' placeholder='Reason, if rejecting' "
+            "title='Told to the customer when the return is rejected' aria-label='Reason'> {}",
+            RETURN_DECISION_FORM_ID,
+            return_request.pk,
+            buttons,
+        )
 
 
 class ShipItemsForm(forms.Form):
@@ -128,6 +186,8 @@ class OrderAdmin(admin.ModelAdmin):
         "ship_items",
         *(("shipping_to" if f.name == "shipping_address" else f.name) for f in Order._meta.fields),
     ]
+    # The snapshot is shown as an address (`shipping_to`), not as its JSON too.
+    exclude = ["shipping_address"]
     action_form = OrderActionForm
     # Fields of the action form that only one action reads: left off the order page when
     # the user may not run that action.
@@ -164,7 +224,12 @@ class OrderAdmin(admin.ModelAdmin):
             "<path:object_id>/act/", self.admin_site.admin_view(self.order_action_view), name="{}_{}_act".format(*info)
         )
         ship = path("<uuid:order_id>/ship/", self.admin_site.admin_view(self.ship_view), name="orders_order_ship")
-        return [act, ship, *super().get_urls()]
+        decide = path(
+            "<uuid:order_id>/returns/decide/",
+            self.admin_site.admin_view(self.return_decision_view),
+            name="orders_order_return_decide",
+        )
+        return [act, ship, decide, *super().get_urls()]
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         choices = self.get_action_choices(request, default_choices=[])
@@ -176,7 +241,49 @@ class OrderAdmin(admin.ModelAdmin):
                 if action not in allowed:
                     del form.fields[field]
             extra_context = {**(extra_context or {}), "order_action_form": form}
+        if may_decide_returns(request):
+            extra_context = {**(extra_context or {}), "return_decision_form_id": RETURN_DECISION_FORM_ID}
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def return_decision_view(self, request, order_id):
+        """POST from a button of the returns inline (`decide` = "<return id>:<decision>",
+        `reason_<return id>`): approve (with or without restock) or reject that return of
+        this order through the services, then back to the order's page with the outcome."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not may_decide_returns(request):
+            raise PermissionDenied
+        order = Order.objects.filter(pk=order_id).first()
+        if order is None:
+            raise Http404
+        page = reverse("admin:orders_order_change", args=[order.pk])
+        return_id, _, decision = request.POST.get("decide", "").partition(":")
+        return_request = None
+        if decision in RETURN_DECISIONS:
+            try:
+                return_request = order.returns.filter(pk=return_id).first()
+            except ValidationError:  # not a UUID
+                return_request = None
+        if return_request is None:
+            self.message_user(request, "Choose a return of this order and a decision.", messages.ERROR)
+            return HttpResponseRedirect(page)
+        name = f"Return {str(return_request.pk)[:8]}"
+        try:
+            if decision == "reject":
+                reason = request.POST.get(f"reason_{return_request.pk}", "").strip()
+                return_reject(return_request.pk, by=request.user, reason=reason)
+                self.message_user(request, f"{name} rejected.", messages.SUCCESS)
+            else:
+                done = return_approve(return_request.pk, by=request.user, restock=decision == "approve_restock")
+                restocked = " and restocked" if done.restocked else ""
+                self.message_user(
+                    request,
+                    f"{name} approved{restocked}: refunded {done.refund_amount} {order.currency}.",
+                    messages.SUCCESS,
+                )
+        except DomainError as exc:
+            self.message_user(request, f"{name}: {exc.detail}", messages.ERROR)
+        return HttpResponseRedirect(page)
 
     def order_action_view(self, request, object_id):
         """POST: run one of the list's actions (the services) on this order alone, then back

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils.html import escape, format_html, format_html_join
 
 from core.emails import Attachment, send_multipart_email
-from orders.models import Fulfillment, Order
+from orders.models import Fulfillment, Order, ReturnRequest
 from orders.selectors import order_tax_breakdown
 
 
@@ -115,4 +115,63 @@ def send_fulfillment_email(fulfillment: Fulfillment) -> None:
     )
     send_multipart_email(
         to=order.user.email, subject=f"Your order has shipped — {order.number}", text=text, html=str(html)
+    )
+
+
+def _return_lines(return_request: ReturnRequest) -> list[tuple[int, str, str]]:
+    return [(rl.quantity, rl.order_line.product_name, rl.order_line.product_sku) for rl in return_request.lines.all()]
+
+
+def _return_email(return_request: ReturnRequest, *, subject: str, intro: str, outcome: str) -> None:
+    order = return_request.order
+    link = f"{settings.FRONTEND_URL}/orders/{order.pk}"
+    lines = _return_lines(return_request)
+    text = "\n".join(
+        [
+            intro,
+            "",
+            f"Order {order.number}, returned units:",
+            *(f"  {quantity} x {name} ({sku})" for quantity, name, sku in lines),
+            "",
+            outcome,
+            link,
+            "",
+        ]
+    )
+    rows = format_html_join("", "<tr><td>{}</td><td>{}</td><td>{}</td></tr>", lines)
+    html = format_html(
+        "<p>{}</p><h3>Order {}</h3><table><tr><th>Qty</th><th>Product</th><th>SKU</th></tr>{}</table>"
+        "<p><strong>{}</strong></p><p><a href='{}'>{}</a></p>",
+        intro,
+        order.number,
+        rows,
+        outcome,
+        link,
+        link,
+    )
+    send_multipart_email(to=order.user.email, subject=f"{subject} — {order.number}", text=text, html=str(html))
+
+
+def send_return_approved_email(return_request: ReturnRequest, *, credit_note: str) -> None:
+    """ "Your return was approved": its units, the amount refunded and the credit note."""
+    order = return_request.order
+    if return_request.refund_amount > 0:
+        outcome = f"Refund: {return_request.refund_amount} {order.currency}, to the card you paid with."
+        if credit_note:
+            outcome += f" Credit note {credit_note}."
+    else:
+        outcome = "Nothing was charged for these units, so no refund is due."
+    _return_email(
+        return_request, subject="Your return was approved", intro="We have approved your return.", outcome=outcome
+    )
+
+
+def send_return_rejected_email(return_request: ReturnRequest) -> None:
+    """ "Your return was not accepted", with the reason staff gave."""
+    reason = return_request.rejection_reason or "No reason was given; reply to this email to ask."
+    _return_email(
+        return_request,
+        subject="Your return was not accepted",
+        intro="We could not accept your return, so nothing was refunded.",
+        outcome=f"Reason: {reason}",
     )

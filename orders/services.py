@@ -1088,7 +1088,8 @@ def return_approve(return_id: UUID, *, by=None, restock: bool = False) -> Return
     Lock order: order row, return row, (payments) payment row and credit note counter,
     then product rows — the provider is never called while product rows are locked.
     Raises ReturnAlreadyDecided (409) for a rejected return, NothingToRefund (409), and
-    the provider's PaymentProviderError (502, nothing changed)."""
+    the provider's PaymentProviderError (502, nothing changed). The customer's email
+    (refund, credit note) is enqueued in the same transaction."""
     with transaction.atomic():
         order, return_request = _lock_return(return_id)
         if return_request.status == ReturnStatus.APPROVED:
@@ -1171,6 +1172,9 @@ def return_approve(return_id: UUID, *, by=None, restock: bool = False) -> Return
             order.status = OrderStatus.REFUNDED
             order.save(update_fields=["status", "updated_at"])
             _record_change(order, previous, order.status, by, "all of the order was refunded")
+        from orders.tasks import send_return_approved
+
+        enqueue(send_return_approved, str(return_request.pk))
     return return_request
 
 
@@ -1185,7 +1189,8 @@ def _fully_refunded(order: Order) -> bool:
 def return_reject(return_id: UUID, *, by=None, reason: str = "") -> ReturnRequest:
     """Reject a requested return (its units may be asked for again). Rejecting a rejected
     return changes nothing. Locks the order row, then the return row. Raises
-    ReturnAlreadyDecided (409) for an approved return."""
+    ReturnAlreadyDecided (409) for an approved return. The customer's email (with the
+    reason) is enqueued in the same transaction."""
     with transaction.atomic():
         order, return_request = _lock_return(return_id)
         if return_request.status == ReturnStatus.REJECTED:
@@ -1198,4 +1203,7 @@ def return_reject(return_id: UUID, *, by=None, reason: str = "") -> ReturnReques
         return_request.decided_at = timezone.now()
         return_request.save(update_fields=["status", "rejection_reason", "decided_by", "decided_at", "updated_at"])
         _record_event(order, OrderEvent.RETURN_REJECTED, by, reason[:255], return_id=str(return_request.pk))
+        from orders.tasks import send_return_rejected
+
+        enqueue(send_return_rejected, str(return_request.pk))
     return return_request

@@ -1,4 +1,5 @@
-"""Celery tasks of orders: customer emails (idempotent: each kind is sent once per order),
+"""Celery tasks of orders: customer emails (idempotent: each kind is sent once per order,
+shipment or return),
 the expiry job and the purge of old idempotency records."""
 
 from __future__ import annotations
@@ -12,8 +13,13 @@ from django.utils import timezone
 
 from core.emails import EMAIL_TASK_RETRY, send_once
 from core.models import IdempotencyRecord
-from orders.emails import send_fulfillment_email, send_order_email
-from orders.models import Fulfillment, Order
+from orders.emails import (
+    send_fulfillment_email,
+    send_order_email,
+    send_return_approved_email,
+    send_return_rejected_email,
+)
+from orders.models import Fulfillment, Order, OrderEvent, OrderStatusChange, ReturnRequest, ReturnStatus
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +95,54 @@ def send_order_cancelled(order_id: str) -> bool:
         subject="Your order was cancelled",
         intro="Your order was cancelled. If you had paid, the full amount is being refunded.",
     )
+
+
+def _decided_return(return_id: str, status: str) -> ReturnRequest | None:
+    """The return, if it exists, was decided `status` and its customer still has an account."""
+    return_request = (
+        ReturnRequest.objects.select_related("order__user")
+        .prefetch_related("lines__order_line")
+        .filter(pk=return_id, status=status)
+        .first()
+    )
+    if return_request is None or return_request.order.user is None:
+        return None
+    return return_request
+
+
+@shared_task(**EMAIL_TASK_RETRY)
+def send_return_approved(return_id: str) -> bool:
+    """The customer's email for an approved return (units, refund, credit note number),
+    once per return. The credit note's number is read from the approval's history entry
+    (payments issued it; orders records it there and cannot read payments)."""
+    return_request = _decided_return(return_id, ReturnStatus.APPROVED)
+    if return_request is None:
+        return False
+    details = (
+        OrderStatusChange.objects.filter(
+            order_id=return_request.order_id,
+            event=OrderEvent.RETURN_APPROVED,
+            details__return_id=str(return_request.pk),
+        )
+        .values_list("details", flat=True)
+        .first()
+    )
+    with send_once("return.approved", return_request.pk) as first:
+        if first:
+            send_return_approved_email(return_request, credit_note=(details or {}).get("credit_note", ""))
+        return first
+
+
+@shared_task(**EMAIL_TASK_RETRY)
+def send_return_rejected(return_id: str) -> bool:
+    """The customer's email for a rejected return (with the reason), once per return."""
+    return_request = _decided_return(return_id, ReturnStatus.REJECTED)
+    if return_request is None:
+        return False
+    with send_once("return.rejected", return_request.pk) as first:
+        if first:
+            send_return_rejected_email(return_request)
+        return first
 
 
 @shared_task

@@ -23,9 +23,9 @@ from orders.admin import (
 )
 from orders.admin import OrderAdmin as BaseOrderAdmin
 from orders.models import Order
-from payments.documents import invoice_pdf, invoice_pdf_filename
+from payments.documents import credit_note_pdf_filename, credit_note_pdf_of, invoice_pdf, invoice_pdf_filename
 from payments.models import CreditNote, CreditNoteLine, Invoice, Payment, Refund, WebhookEvent
-from payments.selectors import invoice_for_order
+from payments.selectors import credit_note_of_order, invoice_for_order
 from payments.services import payment_record_offline
 
 
@@ -154,11 +154,35 @@ class CreditNoteLineInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(CreditNote)
 class CreditNoteAdmin(ReadOnlyAdmin):
-    list_display = ("number", "order", "invoice", "issued_at", "total_amount", "currency")
+    list_display = ("number", "order", "invoice", "issued_at", "total_amount", "currency", "pdf_link")
     list_filter = ("year",)
     search_fields = ("number", "order__number", "invoice__number")
     list_select_related = ("order", "invoice")
     inlines = [CreditNoteLineInline]
+    readonly_fields = ("pdf_link",)
+
+    def get_urls(self):
+        pdf = path("<uuid:pk>/pdf/", self.admin_site.admin_view(self.pdf_view), name="payments_creditnote_pdf")
+        return [pdf, *super().get_urls()]
+
+    @admin.display(description="PDF")
+    def pdf_link(self, note: CreditNote) -> str:
+        return format_html(
+            '<a href="{}">{}.pdf</a>', reverse("admin:payments_creditnote_pdf", args=[note.pk]), note.number
+        )
+
+    def pdf_view(self, request, pk):
+        """The same PDF as GET orders/{id}/credit-notes/{credit_note_id}.pdf, for staff who
+        may view credit notes."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        note = CreditNote.objects.select_related("order").filter(pk=pk).first()
+        note = credit_note_of_order(note.order, note.pk) if note is not None else None
+        if note is None:
+            raise Http404("No such credit note.")
+        response = HttpResponse(credit_note_pdf_of(note), content_type=PDF_MEDIA_TYPE)
+        response["Content-Disposition"] = f'inline; filename="{credit_note_pdf_filename(note)}"'
+        return response
 
 
 @admin.register(WebhookEvent)

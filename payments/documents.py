@@ -7,8 +7,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from core.documents import render_pdf
-from payments.models import Invoice
-from payments.selectors import invoice_document
+from payments.models import CreditNote, Invoice
+from payments.selectors import credit_note_document, invoice_document
 
 INVOICE_TEMPLATE = "payments/documents/invoice.html"
 CREDIT_NOTE_TEMPLATE = "payments/documents/credit_note.html"
@@ -29,3 +29,13 @@ def credit_note_pdf(context: Mapping[str, Any]) -> bytes:
     [{name, sku, quantity, unit_price, amount}], tax_breakdown [{rate, net, tax}], total,
     reason). The credit-note model builds it in its selector."""
     return render_pdf(CREDIT_NOTE_TEMPLATE, context)
+
+
+def credit_note_pdf_of(note: CreditNote) -> bytes:
+    """The PDF of a stored credit note; pass one from `credit_note_of_order` or
+    `credit_notes_for_order` (lines, order and invoice loaded)."""
+    return credit_note_pdf(credit_note_document(note))
+
+
+def credit_note_pdf_filename(note: CreditNote) -> str:
+    return f"{note.number}.pdf"

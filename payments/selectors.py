@@ -6,11 +6,12 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
+from core.pricing import tax_summary
 from orders.models import Order
 from orders.selectors import order_tax_breakdown
-from payments.models import CreditNote, Invoice, RefundStatus
+from payments.models import CreditNote, CreditNoteLine, Invoice, RefundStatus
 
 
 def invoice_for_order(order: Order) -> Invoice | None:
@@ -107,6 +108,61 @@ def credit_notes_for_order(order: Order) -> QuerySet[CreditNote]:
     return (
         CreditNote.objects.filter(order=order)
         .select_related("order", "invoice", "refund")
-        .prefetch_related("lines")
+        .prefetch_related(Prefetch("lines", queryset=CreditNoteLine.objects.select_related("order_line")))
         .order_by("year", "sequence")
     )
+
+
+def credit_note_of_order(order: Order, credit_note_id) -> CreditNote | None:
+    """One of the order's credit notes (None if it has no such note), with what
+    `credit_note_document` reads (two queries)."""
+    return credit_notes_for_order(order).filter(pk=credit_note_id).first()
+
+
+def _credit_note_tax_breakdown(note: CreditNote) -> list[dict[str, str]]:
+    """The credited tax per rate: [{rate, net, tax}], rates ascending: the note's lines
+    grouped by the tax rate their order line was priced with (net = `amount`, tax =
+    `tax_amount`). Lines that credit no tax (a note without tax, "other charges") are
+    left out; a note without tax prints no table."""
+    items = [
+        (line.order_line.tax_rate, line.amount, line.tax_amount)
+        for line in note.lines.all()
+        if line.order_line_id is not None and line.tax_amount
+    ]
+    return [{"rate": _money(row.rate), "net": _money(row.base), "tax": _money(row.tax)} for row in tax_summary(items)]
+
+
+def credit_note_document(note: CreditNote) -> dict[str, Any]:
+    """Everything the credit-note PDF prints, as the plain dict `credit_note.html` takes
+    (docs/documents.md, "Credit notes"); its numbers are those of the credit note's JSON
+    (`GET orders/{id}/credit-notes/`).
+
+    Keys: `number`, `issued_at`, `invoice_number` (None for a payment no invoice
+    covers), `order_number`, `currency`, `billing_address`, `lines` [{name, sku, quantity,
+    unit_price, amount}] (`amount` tax excluded, as in the JSON), `tax_breakdown`,
+    `subtotal`, `tax_amount` (None when no tax was credited), `total`, `reason`. Money
+    values are decimal strings with two places. Pass a note from `credit_notes_for_order`
+    or `credit_note_of_order` (lines, order and invoice loaded)."""
+    return {
+        "number": note.number,
+        "issued_at": note.issued_at,
+        "invoice_number": note.invoice.number if note.invoice else None,
+        "order_number": note.order.number,
+        "currency": note.currency,
+        "billing_address": note.billing_address or {},
+        "lines": [
+            {
+                "name": line.description,
+                "sku": line.sku,
+                "quantity": line.quantity,
+                "unit_price": _money(line.unit_price),
+                "amount": _money(line.amount),
+            }
+            for line in note.lines.all()
+        ],
+        "tax_breakdown": _credit_note_tax_breakdown(note),
+        "subtotal": _money(note.subtotal),
+        "tax_amount": _money(note.tax_amount) if note.tax_amount else None,
+        "total": _money(note.total_amount),
+        "reason": note.reason,
+    }

@@ -129,6 +129,7 @@ class CreditNoteSerializer(serializers.ModelSerializer):
     class Meta:
         model = CreditNote
         fields = [
+            "id",
             "number",
             "order_id",
             "order_number",

@@ -20,9 +20,9 @@ from ecommerce.api.renderers import PDFErrorsAsJSONMixin, PDFRenderer
 from ecommerce.api.throttling import GlobalRateThrottle, RateLimitThrottle
 from orders.models import Order
 from orders.selectors import order_list_for, orders_owned_by
-from payments.documents import invoice_pdf, invoice_pdf_filename
-from payments.models import Invoice
-from payments.selectors import credit_notes_for_order, invoice_for_order
+from payments.documents import credit_note_pdf_filename, credit_note_pdf_of, invoice_pdf, invoice_pdf_filename
+from payments.models import CreditNote, Invoice
+from payments.selectors import credit_note_of_order, credit_notes_for_order, invoice_for_order
 from payments.serializers import (
     CreditNoteSerializer,
     InvoiceSerializer,
@@ -46,6 +46,17 @@ INVOICE_PDF_RESPONSE = OpenApiResponse(
 )
 
 
+CREDIT_NOTE_PDF_RESPONSE = OpenApiResponse(
+    OpenApiTypes.BINARY,
+    description='The credit note as a PDF document (`Content-Disposition: inline; filename="CN-….pdf"`), '
+    "with the same number, lines and totals as the JSON.",
+)
+CREDIT_NOTE_ID = OpenApiParameter(
+    "credit_note_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The credit note's `id`."
+)
+UUID_PATTERN = "[0-9a-fA-F-]{36}"
+
+
 def _invoice_of(order: Order) -> Invoice:
     invoice = invoice_for_order(order)
     if invoice is None:
@@ -58,6 +69,21 @@ def _pdf_response(invoice: Invoice) -> Response:
         invoice_pdf(invoice),
         content_type=PDFRenderer.media_type,
         headers={"Content-Disposition": f'inline; filename="{invoice_pdf_filename(invoice)}"'},
+    )
+
+
+def _credit_note_of(order: Order, credit_note_id) -> CreditNote:
+    note = credit_note_of_order(order, credit_note_id)
+    if note is None:
+        raise NotFound("This order has no such credit note.")
+    return note
+
+
+def _credit_note_pdf_response(note: CreditNote) -> Response:
+    return Response(
+        credit_note_pdf_of(note),
+        content_type=PDFRenderer.media_type,
+        headers={"Content-Disposition": f'inline; filename="{credit_note_pdf_filename(note)}"'},
     )
 
 
@@ -78,7 +104,7 @@ class OrderPaymentViewSet(PDFErrorsAsJSONMixin, IdempotencyRequiredMixin, viewse
     permission_classes = [IsCustomer]
     schema = JSONErrorsAutoSchema()
     idempotency_required_actions = frozenset({"pay"})
-    lookup_value_regex = "[0-9a-fA-F-]{36}"
+    lookup_value_regex = UUID_PATTERN
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
@@ -158,6 +184,34 @@ class OrderPaymentViewSet(PDFErrorsAsJSONMixin, IdempotencyRequiredMixin, viewse
         # return or the cancellation).
         return Response(CreditNoteSerializer(credit_notes_for_order(order), many=True).data)
 
+    @extend_schema(
+        summary="One credit note of an order, as JSON or PDF (owner or staff)",
+        description="JSON by default; `Accept: application/pdf` (or `?format=pdf`, or the path "
+        "`orders/{id}/credit-notes/{credit_note_id}.pdf`) answers the credit note as a PDF with the same "
+        "number, lines and totals. Another customer's order, or a note of another order, is 404. Errors are "
+        "JSON whatever was asked for.",
+        parameters=[CREDIT_NOTE_ID],
+        responses={
+            (200, "application/json"): CreditNoteSerializer,
+            (200, "application/pdf"): CREDIT_NOTE_PDF_RESPONSE,
+        },
+    )
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path=f"credit-notes/(?P<credit_note_id>{UUID_PATTERN})",
+        url_name="credit-note",
+        renderer_classes=[JSONRenderer, BrowsableAPIRenderer, PDFRenderer],
+    )
+    def credit_note(self, request, pk=None, credit_note_id=None):
+        note = _credit_note_of(self.get_object(), credit_note_id)
+        if isinstance(request.accepted_renderer, PDFRenderer):
+            response = _credit_note_pdf_response(note)
+        else:
+            response = Response(CreditNoteSerializer(note).data)
+        patch_vary_headers(response, ["Accept"])  # one URL, two representations
+        return response
+
 
 @extend_schema(tags=["orders"])
 class OrderInvoicePDFView(PDFErrorsAsJSONMixin, GenericAPIView):
@@ -182,6 +236,33 @@ class OrderInvoicePDFView(PDFErrorsAsJSONMixin, GenericAPIView):
     )
     def get(self, request, pk=None):
         return _pdf_response(_invoice_of(self.get_object()))
+
+
+@extend_schema(tags=["orders"])
+class OrderCreditNotePDFView(PDFErrorsAsJSONMixin, GenericAPIView):
+    """One credit note of an order as a PDF document; the owner and staff read it (another
+    customer's order answers 404)."""
+
+    permission_classes = [IsCustomer]
+    renderer_classes = [PDFRenderer]
+    schema = JSONErrorsAutoSchema()
+    throttle_classes = [GlobalRateThrottle, DocumentThrottle]
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return Order.objects.none()
+        return _scoped_orders(self.request)
+
+    @extend_schema(
+        operation_id="orders_credit_note_pdf_retrieve",
+        summary="One credit note of an order as a PDF (owner or staff)",
+        description="The same document as `orders/{id}/credit-notes/{credit_note_id}/` with "
+        "`Accept: application/pdf`. Errors are JSON.",
+        parameters=[CREDIT_NOTE_ID],
+        responses={(200, "application/pdf"): CREDIT_NOTE_PDF_RESPONSE},
+    )
+    def get(self, request, pk=None, credit_note_id=None):
+        return _credit_note_pdf_response(_credit_note_of(self.get_object(), credit_note_id))
 
 
 WEBHOOK_DESCRIPTION = """Called by the payment provider, not by clients; authenticated by a signature,

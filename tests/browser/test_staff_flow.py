@@ -1,5 +1,6 @@
 """In a real browser: a manager signs in to the admin, reads the dashboard, edits a price,
-adjusts stock through the action and ships an order; a visitor opens the API docs, served
+adjusts stock through the action and ships an order in two parcels ("Ship items…")
+and decides its returns on the order page; a visitor opens the API docs, served
 without any CDN. Each step checks what the page shows and what the database holds."""
 
 from decimal import Decimal
@@ -8,7 +9,7 @@ import pytest
 
 from catalog.models import Product, StockMove
 from orders.models import Order
-from orders.services import LineRequest, order_place
+from orders.services import LineRequest, order_place, return_request_create
 from payments.services import payment_pay
 from tests.accounts.factories import DEFAULT_PASSWORD, UserFactory
 from tests.orders.factories import ProductFactory
@@ -27,7 +28,8 @@ def shop(settings):
     customer = UserFactory(role="customer")
     lamp = ProductFactory(name="Desk Lamp", sku="LAMP-1", price=Decimal("25.00"), stock_quantity=3)
     chair = ProductFactory(name="Office Chair", sku="CHAIR-1", stock_quantity=50)
-    order = order_place(customer, items=[LineRequest(chair.pk, 2)], shipping_address=ADDRESS)
+    shelf = ProductFactory(name="Bookshelf", sku="SHELF-1", stock_quantity=20)
+    order = order_place(customer, items=[LineRequest(chair.pk, 2), LineRequest(shelf.pk, 1)], shipping_address=ADDRESS)
     payment_pay(order.pk, user=customer, token="tok_visa", idempotency_key=new_key())
     return {"manager": manager, "lamp": lamp, "order": Order.objects.get(pk=order.pk)}
 
@@ -81,7 +83,8 @@ def test_manager_runs_the_shop_from_the_admin(page, shop, screenshot):
     assert (move.delta, move.note, move.by_id) == (7, "Delivery from the supplier", shop["manager"].pk)
     screenshot(page, "3-stock-adjusted")
 
-    # Ship the order from its page: processing, then shipped with a tracking number.
+    # Ship the order from its page: processing by the actions panel, then the parcels with
+    # "Ship items…" (order_fulfill): one chair first, then the rest.
     page.goto("/admin/")
     page.click(f"#dashboard-latest >> text={order.number}")
     expect(page.locator("#order-actions")).to_contain_text(order.number)
@@ -89,14 +92,61 @@ def test_manager_runs_the_shop_from_the_admin(page, shop, screenshot):
     page.select_option("#order-actions select[name=action]", "mark_processing")
     page.click("#order-actions input[name=run]")
     expect(page.locator("ul.messagelist")).to_contain_text("Processing: 1 order(s).")
-    page.select_option("#order-actions select[name=action]", "mark_shipped")
-    page.fill("#order-actions input[name=tracking_number]", "TRK-PW-1")
-    page.click("#order-actions input[name=run]")
-    expect(page.locator("ul.messagelist")).to_contain_text("Shipped: 1 order(s).")
-    order.refresh_from_db()
-    assert (order.status, order.tracking_number) == ("shipped", "TRK-PW-1")
+    chair_line, shelf_line = (order.lines.get(product_sku=sku) for sku in ("CHAIR-1", "SHELF-1"))
+
+    page.click("text=Ship items…")
+    expect(page.locator(f"#id_line_{chair_line.pk}")).to_have_value("2")  # all that is left, by default
+    page.fill(f"#id_line_{chair_line.pk}", "1")
+    page.fill(f"#id_line_{shelf_line.pk}", "0")
+    page.fill("#id_tracking_number", "TRK-PW-1")
+    page.click("input[type=submit][value=Ship]")
+    expect(page.locator("ul.messagelist")).to_contain_text(f"Shipment recorded for order {order.number}.")
+    expect(page.locator("#order-actions h2")).to_contain_text("Partially shipped")
+    expect(page.locator("#fulfillments-0")).to_contain_text("TRK-PW-1")
+    expect(page.locator("#fulfillments-0")).to_contain_text("1 x CHAIR-1")
+    assert Order.objects.get(pk=order.pk).status == "partially_shipped"
+    screenshot(page, "4-order-partially-shipped")
+
+    page.click("text=Ship items…")
+    expect(page.locator(f"#id_line_{chair_line.pk}")).to_have_value("1")  # what the first parcel left
+    expect(page.locator(f"#id_line_{shelf_line.pk}")).to_have_value("1")
+    page.fill("#id_tracking_number", "TRK-PW-2")
+    page.click("input[type=submit][value=Ship]")
+    expect(page.locator("ul.messagelist")).to_contain_text(f"Shipment recorded for order {order.number}.")
     expect(page.locator("#order-actions h2")).to_contain_text("Shipped")
-    screenshot(page, "4-order-shipped")
+    expect(page.locator("#fulfillments-1")).to_contain_text("TRK-PW-2")
+    expect(page.locator("#fulfillments-1")).to_contain_text("1 x CHAIR-1, 1 x SHELF-1")
+    expect(page.locator("text=Ship items…")).to_have_count(0)  # nothing is left to ship
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    shipped = [
+        (f.tracking_number, sorted((fl.order_line.product_sku, fl.quantity) for fl in f.lines.all()))
+        for f in order.fulfillments.order_by("shipped_at", "pk").prefetch_related("lines__order_line")
+    ]
+    assert shipped == [("TRK-PW-1", [("CHAIR-1", 1)]), ("TRK-PW-2", [("CHAIR-1", 1), ("SHELF-1", 1)])]
+    screenshot(page, "5-order-shipped")
+
+    # Returns are decided on the order page: its buttons post a form outside the page's own
+    # (they join it by their `form` attribute, which only a browser resolves).
+    page.select_option("#order-actions select[name=action]", "mark_delivered")
+    page.click("#order-actions input[name=run]")
+    expect(page.locator("ul.messagelist")).to_contain_text("Delivered: 1 order(s).")
+    keep = return_request_create(order.pk, user=order.user, lines=[(chair_line.pk, 1)], reason="wobbly")
+    refuse = return_request_create(order.pk, user=order.user, lines=[(shelf_line.pk, 1)], reason="scratched")
+    page.reload()
+    screenshot(page, "6-returns-to-decide")
+    page.fill(f"input[name=reason_{refuse.pk}]", "Damaged by the customer")
+    page.click(f"button[value='{refuse.pk}:reject']")
+    expect(page.locator("ul.messagelist")).to_contain_text(f"Return {str(refuse.pk)[:8]} rejected.")
+    page.click(f"button[value='{keep.pk}:approve_restock']")
+    expect(page.locator("ul.messagelist")).to_contain_text("approved and restocked: refunded 10.00 USD.")
+    expect(page.locator("#returns-group")).to_contain_text("Rejected by manager@example.com: Damaged by the customer")
+    expect(page.locator("#returns-group button")).to_have_count(0)  # both decided
+    keep.refresh_from_db()
+    refuse.refresh_from_db()
+    assert (keep.status, keep.restocked, keep.refund_amount) == ("approved", True, Decimal("10.00"))
+    assert (refuse.status, refuse.rejection_reason) == ("rejected", "Damaged by the customer")
+    screenshot(page, "7-returns-decided")
 
     assert page.recorder.foreign_requests() == []
     assert page.recorder.console_errors == []

@@ -17,11 +17,14 @@ from orders.services import (
     return_approve,
     return_request_create,
 )
+from payments.documents import credit_note_pdf
 from payments.models import CreditNote, CreditNoteLine
+from payments.selectors import credit_note_document, credit_note_of_order
 from promotions.models import Voucher, VoucherRedemption
 from tests.orders.aftersales import delivered, line_of
 from tests.orders.factories import ProductFactory
 from tests.orders.helpers import ADDRESS
+from tests.payments.test_documents import pdf_text
 from tests.promotions import factories as promos
 from tests.shipping import factories as ship
 
@@ -171,6 +174,12 @@ def test_partial_returns_refund_the_lines_discounted_taxed_share(discounted, cus
     assert (note.total_amount, note.tax_amount, note.subtotal) == (D("10.80"), D("1.80"), D("9.00"))
     credited = CreditNoteLine.objects.get(credit_note=note)
     assert (credited.amount, credited.tax_amount, credited.total) == (D("9.00"), D("1.80"), D("10.80"))
+    document = credit_note_document(credit_note_of_order(order, note.pk))
+    assert document["tax_breakdown"] == [{"rate": "20.00", "net": "9.00", "tax": "1.80"}]
+    assert (document["subtotal"], document["tax_amount"], document["total"]) == ("9.00", "1.80", "10.80")
+    text = pdf_text(credit_note_pdf(document))
+    for value in ("20.00%", "9.00", "1.80", "10.80"):
+        assert value in text, (value, text)
 
     rest = return_request_create(order.pk, user=customer, lines=[(line_a.pk, 2), (line_b.pk, 1)])
     assert return_approve(rest.pk, by=manager).refund_amount == D("21.60") + D("3.60")
