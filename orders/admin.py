@@ -54,11 +54,15 @@ class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 class OrderLineInline(ReadOnlyInline):
     model = OrderLine
-    fields = ("product", "product_name", "product_sku", "quantity", "unit_price", "line_total")
+    fields = (
+        "product", "product_name", "product_sku", "quantity", "unit_price", "discount_amount", "tax_rate",
+        "tax_amount", "line_total",
+    )  # fmt: skip
     readonly_fields = fields
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("product")
+        # line_total reads the order's pricing mode (gross or net): joined, not one query a line.
+        return super().get_queryset(request).select_related("product", "order")
 
 
 class OrderStatusChangeInline(ReadOnlyInline):
