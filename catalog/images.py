@@ -23,10 +23,11 @@ import struct
 import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import FileSystemStorage, default_storage, storages
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from catalog.errors import FileTooLarge, InvalidImage
@@ -147,7 +148,23 @@ def store(image: CleanImage, storage=None) -> str:
 
 
 def url(name: str | None, storage=None) -> str | None:
-    return (storage or default_storage).url(name) if name else None
+    """The public URL of a stored file. The local file system's URLs depend only on the
+    name and MEDIA_URL, so they are remembered (a product list asks for four per image:
+    the file and its thumbnails, and storage.url was a tenth of an uncached list's time);
+    any other storage (S3 may sign URLs that expire) is asked every time."""
+    if not name:
+        return None
+    if storage is None:
+        storage = storages["default"]  # the storage itself: default_storage is a lazy proxy
+    if type(storage) is FileSystemStorage:
+        return _filesystem_url(storage, storage.base_url, name)
+    return storage.url(name)
+
+
+@lru_cache(maxsize=8192)
+def _filesystem_url(storage, base_url: str | None, name: str) -> str:
+    # Keyed by the storage and its base_url too: tests (and setting_changed) may change MEDIA_URL.
+    return storage.url(name)
 
 
 def thumbnail_options() -> dict[str, dict]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -26,6 +27,7 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
+from catalog.cache import cached_count
 from catalog.filters import DEFAULT_ORDERING, ORDERINGS
 from catalog.models import Product
 from core.errors import InvalidInput, NotFound
@@ -48,6 +50,22 @@ def bounded_count(queryset: QuerySet, limit: int | None = None) -> tuple[int, bo
     limit = MAX_WINDOW if limit is None else limit
     n = queryset.order_by().values("pk")[: limit + 1].count()
     return (n, True) if n <= limit else (limit, False)
+
+
+def page_rows(queryset, start: int, stop: int, rows: Callable[[QuerySet], Any] | None = None) -> list:
+    """Rows `start:stop` of an ordered product list, read through `rows` (a queryset ->
+    the queryset to read, e.g. as named rows; default: as it is). Past the first page the
+    page's ids are picked first, in the same statement: `WHERE id IN (SELECT id ...
+    ORDER BY ... OFFSET start LIMIT n)`. The subquery skips the rows before the page in an
+    index-only scan of the ordering's `(col, id)` index; a plain OFFSET fetched the heap
+    row of every skipped product (at offset 5,000 about 30 times the work). A result that
+    is not a queryset (a relevance-ranked search) is sliced as it is."""
+    if not isinstance(queryset, QuerySet):
+        return list(queryset[start:stop])
+    read = rows or (lambda qs: qs)
+    if start == 0:
+        return list(read(queryset)[:stop])
+    return list(read(queryset.filter(pk__in=queryset.values("pk")[start:stop])))
 
 
 def _encode_cursor(ordering: str, value: Any, pk: UUID) -> str:
@@ -102,6 +120,8 @@ class ProductPagination(BasePagination):
     max_page_size = 100
 
     def __init__(self) -> None:
+        self.count_cache: tuple[str, Sequence[str]] | None = None
+        self.rows: Callable[[QuerySet], Any] | None = None
         self.count = 0
         self.count_is_exact = True
         self.next_url: str | None = None
@@ -114,12 +134,24 @@ class ProductPagination(BasePagination):
             return self.page_size
         return max(1, min(size, self.max_page_size))
 
-    def paginate(self, queryset, request, ordering: str) -> list:
+    def paginate(
+        self,
+        queryset,
+        request,
+        ordering: str,
+        *,
+        count_cache: tuple[str, Sequence[str]] | None = None,
+        rows: Callable[[QuerySet], Any] | None = None,
+    ) -> list:
         """`ordering` is the key of catalog.filters.ORDERINGS in force ("" = relevance).
         `queryset` may also be a sliceable result that counts itself (`bounded_count()`),
-        such as a relevance-ranked search."""
+        such as a relevance-ranked search. `count_cache` (key, stamp keys): where the
+        list's count is remembered (catalog.cache.cached_count). `rows`: how the page is
+        read (page_rows); counting and picking the page use `queryset` itself."""
         self.request = request
+        self.rows = rows
         self.count_queryset = queryset
+        self.count_cache = count_cache
         size = self.get_page_size(request)
         if "cursor" in request.query_params:
             return self._paginate_cursor(queryset, request, ordering, size)
@@ -127,7 +159,10 @@ class ProductPagination(BasePagination):
 
     def _count(self) -> tuple[int, bool]:
         if hasattr(self.count_queryset, "bounded_count"):
-            return self.count_queryset.bounded_count()
+            return self.count_queryset.bounded_count()  # free: it ranked its candidates anyway
+        if self.count_cache is not None:
+            key, stamp_keys = self.count_cache
+            return cached_count(key, stamp_keys, lambda: bounded_count(self.count_queryset))
         return bounded_count(self.count_queryset)
 
     def _paginate_pages(self, queryset: QuerySet, request, size: int) -> list:
@@ -144,7 +179,7 @@ class ProductPagination(BasePagination):
         self.count, self.count_is_exact = self._count()
         if page > 1 and offset >= self.count:
             raise NotFound("Invalid page.")
-        results = list(queryset[offset : min(offset + size, MAX_WINDOW)])
+        results = page_rows(queryset, offset, min(offset + size, MAX_WINDOW), self.rows)
         url = request.build_absolute_uri()
         if offset + size < self.count:
             self.next_url = replace_query_param(url, "page", page + 1)
@@ -171,11 +206,11 @@ class ProductPagination(BasePagination):
             # col < value OR (col = value AND id < pk).
             after = TupleLessThan if descending else TupleGreaterThan
             queryset = queryset.filter(after(Tuple(F(field_name), F("id")), (value, pk)))
-        rows = list(queryset[: size + 1])
+        rows = page_rows(queryset, 0, size + 1, self.rows)
         results = rows[:size]
         if len(rows) > size:
             last = results[-1]
-            next_cursor = _encode_cursor(ordering, getattr(last, field_name), last.pk)
+            next_cursor = _encode_cursor(ordering, getattr(last, field_name), last.id)
             self.next_url = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
         return results
 
@@ -194,7 +229,7 @@ class ProductPagination(BasePagination):
                 raise InvalidCursor(attr="cursor")
         results = ranked[start : start + size]
         if results and start + size < len(ranked.ids):
-            next_cursor = _encode_cursor("relevance", "", results[-1].pk)
+            next_cursor = _encode_cursor("relevance", "", results[-1].id)
             self.next_url = replace_query_param(request.build_absolute_uri(), "cursor", next_cursor)
         return results
 

@@ -281,16 +281,19 @@ class ProductImageSerializer(serializers.ModelSerializer):
         return image_data(image)
 
 
-def image_data(image: ProductImage) -> dict:
+def image_data(image) -> dict:
+    """An image as ProductImageSerializer writes it, from a ProductImage or an image row
+    (catalog.selectors.IMAGE_ROW_FIELDS)."""
     thumbnails = image.thumbnails if isinstance(image.thumbnails, dict) else {}
+    url = image_files.url
     return {
         "id": str(image.id),
-        "url": image_files.url(image.image),
+        "url": url(image.image),
         "alt_text": image.alt_text,
         "position": image.position,
         "width": image.width,
         "height": image.height,
-        "thumbnails": {size: image_files.url(thumbnails.get(size)) for size in settings.IMAGE_THUMBNAIL_SIZES},
+        "thumbnails": {size: url(thumbnails.get(size)) for size in settings.IMAGE_THUMBNAIL_SIZES},
     }
 
 
@@ -410,44 +413,80 @@ class ProductSerializer(serializers.ModelSerializer):
         return None
 
     def to_representation(self, obj: Product) -> dict:
-        # Hand-written: the generic field-by-field pass was most of a product list's
-        # Python time. Same output as the declared fields (which document the schema).
-        return {
-            "id": str(obj.id),
-            "slug": obj.slug,
-            "sku": obj.sku,
-            "name": obj.name,
-            "description": obj.description,
-            "price": _money(obj.price if obj.discounted_price is None else obj.discounted_price),
-            "price_undiscounted": _money(obj.price),
-            "currency": settings.CURRENCY,
-            "stock_quantity": obj.stock_quantity,
-            "in_stock": obj.stock_quantity > 0,
-            "weight": obj.weight,
-            "tax_class": obj.tax_class,
-            "category": _ref(obj.category),
-            "brand": _ref(obj.brand) if obj.brand_id else None,
-            "attributes": _attributes(obj.attributes),
-            "rating_avg": _money(obj.rating_avg),
-            "review_count": obj.review_count,
-            "is_active": obj.is_active,
-            "images": [image_data(image) for image in obj.images.all()],
-            "meta_title": obj.meta_title,
-            "meta_description": obj.meta_description,
-            "created_at": _iso(obj.created_at),
-            "updated_at": _iso(obj.updated_at),
-            **product_structure_fields(obj),
-        }
+        return product_data(
+            obj,
+            category=_ref(obj.category),
+            brand=_ref(obj.brand) if obj.brand_id else None,
+            product_type=_ref(obj.product_type) if obj.product_type_id else None,
+            images=[image_data(image) for image in obj.images.all()],
+            variants=getattr(obj, "listed_variants", None) or [],
+        )
 
 
-def product_structure_fields(obj: Product) -> dict:
-    """The type-and-variant fields of a product. A parent's variants come from
-    catalog.selectors.product_attach_variants (`listed_variants`); its stock is theirs:
-    `stock_quantity` the total of the active ones (what catalog.selectors.product_stock_levels
-    gives the cache for it), `in_stock` when any has stock, `price_range` their prices."""
-    variants = getattr(obj, "listed_variants", None) or []
+def product_data(
+    p, *, category: dict, brand: dict | None, product_type: dict | None, images: list[dict], variants: list
+) -> dict:
+    """A product as ProductSerializer writes it (the declared fields document it), from
+    anything with the product's attributes: a Product, or a row of a product list
+    (product_row_data); `variants` as catalog.selectors.product_variants_by_parent gives
+    them. Hand-written: the generic field-by-field pass was most of a product list's
+    Python time."""
+    return {
+        "id": str(p.id),
+        "slug": p.slug,
+        "sku": p.sku,
+        "name": p.name,
+        "description": p.description,
+        "price": _money(p.price if p.discounted_price is None else p.discounted_price),
+        "price_undiscounted": _money(p.price),
+        "currency": settings.CURRENCY,
+        "stock_quantity": p.stock_quantity,
+        "in_stock": p.stock_quantity > 0,
+        "weight": p.weight,
+        "tax_class": p.tax_class,
+        "category": category,
+        "brand": brand,
+        "attributes": _attributes(p.attributes),
+        "rating_avg": _money(p.rating_avg),
+        "review_count": p.review_count,
+        "is_active": p.is_active,
+        "images": images,
+        "meta_title": p.meta_title,
+        "meta_description": p.meta_description,
+        "created_at": _iso(p.created_at),
+        "updated_at": _iso(p.updated_at),
+        **product_structure_fields(p, product_type=product_type, variants=variants),
+    }
+
+
+def product_row_data(row, images: list, variants: list) -> dict:
+    """A product list item from a row of catalog.selectors.PRODUCT_ROW_FIELDS, its image
+    rows (selectors.product_images_by_product) and its variants (a parent's;
+    selectors.product_variants_by_parent): the same dict as ProductSerializer gives for
+    the product (tests/catalog/test_list_fast_path.py compares them)."""
+    brand = product_type = None
+    if row.brand_id is not None:
+        brand = {"id": str(row.brand_id), "slug": row.brand__slug, "name": row.brand__name}
+    if row.product_type_id is not None:
+        product_type = {"id": str(row.product_type_id), "slug": row.product_type__slug, "name": row.product_type__name}
+    return product_data(
+        row,
+        category={"id": str(row.category_id), "slug": row.category__slug, "name": row.category__name},
+        brand=brand,
+        product_type=product_type,
+        images=[image_data(image) for image in images],
+        variants=variants,
+    )
+
+
+def product_structure_fields(obj, *, product_type: dict | None, variants: list) -> dict:
+    """The type-and-variant fields of a product (a Product or a list row). A parent's
+    variants come from catalog.selectors.product_variants_by_parent (on a Product:
+    product_attach_variants, `listed_variants`); its stock is theirs: `stock_quantity` the
+    total of the active ones (what catalog.selectors.product_stock_levels gives the cache
+    for it), `in_stock` when any has stock, `price_range` their prices."""
     data = {
-        "product_type": _ref(obj.product_type) if obj.product_type_id else None,
+        "product_type": product_type,
         "structure": obj.structure,
         "parent": str(obj.parent_id) if obj.parent_id else None,
         "variants": [VariantSerializer().to_representation(v) for v in variants],

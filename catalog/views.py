@@ -29,6 +29,7 @@ from catalog.cache import (
     Variants,
     cache_stats,
     cached_page,
+    list_count_key,
     list_stamp,
     product_detail_stamp,
     record_lookup,
@@ -38,7 +39,7 @@ from catalog.cache import (
 )
 from catalog.errors import FileTooLarge
 from catalog.filters import ProductFilter
-from catalog.models import Brand, ProductImage, ProductType, Review
+from catalog.models import Brand, ProductImage, ProductStructure, ProductType, Review
 from catalog.pagination import ProductPagination
 from catalog.serializers import (
     BrandSerializer,
@@ -60,6 +61,7 @@ from catalog.serializers import (
     ReviewSerializer,
     ReviewUpdateSerializer,
     ReviewWriteSerializer,
+    product_row_data,
 )
 from core.compression import MIN_SIZE, negotiate
 from core.errors import NotFound
@@ -389,10 +391,16 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         filterset = self._filterset()
         # The paginator counts the list (up to the page window); a relevance-ranked search
         # counts its ranked candidates itself.
-        products = selectors.product_list(filterset)
-        page = self.paginator.paginate(products, request, selectors.effective_ordering(filterset))
-        selectors.product_attach_variants(page, request.user)
-        response = self.paginator.get_paginated_response(ProductSerializer(page, many=True).data)
+        products, rows = selectors.product_list_rows(selectors.product_list(filterset))
+        audience = "staff" if is_staff_user(request.user) else "public"
+        query = [(k, v) for k, values in request.query_params.lists() for v in values]
+        count_cache = (list_count_key(audience, request.path, query), list_stamp(request.query_params))
+        ordering = selectors.effective_ordering(filterset)
+        page = self.paginator.paginate(products, request, ordering, count_cache=count_cache, rows=rows)
+        parents = [row.id for row in page if row.structure == ProductStructure.PARENT]
+        variants = selectors.product_variants_by_parent(parents, request.user)
+        results = [product_row_data(row, selectors.row_images(row), variants.get(row.id, [])) for row in page]
+        response = self.paginator.get_paginated_response(results)
         response.stock_rows = _stock_rows(response.data["results"])
         return response
 

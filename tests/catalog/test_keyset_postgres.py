@@ -27,7 +27,8 @@ def test_a_cursor_page_is_an_index_range_scan(api_client, settings, ordering, in
     page_sql = [q["sql"] for q in ctx.captured_queries if 'FROM "catalog_product"' in q["sql"]][-1]
     with connection.cursor() as cursor_:
         cursor_.execute("SET LOCAL enable_seqscan = off")  # a 5-row table is cheaper to scan whole
+        cursor_.execute("SET LOCAL enable_sort = off")  # ... or to sort (the plan flipped with the statistics)
         cursor_.execute(f"EXPLAIN {page_sql}")
         plan = "\n".join(row[0] for row in cursor_.fetchall())
-    assert f"Index Scan using {index}" in plan
+    assert f"Index Scan using {index}" in plan, plan
     assert "Index Cond: (ROW(" in plan, plan

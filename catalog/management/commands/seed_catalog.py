@@ -78,6 +78,11 @@ class Command(BaseCommand):
             else:
                 self._bulk_create_products(iter_products(rng, fake, products, cats, brand_rows), bar)
             images = insert_seed_images(build_seed_images())  # 1-3 rows per product, a few shared files
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    # Without statistics the planner guessed an empty table and a page's
+                    # images (WHERE product_id IN (...)) took 10 ms instead of 0.1 ms.
+                    cursor.execute("ANALYZE catalog_productimage")
         finally:
             bar.close()
             bump_catalog_generation()
