@@ -13,10 +13,7 @@ Creates a fresh product and verified buyers (named race-*) every run.
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -27,6 +24,7 @@ from django.db import connection
 from accounts.models import User
 from catalog.models import Category, Product
 from core.errors import DomainError
+from orders.management.races import http_checkout_race
 from orders.models import Order
 from orders.services import LineRequest, order_place
 
@@ -100,39 +98,9 @@ class Command(BaseCommand):
             return list(pool.map(buy, users))
 
     def _http(self, base, users, product, quantity, concurrency):
-        from accounts.services import session_start
-        from ecommerce.api.auth import token_pair
-
-        # Real sign-in sessions: access tokens without one are refused.
-        tokens = [token_pair(session_start(user=u)).access for u in users]
-        body = json.dumps(
-            {"shipping_address": ADDRESS, "items": [{"product_id": str(product.pk), "quantity": quantity}]}
-        ).encode()
-        barrier = threading.Barrier(min(concurrency, len(users)))
-
-        def buy(token):
-            request = urllib.request.Request(  # noqa: S310 - the operator's own server URL
-                f"{base}/api/v1/orders/",
-                data=body,
-                method="POST",
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": str(uuid.uuid4()),
-                },
-            )
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=10)
-            try:
-                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - http(s) URL given by the operator  # nosec B310
-                    return "created" if response.status == 201 else f"http_{response.status}"
-            except urllib.error.HTTPError as exc:
-                try:
-                    return json.loads(exc.read())["errors"][0]["code"]
-                except (ValueError, KeyError, IndexError):
-                    return f"http_{exc.code}"
-            except OSError as exc:
-                return type(exc).__name__
-
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            return list(pool.map(buy, tokens))
+        return http_checkout_race(
+            base,
+            users,
+            {"shipping_address": ADDRESS, "items": [{"product_id": str(product.pk), "quantity": quantity}]},
+            concurrency,
+        )

@@ -16,10 +16,7 @@ errors, and over-redemptions (must be 0).
 from __future__ import annotations
 
 import contextlib
-import json
 import threading
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +29,7 @@ from accounts.models import User
 from catalog.models import Category, Product
 from core.errors import DomainError
 from orders.management.commands.simulate_checkout_race import ADDRESS
+from orders.management.races import http_checkout_race
 from orders.models import Order
 from orders.services import LineRequest, order_place
 from promotions.models import VoucherRedemption
@@ -102,42 +100,13 @@ class Command(BaseCommand):
             return list(pool.map(buy, users))
 
     def _http(self, base, users, product, code, concurrency):
-        from accounts.services import session_start
-        from ecommerce.api.auth import token_pair
-
-        tokens = [token_pair(session_start(user=u)).access for u in users]
-        body = json.dumps(
+        return http_checkout_race(
+            base,
+            users,
             {
                 "shipping_address": ADDRESS,
                 "items": [{"product_id": str(product.pk), "quantity": 1}],
                 "voucher_code": code,
-            }
-        ).encode()
-        barrier = threading.Barrier(min(concurrency, len(users)))
-
-        def buy(token):
-            request = urllib.request.Request(  # noqa: S310 - the operator's own server URL
-                f"{base}/api/v1/orders/",
-                data=body,
-                method="POST",
-                headers={
-                    "Authorization": f"Bearer {token}",
-                    "Content-Type": "application/json",
-                    "Idempotency-Key": str(uuid.uuid4()),
-                },
-            )
-            with contextlib.suppress(threading.BrokenBarrierError):
-                barrier.wait(timeout=10)
-            try:
-                with urllib.request.urlopen(request, timeout=60) as response:  # noqa: S310 - http(s) URL given by the operator  # nosec B310
-                    return "created" if response.status == 201 else f"http_{response.status}"
-            except urllib.error.HTTPError as exc:
-                try:
-                    return json.loads(exc.read())["errors"][0]["code"]
-                except (ValueError, KeyError, IndexError):
-                    return f"http_{exc.code}"
-            except OSError as exc:
-                return type(exc).__name__
-
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            return list(pool.map(buy, tokens))
+            },
+            concurrency,
+        )
