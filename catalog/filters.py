@@ -18,8 +18,9 @@ from decimal import Decimal, InvalidOperation
 import django_filters
 from django import forms
 from django.db import connection
-from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Value
+from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, TextField, Value
 from django.db.models.fields.json import DataContains, KeyTextTransform
+from django.db.models.functions import Cast
 from django.db.models.lookups import In
 from django.http import QueryDict
 from django_filters.constants import EMPTY_VALUES
@@ -116,10 +117,18 @@ def attribute_condition(attribute: str, options: list[str], *, outer: bool = Fal
                 cond |= Q(attributes__contains={attribute: option})
         return cond
     field = "parent__attributes" if outer else "attributes"
-    # SQLite (development): JSON_EXTRACT gives numbers as numbers and booleans as 1/0.
-    plain = [o for o in typed if not isinstance(o, bool)]
-    plain += [int(o) for o in typed if isinstance(o, bool)]
-    return Q(In(KeyTextTransform(attribute, field), plain))
+    # SQLite (development): JSON_EXTRACT gives numbers as numbers (10.5, or 10.0 for a
+    # float stored whole) and booleans as 1/0; compared as text, so each number is spelt
+    # both ways SQLite casts it ("10" and "10.0").
+    plain: set[str] = set()
+    for option in typed:
+        if isinstance(option, bool):
+            plain.add(str(int(option)))
+        elif isinstance(option, int | float):
+            plain.update({str(option), repr(float(option))})
+        else:
+            plain.add(option)
+    return Q(In(Cast(KeyTextTransform(attribute, field), TextField()), sorted(plain)))
 
 
 # --- form fields: parsing and validation of one parameter each ---------------------------

@@ -310,9 +310,8 @@ CURRENCY = env("CURRENCY", default="USD")
 # the pricing pipeline then takes the tax out of, or adds it to, each line (core.pricing).
 PRICES_INCLUDE_TAX = env.bool("PRICES_INCLUDE_TAX", default=False)
 FRONTEND_URL = env("FRONTEND_URL", default="http://localhost:3000").rstrip("/")
-# The seller printed on invoices and credit notes (core.documents). SHOP_ADDRESS lines are
-# separated by ";" (commas belong inside lines: "75001 Paris, France").
-SHOP_NAME = env("SHOP_NAME", default="Example Shop")
+# The seller printed on invoices and credit notes (core.documents) is SHOP_NAME; SHOP_ADDRESS
+# lines are separated by ";" (commas belong inside lines: "75001 Paris, France").
 SHOP_ADDRESS = [line.strip() for line in env("SHOP_ADDRESS", default="1 Example Street;75001 Paris;France").split(";")]
 SHOP_ADDRESS = [line for line in SHOP_ADDRESS if line]
 SHOP_TAX_ID = env("SHOP_TAX_ID", default="")
