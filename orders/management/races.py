@@ -49,3 +49,30 @@ def http_checkout_race(base: str, users, order_body: dict, concurrency: int) -> 
 
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         return list(pool.map(buy, tokens))
+
+
+def inprocess_checkout_race(users, place, concurrency: int) -> list[str]:
+    """Call `place(user)` (one order_place) once per user on threads of this process,
+    `concurrency` at a time behind a barrier. Returns each buyer's outcome: "created", the
+    domain error code, or the failure's name."""
+    from django.db import connection
+
+    from core.errors import DomainError
+
+    barrier = threading.Barrier(min(concurrency, len(users)))
+
+    def buy(user):
+        try:
+            with contextlib.suppress(threading.BrokenBarrierError):
+                barrier.wait(timeout=5)
+            place(user)
+            return "created"
+        except DomainError as exc:
+            return str(exc.code)
+        except Exception as exc:  # noqa: BLE001 - counted and reported
+            return type(exc).__name__
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        return list(pool.map(buy, users))

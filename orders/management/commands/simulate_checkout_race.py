@@ -12,19 +12,14 @@ Creates a fresh product and verified buyers (named race-*) every run.
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 from accounts.models import User
 from catalog.models import Category, Product
-from core.errors import DomainError
-from orders.management.races import http_checkout_race
+from orders.management.races import http_checkout_race, inprocess_checkout_race
 from orders.models import Order
 from orders.services import LineRequest, order_place
 
@@ -79,23 +74,11 @@ class Command(BaseCommand):
             raise CommandError("stock and orders disagree: oversold or lost stock")
 
     def _threads(self, users, product, quantity, concurrency):
-        barrier = threading.Barrier(min(concurrency, len(users)))
-
-        def buy(user):
-            try:
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    barrier.wait(timeout=5)
-                order_place(user, items=[LineRequest(product.pk, quantity)], shipping_address=ADDRESS)
-                return "created"
-            except DomainError as exc:
-                return str(exc.code)
-            except Exception as exc:  # noqa: BLE001 - counted and reported
-                return type(exc).__name__
-            finally:
-                connection.close()
-
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            return list(pool.map(buy, users))
+        return inprocess_checkout_race(
+            users,
+            lambda user: order_place(user, items=[LineRequest(product.pk, quantity)], shipping_address=ADDRESS),
+            concurrency,
+        )
 
     def _http(self, base, users, product, quantity, concurrency):
         return http_checkout_race(

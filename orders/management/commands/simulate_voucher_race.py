@@ -15,21 +15,16 @@ errors, and over-redemptions (must be 0).
 
 from __future__ import annotations
 
-import contextlib
-import threading
 import uuid
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import connection
 
 from accounts.models import User
 from catalog.models import Category, Product
-from core.errors import DomainError
 from orders.management.commands.simulate_checkout_race import ADDRESS
-from orders.management.races import http_checkout_race
+from orders.management.races import http_checkout_race, inprocess_checkout_race
 from orders.models import Order
 from orders.services import LineRequest, order_place
 from promotions.models import VoucherRedemption
@@ -81,23 +76,13 @@ class Command(BaseCommand):
             raise CommandError("the voucher's count and its orders disagree: over-redeemed or lost a use")
 
     def _threads(self, users, product, code, concurrency):
-        barrier = threading.Barrier(min(concurrency, len(users)))
-
-        def buy(user):
-            try:
-                with contextlib.suppress(threading.BrokenBarrierError):
-                    barrier.wait(timeout=5)
-                order_place(user, items=[LineRequest(product.pk, 1)], shipping_address=ADDRESS, voucher_code=code)
-                return "created"
-            except DomainError as exc:
-                return str(exc.code)
-            except Exception as exc:  # noqa: BLE001 - counted and reported
-                return type(exc).__name__
-            finally:
-                connection.close()
-
-        with ThreadPoolExecutor(max_workers=concurrency) as pool:
-            return list(pool.map(buy, users))
+        return inprocess_checkout_race(
+            users,
+            lambda user: order_place(
+                user, items=[LineRequest(product.pk, 1)], shipping_address=ADDRESS, voucher_code=code
+            ),
+            concurrency,
+        )
 
     def _http(self, base, users, product, code, concurrency):
         return http_checkout_race(
