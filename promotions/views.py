@@ -3,7 +3,7 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 
-from ecommerce.api.openapi import error_response
+from ecommerce.api.openapi import error_response, write_schemas
 from ecommerce.api.pagination import PageNumberPagination
 from ecommerce.api.permissions import IsManager
 from promotions import selectors, services
@@ -13,18 +13,11 @@ CONFLICT = error_response("`protected`: orders used this voucher (deactivate it 
 INVALID = error_response("Validation errors: each names its field in `attr`.")
 
 
-def _writes(serializer, conflict=None) -> dict:
-    responses = {400: INVALID, **({409: conflict} if conflict else {})}
-    return {
-        "create": extend_schema(request=serializer, responses={201: serializer, **responses}),
-        "update": extend_schema(request=serializer, responses={200: serializer, **responses}),
-        "partial_update": extend_schema(request=serializer, responses={200: serializer, **responses}),
-    }
-
-
 @extend_schema(tags=["promotions"])
 @extend_schema_view(destroy=extend_schema(responses={204: None, 409: CONFLICT}))
-@extend_schema_view(**_writes(VoucherSerializer, error_response("`unique`: a voucher has this code.")))
+@extend_schema_view(
+    **write_schemas(VoucherSerializer, invalid=INVALID, conflict=error_response("`unique`: a voucher has this code."))
+)
 class VoucherViewSet(viewsets.ModelViewSet):
     """Voucher codes (percent, fixed or free shipping; one per order). Staff only."""
 
@@ -47,7 +40,7 @@ class VoucherViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["promotions"])
-@extend_schema_view(**_writes(PromotionSerializer))
+@extend_schema_view(**write_schemas(PromotionSerializer, invalid=INVALID))
 class PromotionViewSet(viewsets.ModelViewSet):
     """Automatic promotions: percent or fixed off the products in scope between two dates;
     product reads show the discounted price while one runs. Staff only."""

@@ -4,7 +4,7 @@ from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import viewsets
 from rest_framework.generics import get_object_or_404
 
-from ecommerce.api.openapi import error_response
+from ecommerce.api.openapi import error_response, write_schemas
 from ecommerce.api.pagination import PageNumberPagination
 from ecommerce.api.permissions import IsManager
 from shipping import selectors, services
@@ -15,18 +15,9 @@ from shipping.serializers import ShippingMethodSerializer, ShippingZoneSerialize
 INVALID = error_response("Validation errors: each names its field in `attr` (bands, countries, days...).")
 
 
-def _writes(serializer, conflict=None) -> dict:
-    responses = {400: INVALID, **({409: conflict} if conflict else {})}
-    return {
-        "create": extend_schema(request=serializer, responses={201: serializer, **responses}),
-        "update": extend_schema(request=serializer, responses={200: serializer, **responses}),
-        "partial_update": extend_schema(request=serializer, responses={200: serializer, **responses}),
-    }
-
-
 @extend_schema(tags=["shipping"])
 @extend_schema_view(list=extend_schema(summary="Shipping zones with their methods (manager/admin)"))
-@extend_schema_view(**_writes(ShippingZoneSerializer))
+@extend_schema_view(**write_schemas(ShippingZoneSerializer, invalid=INVALID))
 class ShippingZoneViewSet(viewsets.ModelViewSet):
     """Shipping zones (countries) and the methods each offers. Staff only."""
 
@@ -52,7 +43,7 @@ class ShippingZoneViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["shipping"])
-@extend_schema_view(**_writes(ShippingMethodSerializer))
+@extend_schema_view(**write_schemas(ShippingMethodSerializer, invalid=INVALID))
 class ShippingMethodViewSet(viewsets.ModelViewSet):
     """The methods of one zone, at `shipping-zones/{zone_id}/methods/`. Staff only."""
 
@@ -83,7 +74,9 @@ class ShippingMethodViewSet(viewsets.ModelViewSet):
 
 
 @extend_schema(tags=["shipping"])
-@extend_schema_view(**_writes(TaxRateSerializer, error_response("`unique`: that rate exists.")))
+@extend_schema_view(
+    **write_schemas(TaxRateSerializer, invalid=INVALID, conflict=error_response("`unique`: that rate exists."))
+)
 class TaxRateViewSet(viewsets.ModelViewSet):
     """Tax rates per country (and optional region) and tax class. Staff only."""
 

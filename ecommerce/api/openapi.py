@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.db import models
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from drf_standardized_errors.openapi import AutoSchema
 from drf_standardized_errors.openapi_serializers import ClientErrorEnum, ServerErrorEnum
 from rest_framework import serializers
@@ -124,3 +124,15 @@ class JSONErrorsAutoSchema(AutoSchema):
         if media_types is None and str(status_code)[:1] in ("4", "5"):
             media_types = ["application/json"]
         return super()._get_response_for_code(serializer, status_code, media_types=media_types, direction=direction)
+
+
+def write_schemas(serializer, *, invalid, conflict=None) -> dict:
+    """`extend_schema_view(**write_schemas(S, invalid=...))` for a staff CRUD ViewSet whose
+    writes take and answer `serializer`: 201/200 with it, 400 `invalid` (an error_response),
+    and 409 `conflict` when given."""
+    responses = {400: invalid, **({409: conflict} if conflict else {})}
+    return {
+        "create": extend_schema(request=serializer, responses={201: serializer, **responses}),
+        "update": extend_schema(request=serializer, responses={200: serializer, **responses}),
+        "partial_update": extend_schema(request=serializer, responses={200: serializer, **responses}),
+    }
