@@ -49,7 +49,9 @@ correct, just slower. The hit/miss counters (`cache_stats()`) are best effort.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
+import secrets
 import threading
 import time
 import uuid
@@ -72,10 +74,19 @@ CATALOG_STAMP = (GENERATION_KEY,)
 IN_STOCK_STAMP = (GENERATION_KEY, IN_STOCK_GENERATION_KEY)
 HITS_KEY, MISSES_KEY = "catalog:stats:hits", "catalog:stats:misses"
 PRICE_BOUNDARY_KEY = "catalog:price-boundary"
+# Advanced by every stock move before it replaces its products' tokens (see store_page).
+STOCK_SEQUENCE_KEY = "catalog:stock-seq"
 
 
 def product_stock_key(product_id) -> str:
-    return f"catalog:stock:{uuid.UUID(str(product_id)).hex}"
+    """ValueError when `product_id` is not a UUID (in any of its spellings)."""
+    return _stock_key(str(product_id))
+
+
+@functools.lru_cache(maxsize=65536)
+def _stock_key(product_id: str) -> str:
+    # Remembered: a page's 40-odd keys are made on every uncached read and every refill.
+    return f"catalog:stock:{uuid.UUID(product_id).hex}"
 
 
 def product_stock_value_key(product_id) -> str:
@@ -122,7 +133,24 @@ def bump_stock_generations(product_ids: Iterable, *, in_stock_changed: bool = Tr
     if in_stock_changed:
         keys.append(IN_STOCK_GENERATION_KEY)
     if keys:
+        # The sequence first: a render that read the stock before this move and its tokens
+        # after it then sees the sequence moved, and does not vouch for what it read.
+        advance_stock_sequence()
         _bump(keys)
+
+
+def advance_stock_sequence() -> None:
+    """Count one stock move in STOCK_SEQUENCE_KEY. A missing counter (first use, eviction)
+    starts at a random value, so no reader can take a restarted count for the one it read."""
+    try:
+        cache.incr(STOCK_SEQUENCE_KEY)
+    except ValueError:  # not there
+        if not cache.add(STOCK_SEQUENCE_KEY, _sequence_start(), timeout=None):
+            cache.incr(STOCK_SEQUENCE_KEY)
+
+
+def _sequence_start() -> int:
+    return int.from_bytes(uuid.uuid4().bytes[:7], "big") + 1
 
 
 def response_cache_key(namespace: str, variant: str, path: str, query: Iterable[tuple[str, str]]) -> str:
@@ -333,11 +361,21 @@ def _remember_token_keys(key: str, token_keys: tuple[str, ...]) -> None:
     _token_keys_seen[key] = token_keys
 
 
-def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tuple | None, CachedPage | None]:
-    """(current stamp, the cached page or None). The entry is served only when it was stored
-    under the current stamp, with the live stock of its products. A missing generation
-    (first use, eviction) is started with a fresh token; a stamp of None (cache down)
-    means: do not store.
+class Lookup(NamedTuple):
+    """What cached_page found: the current stamp (None: the cache is down, do not store),
+    the page (None: a miss) and the stock sequence as read before any rendering (None:
+    unknown), which store_page needs to trust the stock a render read."""
+
+    stamp: tuple | None
+    page: CachedPage | None
+    stock_seq: int | None = None
+
+
+def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> Lookup:
+    """(current stamp, the cached page or None, the stock sequence). The entry is served
+    only when it was stored under the current stamp, with the live stock of its products. A
+    missing generation (first use, eviction) is started with a fresh token; a stamp of None
+    (cache down) means: do not store.
 
     An entry keeps its encoded bytes together with the stock tokens of its products as of
     the levels those bytes show. While every token is unchanged (the steady state: one round
@@ -346,45 +384,108 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> tuple[tu
     in with the live levels, encoded once and stored back for the hits after it."""
     if not settings.CATALOG_CACHE_ENABLED:
         prices_ensure_current()
-        return None, None
+        return Lookup(None, None)
     seen = _token_keys_seen.get(key, ())
-    values = cache.get_many([*stamp_keys, key, PRICE_BOUNDARY_KEY, *seen])
+    values = cache.get_many([*stamp_keys, key, PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY, *seen])
     if _boundary_due(values.get(PRICE_BOUNDARY_KEY), time.time()):
         # A promotion started or ended: apply it (a new generation if a price changed),
         # then read the stamp again.
         prices_ensure_current(values.get(PRICE_BOUNDARY_KEY))
-        values = cache.get_many([*stamp_keys, key, *seen])
+        values = cache.get_many([*stamp_keys, key, STOCK_SEQUENCE_KEY, *seen])
+    stock_seq = values.get(STOCK_SEQUENCE_KEY)
+    if stock_seq is None:
+        cache.add(STOCK_SEQUENCE_KEY, _sequence_start(), timeout=None)  # known from the next read on
     missing = [k for k in stamp_keys if k not in values]
     if missing:
         for k in missing:
             cache.add(k, _new_token(), timeout=None)
         values = cache.get_many(list(stamp_keys))
         if any(k not in values for k in stamp_keys):
-            return None, None  # the cache is unreachable
-        return tuple(values[k] for k in stamp_keys), None
+            return Lookup(None, None)  # the cache is unreachable
+        return Lookup(tuple(values[k] for k in stamp_keys), None, stock_seq)
     stamp = tuple(values[k] for k in stamp_keys)
     entry = values.get(key)
     if not (isinstance(entry, tuple) and len(entry) == ENTRY_LENGTH and entry[0] == stamp):
-        return stamp, None
+        return Lookup(stamp, None, stock_seq)
     _, template, token_keys, tokens, levels_shown, variants, headers = entry
     if not token_keys:
-        return stamp, CachedPage(variants, headers)
+        return Lookup(stamp, CachedPage(variants, headers), stock_seq)
     if token_keys != seen:
         _remember_token_keys(key, token_keys)
         values = cache.get_many(list(token_keys))
     if all(values.get(k) == token for k, token in zip(token_keys, tokens, strict=True)):
-        return stamp, CachedPage(variants, headers)
+        return Lookup(stamp, CachedPage(variants, headers), stock_seq)
     # A product's stock moved (or its token was evicted): its live level, then the page.
     live = stock_levels(template[2], stamp[0])
     if live is None:
-        return stamp, None
+        return Lookup(stamp, None, stock_seq)
     levels, tokens = live
     now_shown = tuple(levels[pk] for pk in template[2])
     if now_shown != levels_shown:
         variants = encoded_variants(fill_template(template, levels))
     entry = (stamp, template, token_keys, tokens, now_shown, variants, headers)
     cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
-    return stamp, CachedPage(variants, headers)
+    return Lookup(stamp, CachedPage(variants, headers), stock_seq)
+
+
+def stock_tokens_since(product_ids: Sequence[str], stock_seq: int | None) -> tuple[str, ...] | None:
+    """The stock tokens of `product_ids`, in order, if no stock move has replaced any token
+    since STOCK_SEQUENCE_KEY read `stock_seq`; else None. A render that read the stock after
+    `stock_seq` was read can then be stored with these tokens as it is, with no second read
+    of the stock: a move that committed after that render read the stock advances the
+    sequence before it replaces its tokens, so either the tokens read here are the old
+    ones (and that move will replace them: the page is filled in on its next hit) or the
+    sequence differs. Missing tokens (first use, eviction) are started only where still
+    missing, and the sequence is read after that, for the same reason."""
+    if stock_seq is None:
+        return None
+    token_keys = [product_stock_key(pk) for pk in product_ids]
+    values = _tokens_started_and_read(token_keys)
+    if values is None or values.get(STOCK_SEQUENCE_KEY) != stock_seq or any(k not in values for k in token_keys):
+        return None
+    return tuple(values[k] for k in token_keys)
+
+
+# KEYS: stock token keys, then the sequence key; ARGV[1]: 15 random digits. Sets each token
+# that is missing (to those digits and its 3-digit index: an integer token, unique to this
+# call), then reads them all and the sequence: atomically, in one command.
+START_TOKENS_LUA = """
+for i = 1, #KEYS - 1 do
+  redis.call('SET', KEYS[i], ARGV[1] .. string.format('%03d', i), 'NX')
+end
+return redis.call('MGET', unpack(KEYS))
+"""
+_scripts: dict = {}
+
+
+def _tokens_started_and_read(token_keys: list[str]) -> dict | None:
+    """{key: value} of `token_keys` (each missing one started with a fresh token) and of
+    STOCK_SEQUENCE_KEY; None when the cache is down. On Redis one script call (a page's
+    40-odd tokens cost one command, not one each); elsewhere key by key."""
+    keys = [*token_keys, STOCK_SEQUENCE_KEY]
+    client = getattr(cache, "client", None)
+    if not hasattr(client, "get_client"):  # not django-redis: the portable way
+        values = cache.get_many(keys)
+        for k in token_keys:
+            if k not in values:
+                cache.add(k, _new_token(), timeout=None)
+        values.update(cache.get_many([k for k in keys if k not in values or k == STOCK_SEQUENCE_KEY]))
+        return values
+    if len(token_keys) > 999:  # the script numbers the tokens it starts with three digits
+        return None
+    base = str(secrets.randbelow(9 * 10**14) + 10**14)
+    try:
+        redis = client.get_client(write=True)
+        script = _scripts.get(id(redis))
+        if script is None:
+            script = _scripts[id(redis)] = redis.register_script(START_TOKENS_LUA)
+        raw = script(
+            keys=[client.make_key(k) for k in keys],
+            args=[base],
+        )
+    except Exception:  # the cache is down: nothing vouched, the page is stored the slow way or not at all
+        return None
+    return {k: client.decode(v) for k, v in zip(keys, raw, strict=True) if v is not None}
 
 
 def store_page(
@@ -395,6 +496,7 @@ def store_page(
     headers: dict[str, str],
     template: Template | None = None,
     levels: dict[str, tuple[int, str]] | None = None,
+    stock_seq: int | None = None,
 ) -> Variants:
     """Store a rendered response under `stamp` and return its encoded variants (for the
     response that rendered it, so it is not compressed a second time). `content` is the
@@ -402,14 +504,24 @@ def store_page(
     `levels` it was rendered with (render_stock_template). The products' stock entries are
     filled now (one query) and their tokens kept with the entry, so the next hit needs no
     query. Nothing is stored when the cache is off or down (`stamp` None), or when a product
-    of the page is gone."""
+    of the page is gone.
+
+    `stock_seq` (from cached_page, read before the render) lets the levels the page was
+    rendered with be stored as they are when no stock move came in between
+    (stock_tokens_since): then the stock is not read a second time, which was half of
+    what an uncached list page cost."""
     variants = encoded_variants(content)
     if not settings.CATALOG_CACHE_ENABLED or stamp is None:
         return variants
     template = template or plain_template(content)
     ids = template[2]
     stored, token_keys, tokens, shown = variants, (), (), ()
-    if ids:
+    vouched = stock_tokens_since(ids, stock_seq) if ids and levels is not None else None
+    if vouched is not None:
+        token_keys = tuple(product_stock_key(pk) for pk in ids)
+        tokens, shown = vouched, tuple(levels[pk] for pk in ids)
+        _remember_token_keys(key, token_keys)
+    elif ids:
         live = stock_levels(ids, stamp[0])
         if live is None:
             return variants

@@ -73,13 +73,14 @@ class CachedCatalogMiddleware:
         namespace, stamp_for = endpoint
         variant = cache_variant(request, staff=False, media_type=PUBLIC_VARIANT_MEDIA_TYPE)
         key = cache_key_for(request, namespace, variant)
-        stamp, page = cached_page(key, stamp_for(match.kwargs, request.GET))
+        lookup = cached_page(key, stamp_for(match.kwargs, request.GET))
+        page = lookup.page
         if page is None:
             # A miss, or the cache is down (stamp None): the view renders it from the
             # database and stores it under this stamp, without asking the cache again.
-            if stamp is not None:
+            if lookup.stamp is not None:
                 record_lookup(hit=False)
-            request.catalog_cache_probe = (key, stamp)
+            request.catalog_cache_probe = (key, lookup)
             return None
         record_lookup(hit=True)
         counted = usage(group="global", key=ip_key, rate=settings.RATELIMIT_DEFAULT, request=request)

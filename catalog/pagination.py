@@ -65,6 +65,9 @@ def page_rows(queryset, start: int, stop: int, rows: Callable[[QuerySet], Any] |
     read = rows or (lambda qs: qs)
     if start == 0:
         return list(read(queryset)[:stop])
+    reader = read(queryset)
+    if getattr(reader, "slices_by_id", False):  # it picks the page's ids itself (selectors.PageRows)
+        return list(reader[start:stop])
     return list(read(queryset.filter(pk__in=queryset.values("pk")[start:stop])))
 
 

@@ -325,18 +325,25 @@ class VariantSerializer(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
     def to_representation(self, obj: Product) -> dict:
-        return {
-            "id": str(obj.id),
-            "slug": obj.slug,
-            "sku": obj.sku,
-            "name": obj.name,
-            "price": _money(obj.price),
-            "stock_quantity": obj.stock_quantity,
-            "in_stock": obj.stock_quantity > 0,
-            "attributes": _attributes(obj.attributes),
-            "is_active": obj.is_active,
-            "updated_at": _iso(obj.updated_at),
-        }
+        return variant_data(obj)
+
+
+def variant_data(obj) -> dict:
+    """A variant as VariantSerializer writes it, from a Product or a
+    catalog.selectors.VariantRow (a plain function: a serializer instance per variant cost
+    more than the dict)."""
+    return {
+        "id": str(obj.id),
+        "slug": obj.slug,
+        "sku": obj.sku,
+        "name": obj.name,
+        "price": _money(obj.price),
+        "stock_quantity": obj.stock_quantity,
+        "in_stock": obj.stock_quantity > 0,
+        "attributes": _attributes(obj.attributes),
+        "is_active": obj.is_active,
+        "updated_at": _iso(obj.updated_at),
+    }
 
 
 class ProductPriceRangeSerializer(serializers.Serializer):
@@ -489,7 +496,7 @@ def product_structure_fields(obj, *, product_type: dict | None, variants: list) 
         "product_type": product_type,
         "structure": obj.structure,
         "parent": str(obj.parent_id) if obj.parent_id else None,
-        "variants": [VariantSerializer().to_representation(v) for v in variants],
+        "variants": [variant_data(v) for v in variants],
         "price_range": None,
     }
     if obj.structure == ProductStructure.PARENT:

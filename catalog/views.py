@@ -26,6 +26,7 @@ from catalog import selectors, services
 from catalog.cache import (
     CATALOG_STAMP,
     CachedPage,
+    Lookup,
     Variants,
     cache_stats,
     cached_page,
@@ -123,19 +124,20 @@ class CachedReadMixin:
 
     def cached(self, request, namespace: str, build: Callable[[], Response], stamp_keys=CATALOG_STAMP):
         use_cache = settings.CATALOG_CACHE_ENABLED and getattr(request.accepted_renderer, "format", "") == "json"
-        key, stamp = None, None
+        key, lookup = None, Lookup(None, None)
         if use_cache:
             variant = cache_variant(request, staff=is_staff_user(request.user), media_type=request.accepted_media_type)
             key = cache_key_for(request, namespace, variant)
             probe = getattr(request, "catalog_cache_probe", None)
             if probe is not None and probe[0] == key:
-                stamp, page = probe[1], None  # the early path missed and counted it
+                lookup = probe[1]  # the early path missed and counted it
             else:
-                stamp, page = cached_page(key, stamp_keys)
-                if stamp is not None:  # the cache answered: count it (nothing to count when it is down)
-                    record_lookup(hit=page is not None)
-            if page is not None:
-                return cached_hit_response(request, page)
+                lookup = cached_page(key, stamp_keys)
+                if lookup.stamp is not None:  # the cache answered: count it (nothing to count when it is down)
+                    record_lookup(hit=lookup.page is not None)
+            if lookup.page is not None:
+                return cached_hit_response(request, lookup.page)
+        stamp = lookup.stamp
         response = build()
         response["X-Cache"] = "MISS"
         if key is not None and response.status_code == 200:
@@ -151,7 +153,9 @@ class CachedReadMixin:
                 rendered = render_stock_template(rows, lambda: response.render().content)
             if rendered is not None:
                 content, template, levels = rendered
-                variants = store_page(key, stamp, content, headers=headers, template=template, levels=levels)
+                variants = store_page(
+                    key, stamp, content, headers=headers, template=template, levels=levels, stock_seq=lookup.stock_seq
+                )
             elif response.is_rendered:  # placeholders did not line up: render plainly, do not store
                 response.content = response.rendered_content
                 return response
@@ -391,15 +395,24 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         filterset = self._filterset()
         # The paginator counts the list (up to the page window); a relevance-ranked search
         # counts its ranked candidates itself.
-        products, rows = selectors.product_list_rows(selectors.product_list(filterset))
-        audience = "staff" if is_staff_user(request.user) else "public"
+        staff = is_staff_user(request.user)
+        products, rows = selectors.product_list_rows(selectors.product_list(filterset), staff=staff)
+        audience = "staff" if staff else "public"
         query = [(k, v) for k, values in request.query_params.lists() for v in values]
         count_cache = (list_count_key(audience, request.path, query), list_stamp(request.query_params))
         ordering = selectors.effective_ordering(filterset)
         page = self.paginator.paginate(products, request, ordering, count_cache=count_cache, rows=rows)
-        parents = [row.id for row in page if row.structure == ProductStructure.PARENT]
+        # PostgreSQL's rows carry their variants (selectors.PageRows); others are read here.
+        parents = [
+            row.id for row in page if row.structure == ProductStructure.PARENT and not hasattr(row, "variant_rows")
+        ]
         variants = selectors.product_variants_by_parent(parents, request.user)
-        results = [product_row_data(row, selectors.row_images(row), variants.get(row.id, [])) for row in page]
+        results = [
+            product_row_data(
+                row, selectors.row_images(row), getattr(row, "variant_rows", None) or variants.get(row.id, [])
+            )
+            for row in page
+        ]
         response = self.paginator.get_paginated_response(results)
         response.stock_rows = _stock_rows(response.data["results"])
         return response
