@@ -36,11 +36,14 @@ or end (0: none scheduled), written by the promotions service whenever it applie
 if any price changed, so the next GET after a promotion starts or ends is re-rendered with
 the new price, whatever the TTL and whether or not the scheduled job has run yet.
 
-Stored bytes: each entry holds the page in every encoding worth sending (identity, gzip,
-br; core.compression) along with its products' stock tokens as of the levels the bytes
-show. A hit whose tokens are all unchanged serves those bytes untouched (no fill, no
-compression; the tokens come in the same round trip as the stamp and the entry), and one
-after a stock move fills the page in, encodes it once and stores it back.
+Stored bytes: each entry holds the page as bytes, the identity and each encoding a client
+has asked for (gzip, br; core.compression), along with its products' stock tokens as of
+the levels the bytes show. An encoding is compressed once per entry, by the first request
+that accepts it (the miss that renders the page, or the first hit asking for one the entry
+lacks, which stores it back), never for a client that did not ask for it. A hit whose
+tokens are all unchanged serves the stored bytes untouched (no fill, no compression; the
+tokens come in the same round trip as the stamp and the entry), and one after a stock move
+fills the page in, encodes it once and stores it back.
 
 If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
 correct, just slower. The hit/miss counters (`cache_stats()`) are best effort.
@@ -332,10 +335,10 @@ def prices_ensure_current(boundary=..., *, now: float | None = None) -> None:
 
 # --- rendered responses ----------------------------------------------------------------------
 
-# What a hit serves: the page's bytes in every encoding worth sending ("" = identity, "gzip",
-# "br"; core.compression) and the headers the view adds to it (Allow, Vary), so the early
+# What a hit serves: the page's bytes in the encodings asked for so far ("" = identity, "gzip",
+# "br"; None: compressing did not pay, send the identity; core.compression) and the headers the view adds to it (Allow, Vary), so the early
 # path (catalog.middleware) answers exactly what the view would.
-Variants = dict[str, bytes]
+Variants = dict[str, bytes | None]
 
 
 class CachedPage(NamedTuple):
@@ -371,7 +374,7 @@ class Lookup(NamedTuple):
     stock_seq: int | None = None
 
 
-def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> Lookup:
+def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding: str | None = None) -> Lookup:
     """(current stamp, the cached page or None, the stock sequence). The entry is served
     only when it was stored under the current stamp, with the live stock of its products. A
     missing generation (first use, eviction) is started with a fresh token; a stamp of None
@@ -381,7 +384,10 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> Lookup:
     the levels those bytes show. While every token is unchanged (the steady state: one round
     trip for stamp, entry and tokens) the stored bytes are served as they are, nothing
     filled in or compressed; after a stock move of one of its products the page is filled
-    in with the live levels, encoded once and stored back for the hits after it."""
+    in with the live levels, encoded once and stored back for the hits after it.
+
+    `encoding`: the one the caller will send (core.compression.response_encoding); a page
+    that lacks it gets it now, stored back with the entry (once per entry and encoding)."""
     if not settings.CATALOG_CACHE_ENABLED:
         prices_ensure_current()
         return Lookup(None, None)
@@ -408,12 +414,13 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> Lookup:
     if not (isinstance(entry, tuple) and len(entry) == ENTRY_LENGTH and entry[0] == stamp):
         return Lookup(stamp, None, stock_seq)
     _, template, token_keys, tokens, levels_shown, variants, headers = entry
-    if not token_keys:
-        return Lookup(stamp, CachedPage(variants, headers), stock_seq)
-    if token_keys != seen:
+    if token_keys and token_keys != seen:
         _remember_token_keys(key, token_keys)
         values = cache.get_many(list(token_keys))
-    if all(values.get(k) == token for k, token in zip(token_keys, tokens, strict=True)):
+    if not token_keys or all(values.get(k) == token for k, token in zip(token_keys, tokens, strict=True)):
+        if encoding is not None and encoding not in variants:  # first asked for: compressed once, kept
+            variants = {**variants, **encoded_variants(variants[""], (encoding,))}
+            cache.set(key, (*entry[:5], variants, headers), timeout=settings.CATALOG_CACHE_TIMEOUT)
         return Lookup(stamp, CachedPage(variants, headers), stock_seq)
     # A product's stock moved (or its token was evicted): its live level, then the page.
     live = stock_levels(template[2], stamp[0])
@@ -422,7 +429,7 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP) -> Lookup:
     levels, tokens = live
     now_shown = tuple(levels[pk] for pk in template[2])
     if now_shown != levels_shown:
-        variants = encoded_variants(fill_template(template, levels))
+        variants = encoded_variants(fill_template(template, levels), (encoding,) if encoding else ())
     entry = (stamp, template, token_keys, tokens, now_shown, variants, headers)
     cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
     return Lookup(stamp, CachedPage(variants, headers), stock_seq)
@@ -497,6 +504,7 @@ def store_page(
     template: Template | None = None,
     levels: dict[str, tuple[int, str]] | None = None,
     stock_seq: int | None = None,
+    encoding: str | None = None,
 ) -> Variants:
     """Store a rendered response under `stamp` and return its encoded variants (for the
     response that rendered it, so it is not compressed a second time). `content` is the
@@ -509,8 +517,10 @@ def store_page(
     `stock_seq` (from cached_page, read before the render) lets the levels the page was
     rendered with be stored as they are when no stock move came in between
     (stock_tokens_since): then the stock is not read a second time, which was half of
-    what an uncached list page cost."""
-    variants = encoded_variants(content)
+    what an uncached list page cost. `encoding`: the one the response is sent in, the
+    only one compressed now (others on the first hit asking for them)."""
+    encodings = (encoding,) if encoding else ()
+    variants = encoded_variants(content, encodings)
     if not settings.CATALOG_CACHE_ENABLED or stamp is None:
         return variants
     template = template or plain_template(content)
@@ -530,7 +540,7 @@ def store_page(
         shown = tuple(now[pk] for pk in ids)
         # The render read the stock before the tokens were read: store what they vouch for.
         if levels is None or shown != tuple(levels[pk] for pk in ids):
-            stored = encoded_variants(fill_template(template, now))
+            stored = encoded_variants(fill_template(template, now), encodings)
         _remember_token_keys(key, token_keys)
     entry = (stamp, template, token_keys, tokens, shown, stored, headers)
     cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)

@@ -27,6 +27,7 @@ from django.utils.cache import patch_vary_headers
 
 from catalog.cache import cached_page, record_lookup
 from catalog.views import PUBLIC_CACHED_READS, cache_key_for, cache_variant, cached_hit_response
+from core.compression import response_encoding
 from core.ratelimit import ip_key, usage
 
 CATALOG_PREFIXES = ("/api/v1/products/", "/api/v1/categories/")
@@ -73,7 +74,7 @@ class CachedCatalogMiddleware:
         namespace, stamp_for = endpoint
         variant = cache_variant(request, staff=False, media_type=PUBLIC_VARIANT_MEDIA_TYPE)
         key = cache_key_for(request, namespace, variant)
-        lookup = cached_page(key, stamp_for(match.kwargs, request.GET))
+        lookup = cached_page(key, stamp_for(match.kwargs, request.GET), encoding=response_encoding(request))
         page = lookup.page
         if page is None:
             # A miss, or the cache is down (stamp None): the view renders it from the

@@ -64,7 +64,7 @@ from catalog.serializers import (
     ReviewWriteSerializer,
     product_row_data,
 )
-from core.compression import MIN_SIZE, negotiate
+from core.compression import MIN_SIZE, response_encoding
 from core.errors import NotFound
 from ecommerce.api.openapi import error_response
 from ecommerce.api.pagination import PageNumberPagination as DefaultPagination
@@ -83,10 +83,7 @@ def cached_variant_response(request, response: HttpResponse, variants: Variants)
     identity = variants[""]
     if len(identity) >= MIN_SIZE:
         patch_vary_headers(response, ("Accept-Encoding",))
-    encoding = negotiate(
-        request.META.get("HTTP_ACCEPT_ENCODING", ""),
-        allow_brotli=settings.SESSION_COOKIE_NAME not in request.COOKIES,
-    )
+    encoding = response_encoding(request)
     body = variants.get(encoding) if encoding else None
     if body is None:
         response.content = identity
@@ -132,7 +129,7 @@ class CachedReadMixin:
             if probe is not None and probe[0] == key:
                 lookup = probe[1]  # the early path missed and counted it
             else:
-                lookup = cached_page(key, stamp_keys)
+                lookup = cached_page(key, stamp_keys, encoding=response_encoding(request))
                 if lookup.stamp is not None:  # the cache answered: count it (nothing to count when it is down)
                     record_lookup(hit=lookup.page is not None)
             if lookup.page is not None:
@@ -154,14 +151,23 @@ class CachedReadMixin:
             if rendered is not None:
                 content, template, levels = rendered
                 variants = store_page(
-                    key, stamp, content, headers=headers, template=template, levels=levels, stock_seq=lookup.stock_seq
+                    key,
+                    stamp,
+                    content,
+                    headers=headers,
+                    template=template,
+                    levels=levels,
+                    stock_seq=lookup.stock_seq,
+                    encoding=response_encoding(request),
                 )
             elif response.is_rendered:  # placeholders did not line up: render plainly, do not store
                 response.content = response.rendered_content
                 return response
             else:
                 response.render()
-                variants = store_page(key, stamp, response.content, headers=headers)
+                variants = store_page(
+                    key, stamp, response.content, headers=headers, encoding=response_encoding(request)
+                )
             cached_variant_response(request, response, variants)
         return response
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 
 import brotli
+from django.conf import settings
 from django.utils.text import compress_string
 
 # Bodies smaller than this are sent as they are: compressing them saves little and costs time.
@@ -88,13 +89,23 @@ def compress(content: bytes, encoding: str, *, pad: bool = True) -> bytes:
     raise ValueError(f"unknown encoding {encoding!r}")
 
 
-def encoded_variants(content: bytes) -> dict[str, bytes]:
-    """A public body in every encoding worth sending ("" is the identity), for caches:
-    the compressed forms only when the body is at least MIN_SIZE and they are smaller."""
-    variants = {"": content}
-    if len(content) >= MIN_SIZE:
-        for encoding in ENCODINGS:
+def encoded_variants(content: bytes, encodings=ENCODINGS) -> dict[str, bytes | None]:
+    """A public body for caches: "" (the identity) and each of `encodings` (gzip, br), as
+    compressed bytes or None where compressing does not pay (a body under MIN_SIZE, or one
+    that came out no smaller): None means "send the identity"."""
+    variants: dict[str, bytes | None] = {"": content}
+    for encoding in encodings:
+        variants[encoding] = None
+        if len(content) >= MIN_SIZE:
             compressed = compress(content, encoding, pad=False)
             if len(compressed) < len(content):
                 variants[encoding] = compressed
     return variants
+
+
+def response_encoding(request) -> str | None:
+    """The encoding to answer `request` with (negotiate, brotli refused with a session)."""
+    return negotiate(
+        request.META.get("HTTP_ACCEPT_ENCODING", ""),
+        allow_brotli=request.COOKIES.get(settings.SESSION_COOKIE_NAME) is None,
+    )

@@ -335,3 +335,69 @@ def test_the_representation_variant_is_part_of_the_key(api_client, settings):
     assert listed["X-Cache"] == "MISS" and listed.json()["results"][0]["currency"] == "EUR"
     indented = api_client.get("/api/v1/products/", HTTP_ACCEPT="application/json; indent=2")
     assert indented["X-Cache"] == "MISS" and indented.content.startswith(b"{\n")
+
+
+# --- a miss stores the stock it rendered (catalog.cache.store_page, stock_tokens_since) ------
+
+
+def _move_stock(product, quantity):
+    from django.db import transaction
+
+    with transaction.atomic():
+        Product.objects.filter(pk=product.pk).update(stock_quantity=quantity)
+        product_stock_changed({product.pk: quantity - product.stock_quantity})
+
+
+def test_a_miss_reads_the_stock_once(api_client, django_assert_num_queries, settings):
+    """The stock the page was rendered with is stored as it is: no second stock read."""
+    for name in "abc":
+        ProductFactory(name=name, stock_quantity=4)
+    # Known from here on: the count and the stock sequence (not the stock of product "c").
+    get(api_client, "/api/v1/products/?ordering=name&page_size=1")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        assert get(api_client, "/api/v1/products/?ordering=-name&page_size=1")["X-Cache"] == "MISS"
+    # selectors.product_stock_levels (a parent's level sums its variants): not run again
+    assert not [q["sql"] for q in queries if "SUM(" in q["sql"].upper() and "stock_quantity" in q["sql"]]
+    with django_assert_num_queries(0):
+        assert get(api_client, "/api/v1/products/?ordering=-name&page_size=1")["X-Cache"] == "HIT"
+
+
+@pytest.mark.parametrize("path", ["/api/v1/products/", "detail"])
+def test_a_stock_move_between_the_render_and_the_store_is_never_served_stale(api_client, path):
+    """A move that commits after the page read the stock, before the page is stored: the
+    stored page must not vouch for the old level (the next GET shows the new one)."""
+    from catalog import views
+
+    product = ProductFactory(stock_quantity=5)
+    url = f"/api/v1/products/{product.id}/" if path == "detail" else path
+    get(api_client, "/api/v1/products/?ordering=name")  # the stock sequence is known from here on
+    real = views.render_stock_template
+
+    def render_then_move(rows, render):
+        _move_stock(product, 2)  # the rows already hold 5
+        return real(rows, render)
+
+    with mock.patch.object(views, "render_stock_template", render_then_move):
+        first = get(api_client, url)
+    assert first["X-Cache"] == "MISS"
+    again = get(api_client, url)
+    data = again.json()
+    shown = data["results"][0]["stock_quantity"] if path != "detail" else data["stock_quantity"]
+    assert again["X-Cache"] == "HIT" and shown == 2
+
+
+def test_a_lost_stock_sequence_makes_the_miss_read_the_stock_again(api_client):
+    from django.core.cache import cache
+
+    from catalog.cache import STOCK_SEQUENCE_KEY
+
+    product = ProductFactory(stock_quantity=5)
+    get(api_client, "/api/v1/products/?ordering=price")
+    cache.delete(STOCK_SEQUENCE_KEY)  # evicted between two requests
+    assert get(api_client, "/api/v1/products/?ordering=name").json()["results"][0]["stock_quantity"] == 5
+    _move_stock(product, 1)
+    listed = get(api_client, "/api/v1/products/?ordering=name")
+    assert listed["X-Cache"] == "HIT" and listed.json()["results"][0]["stock_quantity"] == 1

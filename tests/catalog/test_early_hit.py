@@ -210,6 +210,7 @@ def test_a_hit_does_not_compress_again(view_only):
     client = Client()
     first = client.get("/api/v1/products/", HTTP_ACCEPT_ENCODING="gzip")
     assert first["X-Cache"] == "MISS" and first["Content-Encoding"] == "gzip"
+    client.get("/api/v1/products/", HTTP_ACCEPT_ENCODING="br")  # br's first request: compressed once, kept
     with (
         mock.patch("core.compression.compress") as compress,
         mock.patch("catalog.cache.encoded_variants") as encode,
@@ -221,10 +222,27 @@ def test_a_hit_does_not_compress_again(view_only):
     assert not compress.called and not encode.called and not middleware_compress.called
 
 
+def test_each_encoding_is_compressed_once_per_entry_and_only_when_asked_for():
+    from core import compression
+
+    ProductFactory.create_batch(6, description="y" * 300)
+    client = Client()
+    with mock.patch.object(compression, "compress", wraps=compression.compress) as compress:
+        identity = client.get("/api/v1/products/")  # a client that takes no encoding: nothing compressed
+        assert identity["X-Cache"] == "MISS" and not compress.called
+        answers = [client.get("/api/v1/products/", HTTP_ACCEPT_ENCODING=e) for e in ("br", "br", "gzip", "gzip", "")]
+    assert [call.args[1] for call in compress.call_args_list] == ["br", "gzip"]
+    assert brotli.decompress(answers[1].content) == identity.content
+    assert gzip.decompress(answers[3].content) == identity.content
+    assert all(a["X-Cache"] == "HIT" for a in answers) and "Content-Encoding" not in answers[4]
+
+
 def test_early_hit_does_not_compress_again():
     ProductFactory.create_batch(6, description="y" * 300)
     client = Client()
     identity = client.get("/api/v1/products/").content
+    for encoding in ("gzip", "br"):  # the first request for each encoding compresses it, once
+        client.get("/api/v1/products/", HTTP_ACCEPT_ENCODING=encoding)
     with mock.patch("catalog.cache.encoded_variants") as encode, mock.patch("ecommerce.middleware.compress") as comp:
         zipped = client.get("/api/v1/products/", HTTP_ACCEPT_ENCODING="gzip")
         br = client.get("/api/v1/products/", HTTP_ACCEPT_ENCODING="br")

@@ -23,12 +23,12 @@ def test_a_cursor_page_is_an_index_range_scan(api_client, settings, ordering, in
     cursor = parse_qs(urlparse(first["next"]).query)["cursor"][0]
     with CaptureQueriesContext(connection) as ctx:
         assert api_client.get(URL, {"ordering": ordering, "cursor": cursor, "page_size": 2}).status_code == 200
-    # The page itself: the last query of products (the images of the page are fetched after it).
+    # The page's ids: the last ORM query of products (the rows are then read by id).
     page_sql = [q["sql"] for q in ctx.captured_queries if 'FROM "catalog_product"' in q["sql"]][-1]
     with connection.cursor() as cursor_:
         cursor_.execute("SET LOCAL enable_seqscan = off")  # a 5-row table is cheaper to scan whole
         cursor_.execute("SET LOCAL enable_sort = off")  # ... or to sort (the plan flipped with the statistics)
         cursor_.execute(f"EXPLAIN {page_sql}")
         plan = "\n".join(row[0] for row in cursor_.fetchall())
-    assert f"Index Scan using {index}" in plan, plan
+    assert f"Index Scan using {index}" in plan or f"Index Only Scan using {index}" in plan, plan
     assert "Index Cond: (ROW(" in plan, plan
