@@ -41,9 +41,16 @@ has asked for (gzip, br; core.compression), along with its products' stock token
 the levels the bytes show. An encoding is compressed once per entry, by the first request
 that accepts it (the miss that renders the page, or the first hit asking for one the entry
 lacks, which stores it back), never for a client that did not ask for it. A hit whose
-tokens are all unchanged serves the stored bytes untouched (no fill, no compression; the
-tokens come in the same round trip as the stamp and the entry), and one after a stock move
-fills the page in, encodes it once and stores it back.
+tokens are all unchanged serves the stored bytes untouched (no fill, no compression), and
+one after a stock move fills the page in, encodes it once and stores it back.
+
+The stock sequence (`catalog:stock-seq`) counts stock moves: each move advances it in the
+same atomic step (one Redis script) that replaces its products' tokens. An entry records
+the sequence it read with its tokens, so while the sequence has not moved a hit knows
+every token is unchanged without reading them (one round trip: stamp, entry, price
+boundary, sequence); after any move it reads the page's tokens once per process and
+sequence. A miss reads the sequence before it renders, and stores the stock it rendered
+as it is when the sequence is still there with the tokens (no second read of the stock).
 
 If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
 correct, just slower. The hit/miss counters (`cache_stats()`) are best effort.
@@ -54,6 +61,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import logging
 import secrets
 import threading
 import time
@@ -69,6 +77,8 @@ from catalog.selectors import product_stock_levels
 from core.compression import encoded_variants
 from core.formats import iso_utc
 from core.metrics import CATALOG_CACHE_LOOKUPS
+
+logger = logging.getLogger(__name__)
 
 GENERATION_KEY = "catalog:generation"
 IN_STOCK_GENERATION_KEY = "catalog:in-stock"
@@ -131,15 +141,44 @@ def bump_catalog_generation() -> None:
 def bump_stock_generations(product_ids: Iterable, *, in_stock_changed: bool = True) -> None:
     """After stock of `product_ids` moved (on commit): their stock entries (and staff
     details) are stale; when a product may have crossed zero, also every page filtered by
-    `in_stock`. Other cached pages stay: their stock is merged in on a hit. One round trip."""
+    `in_stock`. Other cached pages stay: their stock is merged in on a hit. One round trip.
+
+    The move is also counted in STOCK_SEQUENCE_KEY, in the same atomic step on Redis (one
+    script): a reader that finds the sequence where it was knows no token changed since
+    (cached_page), and a render that read the stock before this move and the tokens after
+    it sees the sequence moved and does not vouch for what it read (store_page)."""
     keys = [product_stock_key(pk) for pk in product_ids]
     if in_stock_changed:
         keys.append(IN_STOCK_GENERATION_KEY)
     if keys:
-        # The sequence first: a render that read the stock before this move and its tokens
-        # after it then sees the sequence moved, and does not vouch for what it read.
+        _bump_counted(keys)
+
+
+# KEYS: the sequence key, then the token keys; ARGV: the sequence's start should it be
+# missing, and 12 random digits (each token: those digits and its 6-digit index).
+BUMP_COUNTED_LUA = """
+if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('INCR', KEYS[1])
+for i = 2, #KEYS do
+  redis.call('SET', KEYS[i], ARGV[2] .. string.format('%06d', i))
+end
+return 1
+"""
+
+
+def _bump_counted(keys: list[str]) -> None:
+    redis, client = _redis()
+    if redis is None or len(keys) >= 10**6:  # not Redis (the local-memory cache serves one process)
         advance_stock_sequence()
         _bump(keys)
+        return
+    try:
+        _script(redis, BUMP_COUNTED_LUA)(
+            keys=[client.make_key(k) for k in (STOCK_SEQUENCE_KEY, *keys)],
+            args=[_sequence_start(), str(secrets.randbelow(9 * 10**11) + 10**11)],
+        )
+    except Exception:  # the cache is down: as any other write to it then, lost
+        logger.warning("catalog cache: a stock move could not be recorded", exc_info=True)
 
 
 def advance_stock_sequence() -> None:
@@ -154,6 +193,25 @@ def advance_stock_sequence() -> None:
 
 def _sequence_start() -> int:
     return int.from_bytes(uuid.uuid4().bytes[:7], "big") + 1
+
+
+_scripts: dict = {}
+
+
+def _redis():
+    """(the raw Redis client, django-redis's client) of the default cache, or (None, None)
+    when it is not django-redis."""
+    client = getattr(cache, "client", None)
+    if not hasattr(client, "get_client"):
+        return None, None
+    return client.get_client(write=True), client
+
+
+def _script(redis, source: str):
+    script = _scripts.get((id(redis), source))
+    if script is None:
+        script = _scripts[(id(redis), source)] = redis.register_script(source)
+    return script
 
 
 def response_cache_key(namespace: str, variant: str, path: str, query: Iterable[tuple[str, str]]) -> str:
@@ -272,14 +330,16 @@ def fill_template(template: Template, levels: dict[str, tuple[int, str]]) -> byt
 
 def stock_levels(
     product_ids: Sequence[str], catalog_token: str
-) -> tuple[dict[str, tuple[int, str]], tuple[str, ...]] | None:
+) -> tuple[dict[str, tuple[int, str]], tuple[str, ...], int | None] | None:
     """Current (stock_quantity, updated_at) of `product_ids` (str ids): from their stock
     entries where both tokens are current, the rest in one query, which is then stored.
-    Also the products' stock tokens, in order, as read *before* those levels: while they
-    are unchanged, so are the levels. None when a product is gone (the page is re-rendered)."""
+    Also the products' stock tokens, in order, as read *before* those levels (while they
+    are unchanged, so are the levels), and the stock sequence read with them. None when a
+    product is gone (the page is re-rendered)."""
     token_keys = {pk: product_stock_key(pk) for pk in product_ids}
     value_keys = {pk: product_stock_value_key(pk) for pk in product_ids}
-    values = cache.get_many([*token_keys.values(), *value_keys.values()])
+    values = cache.get_many([*token_keys.values(), *value_keys.values(), STOCK_SEQUENCE_KEY])
+    seq = values.get(STOCK_SEQUENCE_KEY)  # read with the tokens: no move came in between
     # A missing token (first use, eviction) gets a fresh one *before* the database read, so
     # a concurrent move's token replacing ours, or ours replacing it, is harmless either way.
     started = {token_keys[pk]: _new_token() for pk in product_ids if token_keys[pk] not in values}
@@ -303,7 +363,7 @@ def stock_levels(
             timeout=settings.CATALOG_CACHE_TIMEOUT,
         )
         levels.update(fresh)
-    return levels, tuple(values[token_keys[pk]] for pk in product_ids)
+    return levels, tuple(values[token_keys[pk]] for pk in product_ids), seq
 
 
 # --- promotion boundaries ---------------------------------------------------------------------
@@ -346,22 +406,30 @@ class CachedPage(NamedTuple):
     headers: dict[str, str]
 
 
-# An entry: (stamp, template, the stock token keys of its products, their tokens and the
-# stock levels as of those tokens, the bytes of the page with those levels in each encoding,
-# headers).
+# An entry: (stamp, the stock token keys of its products, their tokens and the stock levels
+# as of those tokens, the bytes of the page with those levels in each encoding, headers, the
+# stock sequence read with those tokens). Its template (what a refill after a stock move
+# fills in) is stored beside it under template_key(key): a hit does not fetch it.
 ENTRY_LENGTH = 7
 
-# Response key -> the stock token keys of its products, as this process last saw them: the
-# next hit fetches those tokens in the same round trip as the stamp and the entry. A memo
-# only (a wrong or missing one costs one more round trip); emptied when full.
-_token_keys_seen: dict[str, tuple[str, ...]] = {}
-TOKEN_KEYS_SEEN_MAX = 2048
+
+def template_key(key: str) -> str:
+    return f"{key}:t"
 
 
-def _remember_token_keys(key: str, token_keys: tuple[str, ...]) -> None:
-    if len(_token_keys_seen) >= TOKEN_KEYS_SEEN_MAX:
-        _token_keys_seen.clear()
-    _token_keys_seen[key] = token_keys
+# Response key -> (stock sequence, tokens): this process found its entry's tokens all
+# current at that sequence, so while the sequence stays there the next hits need not read
+# them. A memo only (a missing one costs one more round trip); emptied when full.
+_tokens_checked: dict[str, tuple[int, tuple]] = {}
+TOKENS_CHECKED_MAX = 4096
+
+
+def _remember_checked(key: str, seq, tokens: tuple) -> None:
+    if seq is None:
+        return
+    if len(_tokens_checked) >= TOKENS_CHECKED_MAX:
+        _tokens_checked.clear()
+    _tokens_checked[key] = (seq, tokens)
 
 
 class Lookup(NamedTuple):
@@ -381,23 +449,25 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     (cache down) means: do not store.
 
     An entry keeps its encoded bytes together with the stock tokens of its products as of
-    the levels those bytes show. While every token is unchanged (the steady state: one round
-    trip for stamp, entry and tokens) the stored bytes are served as they are, nothing
-    filled in or compressed; after a stock move of one of its products the page is filled
-    in with the live levels, encoded once and stored back for the hits after it.
+    the levels those bytes show, and the stock sequence read with those tokens. Every stock
+    move advances the sequence as it replaces its tokens (atomically), so while the sequence
+    is where the entry (or this process's last check of it) saw it, no token has changed:
+    the steady state is one round trip (stamp, entry, boundary, sequence) and the stored
+    bytes go out as they are. Once it has moved, the tokens are read: all unchanged, the
+    bytes are served still; else the page is filled in with the live levels, encoded once
+    and stored back for the hits after it.
 
     `encoding`: the one the caller will send (core.compression.response_encoding); a page
     that lacks it gets it now, stored back with the entry (once per entry and encoding)."""
     if not settings.CATALOG_CACHE_ENABLED:
         prices_ensure_current()
         return Lookup(None, None)
-    seen = _token_keys_seen.get(key, ())
-    values = cache.get_many([*stamp_keys, key, PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY, *seen])
+    values = cache.get_many([*stamp_keys, key, PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY])
     if _boundary_due(values.get(PRICE_BOUNDARY_KEY), time.time()):
         # A promotion started or ended: apply it (a new generation if a price changed),
         # then read the stamp again.
         prices_ensure_current(values.get(PRICE_BOUNDARY_KEY))
-        values = cache.get_many([*stamp_keys, key, STOCK_SEQUENCE_KEY, *seen])
+        values = cache.get_many([*stamp_keys, key, STOCK_SEQUENCE_KEY])
     stock_seq = values.get(STOCK_SEQUENCE_KEY)
     if stock_seq is None:
         cache.add(STOCK_SEQUENCE_KEY, _sequence_start(), timeout=None)  # known from the next read on
@@ -413,24 +483,33 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     entry = values.get(key)
     if not (isinstance(entry, tuple) and len(entry) == ENTRY_LENGTH and entry[0] == stamp):
         return Lookup(stamp, None, stock_seq)
-    _, template, token_keys, tokens, levels_shown, variants, headers = entry
-    if token_keys and token_keys != seen:
-        _remember_token_keys(key, token_keys)
-        values = cache.get_many(list(token_keys))
-    if not token_keys or all(values.get(k) == token for k, token in zip(token_keys, tokens, strict=True)):
+    _, token_keys, tokens, levels_shown, variants, headers, entry_seq = entry
+    current = not token_keys or (stock_seq is not None and stock_seq == entry_seq)
+    if not current and stock_seq is not None and _tokens_checked.get(key) == (stock_seq, tokens):
+        current = True
+    if not current:
+        # Tokens and sequence in one read: the check holds for that sequence.
+        now = cache.get_many([*token_keys, STOCK_SEQUENCE_KEY])
+        current = all(now.get(k) == token for k, token in zip(token_keys, tokens, strict=True))
+        if current:
+            _remember_checked(key, now.get(STOCK_SEQUENCE_KEY), tokens)
+    if current:
         if encoding is not None and encoding not in variants:  # first asked for: compressed once, kept
             variants = {**variants, **encoded_variants(variants[""], (encoding,))}
-            cache.set(key, (*entry[:5], variants, headers), timeout=settings.CATALOG_CACHE_TIMEOUT)
+            cache.set(key, (*entry[:4], variants, *entry[5:]), timeout=settings.CATALOG_CACHE_TIMEOUT)
         return Lookup(stamp, CachedPage(variants, headers), stock_seq)
     # A product's stock moved (or its token was evicted): its live level, then the page.
+    template = cache.get(template_key(key))
+    if not (isinstance(template, tuple) and len(template) == 3):
+        return Lookup(stamp, None, stock_seq)  # evicted: rendered again
     live = stock_levels(template[2], stamp[0])
     if live is None:
         return Lookup(stamp, None, stock_seq)
-    levels, tokens = live
+    levels, tokens, seq = live
     now_shown = tuple(levels[pk] for pk in template[2])
     if now_shown != levels_shown:
         variants = encoded_variants(fill_template(template, levels), (encoding,) if encoding else ())
-    entry = (stamp, template, token_keys, tokens, now_shown, variants, headers)
+    entry = (stamp, token_keys, tokens, now_shown, variants, headers, seq)
     cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
     return Lookup(stamp, CachedPage(variants, headers), stock_seq)
 
@@ -462,7 +541,6 @@ for i = 1, #KEYS - 1 do
 end
 return redis.call('MGET', unpack(KEYS))
 """
-_scripts: dict = {}
 
 
 def _tokens_started_and_read(token_keys: list[str]) -> dict | None:
@@ -470,8 +548,8 @@ def _tokens_started_and_read(token_keys: list[str]) -> dict | None:
     STOCK_SEQUENCE_KEY; None when the cache is down. On Redis one script call (a page's
     40-odd tokens cost one command, not one each); elsewhere key by key."""
     keys = [*token_keys, STOCK_SEQUENCE_KEY]
-    client = getattr(cache, "client", None)
-    if not hasattr(client, "get_client"):  # not django-redis: the portable way
+    redis, client = _redis()
+    if redis is None:  # not django-redis: the portable way
         values = cache.get_many(keys)
         for k in token_keys:
             if k not in values:
@@ -482,11 +560,7 @@ def _tokens_started_and_read(token_keys: list[str]) -> dict | None:
         return None
     base = str(secrets.randbelow(9 * 10**14) + 10**14)
     try:
-        redis = client.get_client(write=True)
-        script = _scripts.get(id(redis))
-        if script is None:
-            script = _scripts[id(redis)] = redis.register_script(START_TOKENS_LUA)
-        raw = script(
+        raw = _script(redis, START_TOKENS_LUA)(
             keys=[client.make_key(k) for k in keys],
             args=[base],
         )
@@ -525,25 +599,26 @@ def store_page(
         return variants
     template = template or plain_template(content)
     ids = template[2]
-    stored, token_keys, tokens, shown = variants, (), (), ()
+    stored, token_keys, tokens, shown, seq = variants, (), (), (), None
     vouched = stock_tokens_since(ids, stock_seq) if ids and levels is not None else None
     if vouched is not None:
         token_keys = tuple(product_stock_key(pk) for pk in ids)
-        tokens, shown = vouched, tuple(levels[pk] for pk in ids)
-        _remember_token_keys(key, token_keys)
+        tokens, shown, seq = vouched, tuple(levels[pk] for pk in ids), stock_seq
     elif ids:
         live = stock_levels(ids, stamp[0])
         if live is None:
             return variants
-        now, tokens = live
+        now, tokens, seq = live
         token_keys = tuple(product_stock_key(pk) for pk in ids)
         shown = tuple(now[pk] for pk in ids)
         # The render read the stock before the tokens were read: store what they vouch for.
         if levels is None or shown != tuple(levels[pk] for pk in ids):
             stored = encoded_variants(fill_template(template, now), encodings)
-        _remember_token_keys(key, token_keys)
-    entry = (stamp, template, token_keys, tokens, shown, stored, headers)
-    cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
+    entry = (stamp, token_keys, tokens, shown, stored, headers, seq)
+    if ids:  # the template beside the entry: only a refill after a stock move reads it
+        cache.set_many({key: entry, template_key(key): template}, timeout=settings.CATALOG_CACHE_TIMEOUT)
+    else:
+        cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
     return variants
 
 
