@@ -41,7 +41,7 @@ PARALLEL = 2  # COPY connections and index builds at once (one per core here)
 COPY_COLUMNS = [
     "id", "slug", "sku", "name", "description", "price", "stock_quantity", "category_id", "brand_id",
     "attributes", "is_active", "rating_avg", "review_count", "created_at", "updated_at",
-    "structure", "parent_id", "product_type_id",
+    "structure", "parent_id", "product_type_id", "variant_price_max",
 ]  # fmt: skip
 
 
