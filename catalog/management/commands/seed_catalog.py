@@ -34,7 +34,9 @@ from catalog.seeding import (
 
 CHUNK = 10_000
 GIN_INDEXES = {
-    "catalog_prod_search_gin": "CREATE INDEX catalog_prod_search_gin ON catalog_product USING gin (search_vector)",
+    "catalog_prod_search_top_gin": (
+        "CREATE INDEX catalog_prod_search_top_gin ON catalog_product USING gin (search_vector) WHERE parent_id IS NULL"
+    ),
     "catalog_prod_attrs_gin": "CREATE INDEX catalog_prod_attrs_gin ON catalog_product USING gin (attributes jsonb_path_ops)",
 }
 PARALLEL = 2  # COPY connections and index builds at once (one per core here)
@@ -269,7 +271,7 @@ class Command(BaseCommand):
 
 def _declared_indexes() -> dict[str, str]:
     """name -> CREATE INDEX of every non-constraint index of catalog_product: the model's
-    (field db_index, Meta.indexes) plus the GIN indexes of migration 0003."""
+    (field db_index, Meta.indexes) plus the GIN indexes of migrations 0003 and 0011."""
     ddl = {}
     with connection.schema_editor(collect_sql=True) as editor:
         for statement in editor._model_indexes_sql(Product):
