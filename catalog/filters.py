@@ -340,14 +340,22 @@ class ProductFilter(SharedFiltersFilterSet):
 
     # Price, stock and attributes look through variants. Each of these filters only records
     # its value; filter_queryset then applies them together, so that a parent matches when
-    # ONE of its variants matches all of them (an M that is in stock and under 20, not an
-    # M that is out of stock beside an S in stock):
+    # ONE of its active variants matches all of them (an M that is in stock and under 20,
+    # not an M that is out of stock beside an S in stock):
     #
     #   (structure <> 'parent' AND <the conditions on the product's own columns>)
-    #   OR (structure = 'parent' AND EXISTS (SELECT 1 FROM product v WHERE v.parent_id = p.id
-    #        AND v.is_active AND <the conditions on v; an attribute may be the parent's>))
+    #   OR (structure = 'parent' AND <its row's variant price range can match>
+    #       AND EXISTS (SELECT 1 FROM product v WHERE v.parent_id = p.id AND v.is_active
+    #                   AND <the conditions on v; an attribute may be the parent's>))
     #
-    # The EXISTS is a lookup on the (parent, price) index per candidate parent.
+    # A parent's row holds the range of its active variants' prices (`price` their lowest,
+    # `variant_price_max` their highest, null without any), so the range test is exact
+    # where it can be: an active variant lies in [lo, hi] only if price <= hi and
+    # variant_price_max >= lo, and one surely does if moreover the cheapest is >= lo or the
+    # dearest <= hi. With price conditions alone only a parent whose variants straddle the
+    # whole range looks at its variants (the EXISTS, a lookup on the (parent, price) index);
+    # the others are decided by their row, which the (category, price) list index covers,
+    # so a category's filtered count and page ids are index-only scans.
 
     # The type hints document each parameter (drf-spectacular reads them).
 
@@ -371,23 +379,28 @@ class ProductFilter(SharedFiltersFilterSet):
         conditions = self._through_variants
         if not conditions:
             return queryset
+        low, high = conditions.get("min_price"), conditions.get("max_price")
         own, variant = Q(), Q(is_active=True)
-        if conditions.get("min_price") is not None:
-            own &= Q(price__gte=conditions["min_price"])
-            variant &= Q(price__gte=conditions["min_price"])
+        # What the parent's own row must show for an active variant to match (the prices).
+        parent_range = Q(variant_price_max__isnull=False)
+        if low is not None:
+            own &= Q(price__gte=low)
+            variant &= Q(price__gte=low)
+            parent_range &= Q(variant_price_max__gte=low)
         outer = Q()
-        if conditions.get("max_price") is not None:
+        if high is not None:
             # Exact for both kinds (a parent's price is its cheapest active variant's), and
-            # an index condition on the (price, id) list index.
-            outer &= Q(price__lte=conditions["max_price"])
-            variant &= Q(price__lte=conditions["max_price"])
+            # an index condition on the (price, id) and (category, price) list indexes.
+            outer &= Q(price__lte=high)
+            variant &= Q(price__lte=high)
         in_stock = conditions.get("in_stock")
         if in_stock is True:
             own &= Q(stock_quantity__gt=0)
             variant &= Q(stock_quantity__gt=0)
         elif in_stock is False:
             own &= Q(stock_quantity=0)
-        for attribute, options in (conditions.get("attributes") or {}).items():
+        attributes = conditions.get("attributes") or {}
+        for attribute, options in attributes.items():
             own &= attribute_condition(attribute, options)
             variant &= attribute_condition(attribute, options) | attribute_condition(attribute, options, outer=True)
         # `v.id <> p.id` (always true: a variant is not its own parent) is a second outer
@@ -396,7 +409,16 @@ class ProductFilter(SharedFiltersFilterSet):
         # probes the (parent_id, price) index per candidate parent, stopping at the first
         # match, which is what a page of 20 ordered by an index needs.
         variants = Product.objects.filter(parent=OuterRef("pk")).exclude(pk=OuterRef("pk"))
-        parent = Q(structure=ProductStructure.PARENT) & Exists(variants.filter(variant))
+        matching_variant = Exists(variants.filter(variant))
+        if in_stock is True or attributes:
+            parent_match = parent_range & matching_variant  # the row only rules parents out
+        elif low is not None and high is not None:
+            # The cheapest or the dearest variant is in range, else look (listed in this
+            # order: PostgreSQL evaluates an OR's arms left to right, the EXISTS rarely).
+            parent_match = parent_range & (Q(price__gte=low) | Q(variant_price_max__lte=high) | matching_variant)
+        else:  # one bound (`high` is in `outer`), or none: the range decides
+            parent_match = parent_range
+        parent = Q(structure=ProductStructure.PARENT) & parent_match
         if in_stock is False:  # out of stock: no active variant has any
             parent &= ~Exists(variants.filter(is_active=True, stock_quantity__gt=0))
         return queryset.filter(outer, (~Q(structure=ProductStructure.PARENT) & own) | parent)

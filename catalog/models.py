@@ -182,6 +182,12 @@ class Product(models.Model):
     # deleted and at each start or end, so a catalog read shows it without knowing about
     # promotions. Checkout does not trust it: the pricing pipeline recomputes the promotion.
     discounted_price = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
+    # On a parent, the highest price of its active variants (null when it has none; always
+    # null on standalone products and variants); its `price` is their lowest. Kept by
+    # catalog.services.product_refresh_parent_prices on every write that changes a variant's
+    # price or activity, so a price filter can decide most parents on their own row (an
+    # index-only test) and looks at the variants only when their range straddles the filter.
+    variant_price_max = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True, editable=False)
     rating_avg = models.DecimalField(max_digits=3, decimal_places=2, default=0)
     review_count = models.PositiveIntegerField(default=0)
     meta_title = models.CharField(
@@ -211,14 +217,31 @@ class Product(models.Model):
             # Keyset/ordering indexes for what customers see (active products); each ends
             # with id so the (value, id) keyset comparison is an index range scan.
             models.Index(fields=["-created_at", "-id"], name="catalog_prod_active_created", condition=LISTED),
-            models.Index(fields=["price", "id"], name="catalog_prod_active_price", condition=LISTED),
+            # With what a price filter reads: `ordering=price&min_price=` walks this index
+            # from the cheapest up, and the products below the minimum (and the parents
+            # without a variant in range) are rejected index-only, not a heap page each.
+            models.Index(
+                fields=["price", "id"],
+                name="catalog_prod_active_price_cov",
+                condition=LISTED,
+                include=["category", "structure", "variant_price_max"],
+            ),
             models.Index(fields=["name", "id"], name="catalog_prod_active_name", condition=LISTED),
             models.Index(fields=["-rating_avg", "-id"], name="catalog_prod_active_rating", condition=LISTED),
             # Category listing (category + descendants) ordered by date or price.
             # Partial like the ones above, so counting a customer's filtered list is an
             # index-only scan (is_active needs no heap visit).
             models.Index(fields=["category", "-created_at"], name="catalog_prod_cat_created", condition=LISTED),
-            models.Index(fields=["category", "price"], name="catalog_prod_cat_price", condition=LISTED),
+            # (category, price) with what a category's price-filtered list reads besides: the
+            # count and the page's ids of `?category=&min_price=&max_price=&ordering=` (price,
+            # -created_at, -rating_avg) are index-only scans of the subtree's entries, where
+            # reading the rows cost a heap page per product (a root category: ~15,000).
+            models.Index(
+                fields=["category", "price"],
+                name="catalog_prod_cat_price_cov",
+                condition=LISTED,
+                include=["structure", "variant_price_max", "created_at", "rating_avg", "id"],
+            ),
             models.Index(fields=["brand", "price"], name="catalog_prod_brand_price", condition=LISTED),
             # Foreign-key lookups for all products (staff lists, PROTECT checks on delete).
             models.Index(fields=["category"], name="catalog_prod_category"),

@@ -54,17 +54,19 @@ def bounded_count(queryset: QuerySet, limit: int | None = None) -> tuple[int, bo
 
 def page_rows(queryset, start: int, stop: int, rows: Callable[[QuerySet], Any] | None = None) -> list:
     """Rows `start:stop` of an ordered product list, read through `rows` (a queryset ->
-    the queryset to read, e.g. as named rows; default: as it is). Past the first page the
-    page's ids are picked first, in the same statement: `WHERE id IN (SELECT id ...
-    ORDER BY ... OFFSET start LIMIT n)`. The subquery skips the rows before the page in an
-    index-only scan of the ordering's `(col, id)` index; a plain OFFSET fetched the heap
-    row of every skipped product (at offset 5,000 about 30 times the work). A result that
-    is not a queryset (a relevance-ranked search) is sliced as it is."""
+    the queryset to read, e.g. as named rows; default: as it is). The page's ids are picked
+    first, in the same statement: `WHERE id IN (SELECT id ... ORDER BY ... OFFSET start
+    LIMIT n)`, and only the page's rows are read. The subquery needs no other column than
+    the filters and the ordering, so an index that holds them serves it index-only: past
+    the first page it skips the rows before the page in the ordering's `(col, id)` index (a
+    plain OFFSET fetched the heap row of every skipped product: at offset 5,000 about 30
+    times the work); on a filtered first page the rows the filters reject are rejected in
+    the index (a category's price-filtered list: the covering (category, price) index)
+    instead of each costing a heap page. A result that is not a queryset (a
+    relevance-ranked search) is sliced as it is."""
     if not isinstance(queryset, QuerySet):
         return list(queryset[start:stop])
     read = rows or (lambda qs: qs)
-    if start == 0:
-        return list(read(queryset)[:stop])
     reader = read(queryset)
     if getattr(reader, "slices_by_id", False):  # it picks the page's ids itself (selectors.PageRows)
         return list(reader[start:stop])

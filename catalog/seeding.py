@@ -266,7 +266,7 @@ def iter_copy_lines(
             yield (
                 f"{pk}\t{slug}\t{sku}\t{name}\t{description}\t{cents // 100}.{cents % 100:02d}\t{stock}\t"
                 f"{category}\t{brand}\t{attrs}\t{active}\t{rating}\t{reviews}\t{created}\t{created}"
-                f"\tstandalone\t\\N\t\\N"
+                f"\tstandalone\t\\N\t\\N\t\\N"
             )
             continue
         type_id, axis, axis_values = types[int(r() * len(types))]
@@ -279,21 +279,24 @@ def iter_copy_lines(
             shared["size"] = size
         parent_attrs = json.dumps(shared)
         rows = []
-        low = None
+        low = high = None
         for k, value in enumerate(picked, start=1):
             v_cents = max(99, cents + int((r() - 0.5) * cents * 0.4))
             low = v_cents if low is None else min(low, v_cents)
+            high = v_cents if high is None else max(high, v_cents)
             v_stock = 0 if r() < 0.15 else 1 + int(r() * 200)
             rows.append(
                 f"{bits(128):032x}\t{slug}-{k}\t{sku}-{k}\t{name} ({value})\t{description}\t"
                 f"{v_cents // 100}.{v_cents % 100:02d}\t{v_stock}\t{category}\t{brand}\t"
-                f'{{"{axis}": "{value}"}}\t{active}\t0\t0\t{created}\t{created}\tchild\t{pk}\t{type_id.hex}'
+                f'{{"{axis}": "{value}"}}\t{active}\t0\t0\t{created}\t{created}\tchild\t{pk}\t{type_id.hex}\t\\N'
             )
         i += len(picked)
+        # A parent's price range is its active variants' (they share its activity here).
+        dearest = f"{high // 100}.{high % 100:02d}" if active == "t" else "\\N"
         parent = (
             f"{pk}\t{slug}\t{sku}\t{name}\t{description}\t{low // 100}.{low % 100:02d}\t0\t"
             f"{category}\t{brand}\t{parent_attrs}\t{active}\t{rating}\t{reviews}\t{created}\t{created}"
-            f"\tparent\t\\N\t{type_id.hex}"
+            f"\tparent\t\\N\t{type_id.hex}\t{dearest}"
         )
         yield "\n".join([parent, *rows])
 

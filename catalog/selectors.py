@@ -400,7 +400,7 @@ class PageRows:
 
 
 class RankedProducts:
-    """A relevance-ordered search result. One query ranks the ids of the first
+    """A relevance-ordered search result. One query ranks the first
     CATALOG_SEARCH_CANDIDATES matches (bounded work however common the term); pages are
     then fetched by id from `visible` (the products the caller may see). Sliceable like a
     queryset and counts itself, for the paginator."""
@@ -410,19 +410,30 @@ class RankedProducts:
 
         self.visible = visible
         self.limit = settings.CATALOG_SEARCH_CANDIDATES
-        candidates = matches.order_by().values("pk")[: self.limit]
-        self._ranked = (
-            Product.objects.filter(pk__in=candidates)
+        # Each candidate's rank is computed by the scan that finds it (the row is at hand)
+        # and the at most `limit` candidates are ordered around it (ids): ranking them in a
+        # second query by `id IN (candidates)` read every candidate's row twice.
+        self._candidates = (
+            matches.order_by()
+            .prefetch_related(None)
             .annotate(rank=SearchRank(F("search_vector"), query))
-            .order_by("-rank", "-created_at", "-id")
-            .values_list("pk", flat=True)
+            .values_list("pk", "rank", "created_at")[: self.limit]
         )
         self._ids: list[UUID] | None = None
 
     @property
     def ids(self) -> list[UUID]:
+        """The candidates' ids by rank, then newest first (then id, descending: the order
+        of the list's keyset indexes)."""
         if self._ids is None:
-            self._ids = list(self._ranked)
+            sql, params = self._candidates.query.sql_with_params()
+            # The ORDER BY is outside the candidates' LIMIT: it orders the candidates, not
+            # every match. The f-string adds fixed text to the ORM's SQL (its values stay
+            # parameters); the columns are the values_list aliases.
+            statement = f"SELECT c.pk FROM ({sql}) AS c ORDER BY c.rank DESC, c.created_at DESC, c.pk DESC"  # noqa: S608  # nosec B608
+            with connection.cursor() as cursor:
+                cursor.execute(statement, params)
+                self._ids = [pk for (pk,) in cursor.fetchall()]
         return self._ids
 
     def bounded_count(self) -> tuple[int, bool]:

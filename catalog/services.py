@@ -216,9 +216,11 @@ PRODUCT_COUNTER_FIELDS = frozenset({"stock_quantity", "rating_avg", "review_coun
 # discounted_price belongs to the promotions service (product_discounted_prices_set).
 # created_by/updated_by are set by product_save from its `by`, never from a form. `structure`
 # is kept by the variant rules below (a product becomes a parent when its first variant is
-# created) and `parent` is set once, at creation: neither is written back by an edit.
+# created) and `parent` is set once, at creation: neither is written back by an edit; nor
+# is variant_price_max, kept from the variants by product_refresh_parent_prices.
 _PRODUCT_NOT_EDITABLE = PRODUCT_COUNTER_FIELDS | {
     "id", "created_at", "search_vector", "discounted_price", "created_by", "updated_by", "structure", "parent",
+    "variant_price_max",
 }  # fmt: skip
 PRODUCT_EDITABLE_FIELDS = tuple(f.name for f in Product._meta.concrete_fields if f.name not in _PRODUCT_NOT_EDITABLE)
 
@@ -403,19 +405,17 @@ def _check_unique_axes(variant: Product, definitions: list[AttributeDefinition])
 
 def product_refresh_parent_prices(parent_ids: Iterable[UUID]) -> None:
     """Set each parent's price to the lowest price of its active variants (kept when it has
-    none): what lists order a parent by and what `max_price` sees. One UPDATE."""
+    none) and its variant_price_max to their highest (null when it has none): what lists
+    order a parent by, and the range the price filters test a parent's row against before
+    looking at its variants (catalog.filters). Every write that adds, removes, re-prices,
+    activates or deactivates a variant calls this, in its transaction. One UPDATE."""
     ids = list(set(parent_ids))
     if not ids:
         return
-    cheapest = (
-        Product.objects.filter(parent=OuterRef("pk"), is_active=True)
-        .order_by()
-        .values("parent")
-        .annotate(low=Min("price"))
-        .values("low")
-    )
+    active = Product.objects.filter(parent=OuterRef("pk"), is_active=True).order_by().values("parent")
     Product.objects.filter(pk__in=ids, structure=ProductStructure.PARENT).update(
-        price=Coalesce(Subquery(cheapest), F("price"))
+        price=Coalesce(Subquery(active.annotate(low=Min("price")).values("low")), F("price")),
+        variant_price_max=Subquery(active.annotate(high=Max("price")).values("high")),
     )
 
 

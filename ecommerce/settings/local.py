@@ -5,7 +5,7 @@ CELERY_BROKER_URL / EMAIL_BACKEND say otherwise.
 """
 
 from .base import *  # noqa: F403
-from .base import CACHES, SIMPLE_JWT, env
+from .base import CACHES, SILENCED_SYSTEM_CHECKS, SIMPLE_JWT, env
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-dev-only-insecure-key-change-me-0123456789abcdef")
@@ -18,4 +18,4 @@ SERVE_MEDIA = env.bool("SERVE_MEDIA", default=True)  # `make run` shows the demo
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     # One `runserver` process: its local-memory cache IS shared by every request it serves,
     # which is all django-ratelimit needs here. Multi-process deployments set REDIS_URL.
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+    SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "django_ratelimit.E003", "django_ratelimit.W001"]

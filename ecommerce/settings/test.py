@@ -4,7 +4,7 @@ SQLite and local memory. Each xdist worker gets its own cache key prefix."""
 import os
 
 from .base import *  # noqa: F403
-from .base import CACHES, SIMPLE_JWT
+from .base import CACHES, SILENCED_SYSTEM_CHECKS, SIMPLE_JWT
 
 DEBUG = False
 SECRET_KEY = "test-secret-key-not-for-production-0123456789abcdef0123456789"
@@ -24,7 +24,7 @@ _worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
 CACHES["default"]["KEY_PREFIX"] = f"test-{os.getpid()}-{_worker}"
 if CACHES["default"]["BACKEND"].endswith("LocMemCache"):
     CACHES["default"]["LOCATION"] = f"test-{_worker}"
-    SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
+    SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "django_ratelimit.E003", "django_ratelimit.W001"]
 # Tests that exercise limits turn them on explicitly; elsewhere they would only add noise.
 RATELIMIT_ENABLE = False
 # Uploaded media of a test run go to a temporary directory, removed when the process ends

@@ -1,6 +1,7 @@
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.db import connection
 
 from catalog.models import Brand, Product
 from catalog.services import brand_update, product_update
@@ -103,3 +104,25 @@ def test_search_cursor_from_another_list_is_rejected(api_client):
     response = api_client.get(URL, {"search": "lamp", "cursor": "bm90LWEtY3Vyc29y"})
     assert response.status_code == 400
     assert response.json()["errors"][0]["code"] == "invalid_cursor"
+
+
+def test_equal_ranks_list_newest_first_then_by_id(api_client, settings):
+    settings.CATALOG_CACHE_ENABLED = False
+    same = {"name": "Canvas shoe", "description": "Light.", "brand": None}
+    products = [ProductFactory(**same) for _ in range(4)]
+    moments = ["2025-01-02T00:00:00Z", "2025-03-01T00:00:00Z", "2025-03-01T00:00:00Z", "2025-02-01T00:00:00Z"]
+    for product, moment in zip(products, moments, strict=True):
+        Product.objects.filter(pk=product.pk).update(created_at=moment)
+    tied = sorted((p.id for p in products[1:3]), reverse=True)
+    expected = [str(pk) for pk in [*tied, products[3].id, products[0].id]]
+    assert [r["id"] for r in api_client.get(URL, {"search": "shoe"}).json()["results"]] == expected
+
+
+def test_the_search_index_holds_no_variants():
+    """Migration 0011: every search is of the list (parent_id IS NULL), so the GIN index is
+    partial on it; the planner no longer ANDs it with a second index for that condition."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'catalog_product'")
+        indexes = dict(cursor.fetchall())
+    assert "catalog_prod_search_gin" not in indexes
+    assert indexes["catalog_prod_search_top_gin"].endswith("USING gin (search_vector) WHERE (parent_id IS NULL)")

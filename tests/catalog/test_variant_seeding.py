@@ -7,6 +7,7 @@ import pytest
 from django.core.management import call_command
 from django.db.models import Min
 
+from catalog import services
 from catalog.attributes import clean_attributes
 from catalog.models import AttributeDefinition, Product, ProductStructure
 
@@ -30,6 +31,15 @@ def test_about_30_percent_of_listed_products_are_parents_with_2_to_6_variants(ap
             )
         variant = product.structure == ProductStructure.CHILD
         assert clean_attributes(product.attributes, definitions[product.product_type_id], variant=variant)
+    # Each parent's price range is what the service keeps it at (its active variants').
+    seeded = dict(Product.objects.filter(structure=ProductStructure.PARENT).values_list("pk", "variant_price_max"))
+    assert sum(high is not None for high in seeded.values()) > 0.9 * len(seeded)
+    prices = dict(Product.objects.filter(structure=ProductStructure.PARENT).values_list("pk", "price"))
+    services.product_refresh_parent_prices(list(seeded))
+    assert (
+        dict(Product.objects.filter(structure=ProductStructure.PARENT).values_list("pk", "variant_price_max")) == seeded
+    )
+    assert dict(Product.objects.filter(structure=ProductStructure.PARENT).values_list("pk", "price")) == prices
     parent = Product.objects.filter(structure=ProductStructure.PARENT, is_active=True).first()
     cheapest = Product.objects.filter(parent=parent).aggregate(low=Min("price"))["low"]
     assert parent.price == cheapest and parent.stock_quantity == 0

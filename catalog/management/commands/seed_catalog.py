@@ -34,14 +34,16 @@ from catalog.seeding import (
 
 CHUNK = 10_000
 GIN_INDEXES = {
-    "catalog_prod_search_gin": "CREATE INDEX catalog_prod_search_gin ON catalog_product USING gin (search_vector)",
+    "catalog_prod_search_top_gin": (
+        "CREATE INDEX catalog_prod_search_top_gin ON catalog_product USING gin (search_vector) WHERE parent_id IS NULL"
+    ),
     "catalog_prod_attrs_gin": "CREATE INDEX catalog_prod_attrs_gin ON catalog_product USING gin (attributes jsonb_path_ops)",
 }
 PARALLEL = 2  # COPY connections and index builds at once (one per core here)
 COPY_COLUMNS = [
     "id", "slug", "sku", "name", "description", "price", "stock_quantity", "category_id", "brand_id",
     "attributes", "is_active", "rating_avg", "review_count", "created_at", "updated_at",
-    "structure", "parent_id", "product_type_id",
+    "structure", "parent_id", "product_type_id", "variant_price_max",
 ]  # fmt: skip
 
 
@@ -269,7 +271,7 @@ class Command(BaseCommand):
 
 def _declared_indexes() -> dict[str, str]:
     """name -> CREATE INDEX of every non-constraint index of catalog_product: the model's
-    (field db_index, Meta.indexes) plus the GIN indexes of migration 0003."""
+    (field db_index, Meta.indexes) plus the GIN indexes of migrations 0003 and 0011."""
     ddl = {}
     with connection.schema_editor(collect_sql=True) as editor:
         for statement in editor._model_indexes_sql(Product):
