@@ -14,7 +14,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Case, Count, F, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, JSONObject
@@ -361,7 +361,8 @@ def product_rows_by_id(ids: list, *, staff: bool) -> list[ProductRow]:
         sql = _PAGE_ROWS_SQL[staff] = _page_rows_sql(staff)
     loads = json.loads
     by_id = {}
-    with connection.cursor() as cursor:
+    # The database the ORM would read products from (the read replica when routed there).
+    with connections[router.db_for_read(Product)].cursor() as cursor:
         cursor.execute(sql, [list(ids)])
         for values in cursor.fetchall():
             values = list(values)

@@ -1,6 +1,6 @@
 """X-Request-ID on every response.
 
-Runs before django-structlog's RequestMiddleware: a client-sent id is kept when it is sane
+Runs before django-structlog's RequestMiddleware (ecommerce.request_log.RequestLogMiddleware): a client-sent id is kept when it is sane
 (1-128 characters of [A-Za-z0-9._:-]); anything else is replaced by a fresh UUID so a client
 cannot inject log lines or bloat them. django-structlog then binds that id into every log line
 of the request and into the Celery tasks the request enqueues.

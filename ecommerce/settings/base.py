@@ -66,7 +66,8 @@ MIDDLEWARE = [
     # First: Server-Timing and request metrics cover everything below, every answer included.
     "ecommerce.telemetry.TelemetryMiddleware",
     "ecommerce.request_id.RequestIdMiddleware",
-    "django_structlog.middlewares.RequestMiddleware",
+    # django-structlog's request lines (its RequestMiddleware, cheap when they are filtered out).
+    "ecommerce.request_log.RequestLogMiddleware",
     # Past capacity, a quick 503 (logged, with its request id) before any other work.
     "ecommerce.middleware.LoadSheddingMiddleware",
     # gzip/br for JSON and HTML of 1 KB or more (cached catalog pages come stored compressed).
