@@ -38,7 +38,8 @@ the new price, whatever the TTL and whether or not the scheduled job has run yet
 
 Stored bytes: each entry holds the page as bytes, the identity and each encoding a client
 has asked for (gzip, br; core.compression), along with its products' stock tokens as of
-the levels the bytes show. An encoding is compressed once per entry, by the first request
+the levels the bytes show; each process also keeps the entries it read, by version, so a
+hit fetches a page's bytes from Redis only once per process and version. An encoding is compressed once per entry, by the first request
 that accepts it (the miss that renders the page, or the first hit asking for one the entry
 lacks, which stores it back), never for a client that did not ask for it. A hit whose
 tokens are all unchanged serves the stored bytes untouched (no fill, no compression), and
@@ -66,6 +67,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from typing import NamedTuple
 from urllib.parse import urlencode
@@ -417,6 +419,62 @@ def template_key(key: str) -> str:
     return f"{key}:t"
 
 
+def version_key(key: str) -> str:
+    return f"{key}:v"
+
+
+# Entries this process has read, by response key: (version, entry). A hit reads the small
+# version key with the stamp and, when it names the entry held here, does not fetch the
+# entry's bytes (a product list page is 40-odd kB) from Redis again. Every write of an entry
+# writes a new version with it, atomically (set_many is one MULTI on Redis). Bounded by
+# CATALOG_LOCAL_ENTRIES_BYTES of page bytes per process; the oldest are dropped first.
+_local_entries: OrderedDict[str, tuple[str, tuple, int]] = OrderedDict()
+_local_bytes = [0]
+_local_lock = threading.Lock()
+
+
+def _write_entry(key: str, entry: tuple, **more) -> None:
+    """Store `entry` (and `more` keys beside it) with a fresh version, in one step."""
+    version = _new_token()
+    cache.set_many({key: entry, version_key(key): version, **more}, timeout=settings.CATALOG_CACHE_TIMEOUT)
+    _keep_local(key, version, entry)
+
+
+def _entry_size(entry: tuple) -> int:
+    variants = entry[4] if len(entry) > 4 and isinstance(entry[4], dict) else {}
+    return sum(len(body) for body in variants.values() if body) + 256
+
+
+def _keep_local(key: str, version, entry: tuple) -> None:
+    limit = settings.CATALOG_LOCAL_ENTRIES_BYTES
+    size = _entry_size(entry)
+    if version is None or size > limit:
+        return
+    with _local_lock:
+        old = _local_entries.pop(key, None)
+        if old is not None:
+            _local_bytes[0] -= old[2]
+        _local_entries[key] = (version, entry, size)
+        _local_bytes[0] += size
+        while _local_bytes[0] > limit and _local_entries:
+            _, (_, _, dropped) = _local_entries.popitem(last=False)
+            _local_bytes[0] -= dropped
+
+
+def _entry(key: str, values: dict):
+    """The entry of `key`: the one held here when the version read in `values` names it,
+    else fetched (and then held)."""
+    version = values.get(version_key(key))
+    held = _local_entries.get(key)
+    if held is not None and version is not None and held[0] == version:
+        return held[1]
+    got = cache.get_many([key, version_key(key)])
+    entry = got.get(key)
+    if isinstance(entry, tuple) and got.get(version_key(key)) is not None:
+        _keep_local(key, got[version_key(key)], entry)
+    return entry
+
+
 # Response key -> (stock sequence, tokens): this process found its entry's tokens all
 # current at that sequence, so while the sequence stays there the next hits need not read
 # them. A memo only (a missing one costs one more round trip); emptied when full.
@@ -462,12 +520,12 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     if not settings.CATALOG_CACHE_ENABLED:
         prices_ensure_current()
         return Lookup(None, None)
-    values = cache.get_many([*stamp_keys, key, PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY])
+    values = cache.get_many([*stamp_keys, version_key(key), PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY])
     if _boundary_due(values.get(PRICE_BOUNDARY_KEY), time.time()):
         # A promotion started or ended: apply it (a new generation if a price changed),
         # then read the stamp again.
         prices_ensure_current(values.get(PRICE_BOUNDARY_KEY))
-        values = cache.get_many([*stamp_keys, key, STOCK_SEQUENCE_KEY])
+        values = cache.get_many([*stamp_keys, version_key(key), STOCK_SEQUENCE_KEY])
     stock_seq = values.get(STOCK_SEQUENCE_KEY)
     if stock_seq is None:
         cache.add(STOCK_SEQUENCE_KEY, _sequence_start(), timeout=None)  # known from the next read on
@@ -480,7 +538,9 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
             return Lookup(None, None)  # the cache is unreachable
         return Lookup(tuple(values[k] for k in stamp_keys), None, stock_seq)
     stamp = tuple(values[k] for k in stamp_keys)
-    entry = values.get(key)
+    if version_key(key) not in values:
+        return Lookup(stamp, None, stock_seq)  # never stored, expired or evicted
+    entry = _entry(key, values)
     if not (isinstance(entry, tuple) and len(entry) == ENTRY_LENGTH and entry[0] == stamp):
         return Lookup(stamp, None, stock_seq)
     _, token_keys, tokens, levels_shown, variants, headers, entry_seq = entry
@@ -496,7 +556,7 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     if current:
         if encoding is not None and encoding not in variants:  # first asked for: compressed once, kept
             variants = {**variants, **encoded_variants(variants[""], (encoding,))}
-            cache.set(key, (*entry[:4], variants, *entry[5:]), timeout=settings.CATALOG_CACHE_TIMEOUT)
+            _write_entry(key, (*entry[:4], variants, *entry[5:]))
         return Lookup(stamp, CachedPage(variants, headers), stock_seq)
     # A product's stock moved (or its token was evicted): its live level, then the page.
     template = cache.get(template_key(key))
@@ -510,7 +570,7 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     if now_shown != levels_shown:
         variants = encoded_variants(fill_template(template, levels), (encoding,) if encoding else ())
     entry = (stamp, token_keys, tokens, now_shown, variants, headers, seq)
-    cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
+    _write_entry(key, entry)
     return Lookup(stamp, CachedPage(variants, headers), stock_seq)
 
 
@@ -616,9 +676,9 @@ def store_page(
             stored = encoded_variants(fill_template(template, now), encodings)
     entry = (stamp, token_keys, tokens, shown, stored, headers, seq)
     if ids:  # the template beside the entry: only a refill after a stock move reads it
-        cache.set_many({key: entry, template_key(key): template}, timeout=settings.CATALOG_CACHE_TIMEOUT)
+        _write_entry(key, entry, **{template_key(key): template})
     else:
-        cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
+        _write_entry(key, entry)
     return variants
 
 

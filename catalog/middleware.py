@@ -27,7 +27,6 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import Resolver404, get_urlconf, resolve
-from django.utils.cache import patch_vary_headers
 
 from catalog.cache import cached_page, record_lookup
 from catalog.views import PUBLIC_CACHED_READS, cache_key_for, cache_variant, cached_hit_response
@@ -109,8 +108,6 @@ class CachedCatalogMiddleware:
             request.ratelimit_counted = frozenset({"global"})
             return None
         request.resolver_match = match  # the route label of the request's metrics
-        response = cached_hit_response(request, page)
-        # SessionMiddleware would add it (DRF's session authentication reads the session):
-        # the answer depends on the absence of a session cookie.
-        patch_vary_headers(response, ("Cookie",))
-        return response
+        # Vary: Cookie, as SessionMiddleware would add (DRF's session authentication reads
+        # the session): the answer depends on the absence of a session cookie.
+        return cached_hit_response(request, page, vary=("Cookie",))

@@ -6,6 +6,7 @@ ids, and a hit merges in the products' live stock."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from django.conf import settings
@@ -94,10 +95,36 @@ def cached_variant_response(request, response: HttpResponse, variants: Variants)
     return response
 
 
-def cached_hit_response(request, page: CachedPage) -> HttpResponse:
-    """The answer to a cache hit, from the view or the early path (catalog.middleware)."""
-    response = HttpResponse(content_type="application/json", headers={**page.headers, "X-Cache": "HIT"})
-    return cached_variant_response(request, response, page.variants)
+def cached_hit_response(request, page: CachedPage, *, vary: tuple[str, ...] = ()) -> HttpResponse:
+    """The answer to a cache hit, from the view or the early path (catalog.middleware):
+    the stored bytes in the encoding the client takes, with the headers
+    cached_variant_response gives (and `vary` added to Vary), set in one go. Marked
+    `precompressed`: CompressionMiddleware has nothing left to do on it."""
+    identity = page.variants[""]
+    headers = {**page.headers, "X-Cache": "HIT"}
+    extra = ("Accept-Encoding", *vary) if len(identity) >= MIN_SIZE else vary
+    if extra:
+        headers["Vary"] = _vary(headers.get("Vary", ""), extra)
+    encoding = response_encoding(request)
+    body = page.variants.get(encoding) if encoding else None
+    if body is None:
+        body = identity
+    else:
+        headers["Content-Encoding"] = encoding
+    headers["Content-Length"] = str(len(body))
+    response = HttpResponse(body, content_type="application/json", headers=headers)
+    response.precompressed = True
+    return response
+
+
+@functools.lru_cache(maxsize=64)
+def _vary(existing: str, extra: tuple[str, ...]) -> str:
+    """`existing` Vary with `extra` added (as patch_vary_headers adds them), remembered."""
+    response = HttpResponse()
+    if existing:
+        response["Vary"] = existing
+    patch_vary_headers(response, extra)
+    return response["Vary"]
 
 
 def cache_variant(request, *, staff: bool, media_type: str) -> str:

@@ -99,7 +99,8 @@ class CompressionMiddleware:
     def __call__(self, request):
         response = self.get_response(request)
         if (
-            response.streaming
+            getattr(response, "precompressed", False)  # a cached catalog page, sent as stored
+            or response.streaming
             or response.has_header("Content-Encoding")
             or len(response.content) < MIN_SIZE
             or not is_compressible(response.get("Content-Type", ""))

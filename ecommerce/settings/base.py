@@ -568,6 +568,9 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"]["StockReasonEnum"] = "catalog.models
 # shared cache; false bypasses the cache (benchmarks of the database path, debugging).
 CATALOG_CACHE_ENABLED = env.bool("CATALOG_CACHE_ENABLED", default=True)
 CATALOG_CACHE_TIMEOUT = env.int("CATALOG_CACHE_TIMEOUT", default=600)
+# Page bytes of cached catalog entries each process keeps once read (catalog.cache): a hit
+# whose entry is held here reads only its small version key from Redis.
+CATALOG_LOCAL_ENTRIES_BYTES = env.int("CATALOG_LOCAL_ENTRIES_BYTES", default=32 * 1024 * 1024)
 # Full-text search in relevance order ranks at most this many matches, so a common term
 # never ranks hundreds of thousands of rows; such a list is that long at most (count is
 # exact up to it, then a lower bound). An explicit ?ordering= lists every match.

@@ -401,3 +401,37 @@ def test_a_lost_stock_sequence_makes_the_miss_read_the_stock_again(api_client):
     _move_stock(product, 1)
     listed = get(api_client, "/api/v1/products/?ordering=name")
     assert listed["X-Cache"] == "HIT" and listed.json()["results"][0]["stock_quantity"] == 1
+
+
+def test_a_process_serves_the_entry_it_holds_only_while_its_version_is_current(api_client):
+    """catalog.cache keeps entries it read by version: a hit fetches the bytes again as soon
+    as another process (here: the test) has stored a new version of the entry."""
+    from django.core.cache import cache
+
+    from catalog import cache as catalog_cache
+
+    ProductFactory.create_batch(2)
+    first = get(api_client, "/api/v1/products/")
+    [key] = [k for k in catalog_cache._local_entries if ":products:" in k]
+    version, entry, size = catalog_cache._local_entries[key]
+    held = (*entry[:4], {"": b'{"held": true}'}, *entry[5:])
+    catalog_cache._local_entries[key] = (version, held, size)
+    assert get(api_client, "/api/v1/products/").content == b'{"held": true}'  # the held copy, no fetch
+    cache.set(catalog_cache.version_key(key), "written-by-another-process", timeout=60)
+    again = get(api_client, "/api/v1/products/")
+    assert again["X-Cache"] == "HIT" and again.content == first.content
+
+
+def test_held_entries_stay_within_their_byte_budget(settings):
+    from catalog import cache as catalog_cache
+
+    settings.CATALOG_LOCAL_ENTRIES_BYTES = 5000
+    catalog_cache._local_entries.clear()
+    catalog_cache._local_bytes[0] = 0
+    entry = lambda n: ((), (), (), (), {"": b"x" * n}, {}, None)  # noqa: E731
+    for i in range(10):
+        catalog_cache._keep_local(f"k{i}", "v", entry(1000))
+    assert catalog_cache._local_bytes[0] <= 5000 and list(catalog_cache._local_entries)[-1] == "k9"
+    assert "k0" not in catalog_cache._local_entries
+    catalog_cache._keep_local("huge", "v", entry(10_000))  # larger than the budget: not held
+    assert "huge" not in catalog_cache._local_entries
