@@ -306,8 +306,9 @@ VariantRow = namedtuple("VariantRow", "id slug sku name price stock_quantity att
 
 
 def _page_rows_sql(staff: bool) -> str:
-    """The statement PageRows reads a page with: the products whose ids are %s (an array),
-    with category, brand and type joined, their images and (for parents) their variants as
+    """The statement PageRows reads a page with: the products whose ids `@IDS@` stands for
+    (an array: a parameter, or the ORM's id query of the page as ARRAY(...)), in that
+    order, with category, brand and type joined, their images and (for parents) their variants as
     JSON arrays in the orders the ORM path uses. Column and table names come from the
     models; nothing in it comes from a request."""
 
@@ -335,9 +336,10 @@ def _page_rows_sql(staff: bool) -> str:
         f"CASE WHEN p.structure = '{ProductStructure.PARENT.value}' THEN"
         f" (SELECT json_agg(json_build_object({variant}) ORDER BY v.created_at, v.id)::text"
         f" FROM {table(Product)} v WHERE v.parent_id = p.id{active}) END "
-        f"FROM {table(Product)} p JOIN {table(Category)} c ON c.id = p.category_id"
+        f"FROM unnest(@IDS@) WITH ORDINALITY AS page(id, n) JOIN {table(Product)} p ON p.id = page.id"
+        f" JOIN {table(Category)} c ON c.id = p.category_id"
         f" LEFT JOIN {table(Brand)} b ON b.id = p.brand_id LEFT JOIN {table(ProductType)} t ON t.id = p.product_type_id"
-        " WHERE p.id = ANY(%s)"
+        " ORDER BY page.n"
     )
 
 
@@ -356,14 +358,18 @@ def product_rows_by_id(ids: list, *, staff: bool) -> list[ProductRow]:
     """The ProductRows of `ids`, in that order (ids not found are left out): one statement."""
     if not ids:
         return []
+    return _read_rows("%s::uuid[]", [list(ids)], staff=staff, using=router.db_for_read(Product))
+
+
+def _read_rows(ids_sql: str, params: list, *, staff: bool, using: str) -> list[ProductRow]:
     sql = _PAGE_ROWS_SQL.get(staff)
     if sql is None:
         sql = _PAGE_ROWS_SQL[staff] = _page_rows_sql(staff)
     loads = json.loads
-    by_id = {}
-    # The database the ORM would read products from (the read replica when routed there).
-    with connections[router.db_for_read(Product)].cursor() as cursor:
-        cursor.execute(sql, [list(ids)])
+    rows = []
+    # On the database the ORM reads products from (the read replica when routed there).
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql.replace("@IDS@", ids_sql), params)
         for values in cursor.fetchall():
             values = list(values)
             attributes = values[_ATTRIBUTES]
@@ -371,9 +377,8 @@ def product_rows_by_id(ids: list, *, staff: bool) -> list[ProductRow]:
             images, variants = values[-2:]
             values[-2] = loads(images) if images else []
             values[-1] = [_variant_row(v) for v in loads(variants)] if variants else []
-            row = ProductRow(*values)
-            by_id[row.id] = row
-    return [by_id[pk] for pk in ids if pk in by_id]
+            rows.append(ProductRow(*values))
+    return rows
 
 
 class PageRows:
@@ -389,7 +394,11 @@ class PageRows:
         self.queryset, self.staff = queryset, staff
 
     def __getitem__(self, key: slice) -> list[ProductRow]:
-        return product_rows_by_id(list(self.queryset.values_list("pk", flat=True)[key]), staff=self.staff)
+        # The page's ids and its rows in one statement: the ORM's id query (filters,
+        # ordering, slice) inside the fixed row statement, as ARRAY(...).
+        ids = self.queryset.values_list("pk", flat=True)[key]
+        sql, params = ids.query.get_compiler(using=ids.db).as_sql()
+        return _read_rows(f"ARRAY({sql})", list(params), staff=self.staff, using=ids.db)
 
     def __iter__(self):
         return iter(self[:])

@@ -411,6 +411,7 @@ def test_a_process_serves_the_entry_it_holds_only_while_its_version_is_current(a
     from catalog import cache as catalog_cache
 
     ProductFactory.create_batch(2)
+    catalog_cache._local_entries.clear()
     first = get(api_client, "/api/v1/products/")
     [key] = [k for k in catalog_cache._local_entries if ":products:" in k]
     version, entry, size = catalog_cache._local_entries[key]
