@@ -226,6 +226,19 @@ class SharedFields(dict):
         return dict(self)
 
 
+class ValidatedForm:
+    """What the filters read of a bound form that validated before with the same values:
+    valid, no errors, its cleaned data (a copy, so no request changes another's)."""
+
+    def __init__(self, cleaned_data: dict, fields: dict) -> None:
+        self.cleaned_data = dict(cleaned_data)
+        self.errors = forms.utils.ErrorDict()
+        self.fields = fields  # the form's fields, for whoever inspects them (the OpenAPI schema)
+
+    def is_valid(self) -> bool:
+        return True
+
+
 class SharedFiltersFilterSet(django_filters.FilterSet):
     """A FilterSet that builds its filters and its form class once per class, not per
     request. django-filter deep-copies every filter into each instance (so a filter can
@@ -262,6 +275,44 @@ class SharedFiltersFilterSet(django_filters.FilterSet):
 
     def get_form_class(self):
         return self.shared_form_class()
+
+    # Valid parameter sets whose cleaning reads no database (every filter but those with a
+    # queryset, such as `category`), by their raw values -> their cleaned data: a list's
+    # pages in every ordering and size share one validation. Bounded; emptied when full.
+    _validated: dict = {}
+    VALIDATED_MAX = 1024
+
+    @property
+    def form(self):
+        if not hasattr(self, "_form"):
+            key = self._validation_key()
+            cleaned = self._validated.get(key) if key is not None else None
+            if cleaned is not None:
+                self._form = ValidatedForm(cleaned, dict(self.get_form_class().base_fields))
+            else:
+                self._form = super().form
+                if key is not None and self._form.is_valid():
+                    if len(self._validated) >= self.VALIDATED_MAX:
+                        self._validated.clear()
+                    self._validated[key] = dict(self._form.cleaned_data)
+        return self._form
+
+    def _validation_key(self):
+        if not self.is_bound or self.form_prefix:
+            return None
+        data = self.data
+        getlist = getattr(data, "getlist", None)
+        values = []
+        for name in sorted(self.filters):
+            if name in data:
+                if getattr(self.filters[name], "queryset", None) is not None:
+                    return None  # cleaning it reads the database
+                values.append((name, tuple(getlist(name)) if getlist else data[name]))
+        try:
+            hash(values_key := (type(self), tuple(values)))
+        except TypeError:
+            return None
+        return values_key
 
     def filter_queryset(self, queryset):
         for name, value in self.form.cleaned_data.items():

@@ -107,5 +107,5 @@ def response_encoding(request) -> str | None:
     """The encoding to answer `request` with (negotiate, brotli refused with a session)."""
     return negotiate(
         request.META.get("HTTP_ACCEPT_ENCODING", ""),
-        allow_brotli=request.COOKIES.get(settings.SESSION_COOKIE_NAME) is None,
+        allow_brotli=settings.SESSION_COOKIE_NAME not in request.COOKIES,
     )

@@ -12,7 +12,7 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import escape_leading_slashes
 from rest_framework.permissions import SAFE_METHODS
 
-from core.compression import MIN_SIZE, compress, is_compressible, negotiate
+from core.compression import MIN_SIZE, compress, is_compressible, response_encoding
 from ecommerce.api.exceptions import json_error
 from ecommerce.gunicorn_worker import queue_wait
 
@@ -107,10 +107,7 @@ class CompressionMiddleware:
         ):
             return response
         patch_vary_headers(response, ("Accept-Encoding",))
-        encoding = negotiate(
-            request.META.get("HTTP_ACCEPT_ENCODING", ""),
-            allow_brotli=settings.SESSION_COOKIE_NAME not in request.COOKIES,
-        )
+        encoding = response_encoding(request)
         if encoding is None:
             return response
         compressed = compress(response.content, encoding)

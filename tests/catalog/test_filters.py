@@ -35,6 +35,31 @@ def test_an_unvalidated_or_invalid_filterset_is_refused():
     assert list(filterset.errors) == ["min_price"]
 
 
+def test_a_validated_parameter_set_is_not_validated_again_and_gives_the_same_list():
+    from unittest import mock
+
+    from catalog.filters import ProductFilter, ValidatedForm
+
+    ProductFilter._validated.clear()
+    cheap, dear = ProductFactory(price=Decimal("5.00")), ProductFactory(price=Decimal("50.00"))
+    params = {"ordering": "price", "max_price": "60", "brand": ""}
+    first = selectors.product_filterset(None, params)
+    assert first.is_valid() and not isinstance(first.form, ValidatedForm)
+    with mock.patch("django.forms.Form.full_clean") as clean:
+        again = selectors.product_filterset(None, dict(params))
+        assert again.is_valid() and isinstance(again.form, ValidatedForm) and not clean.called
+    assert list(selectors.product_list(again)) == list(selectors.product_list(first)) == [cheap, dear]
+    # Invalid values are validated every time (their errors name the parameter).
+    for _ in range(2):
+        bad = selectors.product_filterset(None, {"ordering": "price", "max_price": "lots"})
+        assert not bad.is_valid() and list(bad.errors) == ["max_price"]
+    # A category is looked up every time (the category may have changed since).
+    CategoryFactory(slug="shoes")
+    for _ in range(2):
+        by_category = selectors.product_filterset(None, {"category": "shoes"})
+        assert by_category.is_valid() and not isinstance(by_category.form, ValidatedForm)
+
+
 # --- security finding 2: attribute names are keys, never ORM lookups ----------------------
 
 LIST, FACETS = "/api/v1/products/", "/api/v1/products/facets/"
