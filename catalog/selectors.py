@@ -14,7 +14,7 @@ from uuid import UUID
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, connections, router
+from django.db import connection, connections, router, transaction
 from django.db.models import Case, Count, F, JSONField, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, JSONObject
@@ -474,7 +474,9 @@ def product_facets(filterset: ProductFilter) -> dict[str, Any]:
     counts once under each size), and its variants' prices make the price range."""
     cap = settings.CATALOG_FACET_MAX_ROWS
     sample = product_matches(filterset).values("id", "structure", "category_id", "brand_id", "attributes", "price")
-    categories, brands, attributes, price_min, price_max, total = _facet_counts(sample[: cap + 1])
+    categories, brands, attributes, price_min, price_max, total = _facet_counts(
+        sample[: cap + 1], searched=bool(filterset.search_text)
+    )
     top = settings.CATALOG_FACET_TOP
     by_count = lambda d: (-d["count"], d.get("name", d.get("value")))  # noqa: E731
     return {
@@ -509,7 +511,7 @@ _FACET_DIALECTS = {
 }
 
 
-def _facet_counts(sample: QuerySet):
+def _facet_counts(sample: QuerySet, *, searched: bool = False):
     sql, params = sample.query.sql_with_params()
     dialect = _FACET_DIALECTS[connection.vendor]
     pairs = dialect["attribute_pairs"].format
@@ -554,7 +556,13 @@ def _facet_counts(sample: QuerySet):
     attributes: dict[str, Counter] = defaultdict(Counter)
     price_min = price_max = None
     total = 0
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        if searched and connection.vendor == "postgresql":
+            # PostgreSQL misjudges how many rows a common prefix term (`'black' | 'black':*`)
+            # matches, and looks for the sample's first 10,001 matches by reading the table
+            # in order (24,000 pages at 1M products: 140-160 ms); the search index finds
+            # them in 95-120 ms. For this statement only (SET LOCAL: this transaction).
+            cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(statement, params)
         for kind, pk, a, b, n in cursor.fetchall():
             if kind == "c":
