@@ -213,10 +213,9 @@ class OrderPaymentViewSet(PDFErrorsAsJSONMixin, IdempotencyRequiredMixin, viewse
         return response
 
 
-@extend_schema(tags=["orders"])
-class OrderInvoicePDFView(PDFErrorsAsJSONMixin, GenericAPIView):
-    """The invoice of a paid order as a PDF document; the owner and staff read it (another
-    customer's order answers 404)."""
+class OrderDocumentPDFView(PDFErrorsAsJSONMixin, GenericAPIView):
+    """A document of an order as a PDF (errors as JSON); the owner and staff read it
+    (another customer's order answers 404)."""
 
     permission_classes = [IsCustomer]
     renderer_classes = [PDFRenderer]
@@ -227,6 +226,12 @@ class OrderInvoicePDFView(PDFErrorsAsJSONMixin, GenericAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Order.objects.none()
         return _scoped_orders(self.request)
+
+
+@extend_schema(tags=["orders"])
+class OrderInvoicePDFView(OrderDocumentPDFView):
+    """The invoice of a paid order as a PDF document; the owner and staff read it (another
+    customer's order answers 404)."""
 
     @extend_schema(
         operation_id="orders_invoice_pdf_retrieve",
@@ -239,19 +244,9 @@ class OrderInvoicePDFView(PDFErrorsAsJSONMixin, GenericAPIView):
 
 
 @extend_schema(tags=["orders"])
-class OrderCreditNotePDFView(PDFErrorsAsJSONMixin, GenericAPIView):
+class OrderCreditNotePDFView(OrderDocumentPDFView):
     """One credit note of an order as a PDF document; the owner and staff read it (another
     customer's order answers 404)."""
-
-    permission_classes = [IsCustomer]
-    renderer_classes = [PDFRenderer]
-    schema = JSONErrorsAutoSchema()
-    throttle_classes = [GlobalRateThrottle, DocumentThrottle]
-
-    def get_queryset(self):
-        if getattr(self, "swagger_fake_view", False):
-            return Order.objects.none()
-        return _scoped_orders(self.request)
 
     @extend_schema(
         operation_id="orders_credit_note_pdf_retrieve",
