@@ -39,6 +39,21 @@ from orders.serializers import (
 PlaceOrderThrottle = RateLimitThrottle.for_("orders-place", "RATELIMIT_ORDERS", user_or_ip)
 
 
+def checkout_arguments(data) -> dict:
+    """What a quote and an order are priced from (validated request data): the same for
+    both, so a quote is what the order will charge."""
+    items = None
+    if "items" in data:
+        items = [services.LineRequest(i["product_id"], i["quantity"], i.get("unit_price")) for i in data["items"]]
+    return {
+        "items": items,
+        "shipping_address_id": data.get("shipping_address_id"),
+        "shipping_address": data.get("shipping_address"),
+        "shipping_method_id": data.get("shipping_method_id"),
+        "voucher_code": data.get("voucher_code"),
+    }
+
+
 @extend_schema_view(
     list=extend_schema(summary="List orders (own; staff see all and can filter)"),
     retrieve=extend_schema(summary="One order with its lines and status history"),
@@ -123,17 +138,8 @@ class OrderViewSet(
         serializer = OrderCreateSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        items = None
-        if "items" in data:
-            items = [services.LineRequest(i["product_id"], i["quantity"], i.get("unit_price")) for i in data["items"]]
         order = services.order_place(
-            request.user,
-            items=items,
-            shipping_address_id=data.get("shipping_address_id"),
-            shipping_address=data.get("shipping_address"),
-            shipping_method_id=data.get("shipping_method_id"),
-            voucher_code=data.get("voucher_code"),
-            expected_total=data.get("expected_total"),
+            request.user, **checkout_arguments(data), expected_total=data.get("expected_total")
         )
         return Response(OrderSerializer(order).data, status=status.HTTP_201_CREATED)
 
@@ -406,16 +412,5 @@ class CheckoutQuoteView(APIView):
     def post(self, request):
         serializer = QuoteRequestSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        data = serializer.validated_data
-        items = None
-        if "items" in data:
-            items = [services.LineRequest(i["product_id"], i["quantity"], i.get("unit_price")) for i in data["items"]]
-        breakdown = services.checkout_quote(
-            request.user,
-            items=items,
-            shipping_address_id=data.get("shipping_address_id"),
-            shipping_address=data.get("shipping_address"),
-            shipping_method_id=data.get("shipping_method_id"),
-            voucher_code=data.get("voucher_code"),
-        )
+        breakdown = services.checkout_quote(request.user, **checkout_arguments(serializer.validated_data))
         return Response(QuoteSerializer(QuoteSerializer.from_breakdown(breakdown)).data)
