@@ -72,6 +72,11 @@ def _save_scoped(obj, *, fields: Iterable[str] | None, scope: Mapping[str, Itera
 # --- vouchers -----------------------------------------------------------------------------
 
 
+def _pop_scope(data: dict) -> dict:
+    """The scope fields (products, categories, brands) taken out of a create/update's data."""
+    return {name: data.pop(name) for name in SCOPE_FIELDS if name in data}
+
+
 @transaction.atomic
 def voucher_save(voucher: Voucher, *, fields: Iterable[str] | None = None, scope: Mapping | None = None) -> Voucher:
     """Create or change a voucher (`scope`: products/categories/brands to set). Raises
@@ -81,12 +86,12 @@ def voucher_save(voucher: Voucher, *, fields: Iterable[str] | None = None, scope
 
 
 def voucher_create(**data: Any) -> Voucher:
-    scope = {name: data.pop(name) for name in SCOPE_FIELDS if name in data}
+    scope = _pop_scope(data)
     return voucher_save(Voucher(**data), scope=scope)
 
 
 def voucher_update(voucher: Voucher, **data: Any) -> Voucher:
-    scope = {name: data.pop(name) for name in SCOPE_FIELDS if name in data}
+    scope = _pop_scope(data)
     for key, value in data.items():
         setattr(voucher, key, value)
     return voucher_save(voucher, fields=data.keys(), scope=scope)
@@ -165,12 +170,12 @@ def promotion_save(
 
 
 def promotion_create(**data: Any) -> Promotion:
-    scope = {name: data.pop(name) for name in SCOPE_FIELDS if name in data}
+    scope = _pop_scope(data)
     return promotion_save(Promotion(**data), scope=scope)
 
 
 def promotion_update(promotion: Promotion, **data: Any) -> Promotion:
-    scope = {name: data.pop(name) for name in SCOPE_FIELDS if name in data}
+    scope = _pop_scope(data)
     for key, value in data.items():
         setattr(promotion, key, value)
     return promotion_save(promotion, fields=data.keys(), scope=scope)
