@@ -11,6 +11,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from catalog.models import Product
+from core.caching import generation_cached
 from core.pricing import ProductRef, PromotionData, Scope, VoucherData
 from promotions.models import Promotion, Voucher, VoucherRedemption
 
@@ -74,21 +75,9 @@ def promotions_running(now: datetime | None = None) -> list[PromotionData]:
     """The promotions running at `now`, from the cache while no promotion was written
     (a generation token, replaced on commit by every write), else four queries."""
     now = now or timezone.now()
-    try:
-        token = cache.get(GENERATION_KEY)
-        if token is None:
-            token = uuid.uuid4().hex
-            if not cache.add(GENERATION_KEY, token, timeout=None):
-                token = cache.get(GENERATION_KEY)
-        key = f"promotions:running:{token}"
-        rows = cache.get(key)
-    except Exception:
-        key, rows = None, None
-    if not isinstance(rows, list):
-        rows = _promotions_loaded()
-        if key is not None:
-            with contextlib.suppress(Exception):  # best effort
-                cache.set(key, rows, timeout=24 * 3600)
+    rows = generation_cached(
+        GENERATION_KEY, "promotions:running", _promotions_loaded, valid=lambda v: isinstance(v, list), timeout=24 * 3600
+    )
     return [data for starts, ends, data in rows if (starts is None or starts <= now) and (ends is None or now < ends)]
 
 

@@ -7,15 +7,12 @@ Lock order at checkout: user, cart, products (orders), then the voucher row.
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Q
@@ -24,6 +21,7 @@ from django.utils import timezone
 from catalog.cache import set_price_boundary
 from catalog.models import Product
 from catalog.services import product_discounted_prices_set
+from core.caching import bump_generation_on_commit
 from core.errors import Conflict, InvalidInput
 from core.jobs import enqueue
 from core.pricing import VoucherData, best_promotion
@@ -38,12 +36,7 @@ _REFRESH_LOCK = 0x70726F6D6F
 
 def promotions_changed() -> None:
     """Invalidate the cached running promotions once the current transaction commits."""
-
-    def bump() -> None:
-        with contextlib.suppress(Exception):  # a cache that is down holds nothing stale
-            cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-
-    transaction.on_commit(bump)
+    bump_generation_on_commit(GENERATION_KEY)
 
 
 def _full_clean(obj) -> None:

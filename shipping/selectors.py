@@ -4,14 +4,12 @@ shipping.services), so checkout reads them in one cache round trip."""
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.cache import cache
 from django.db.models import QuerySet
 
+from core.caching import generation_cached
 from core.pricing import ShippingBand, ShippingMethodData, ShippingOptions, TaxTable
 from shipping.models import ShippingMethod, ShippingZone, TaxRate
 
@@ -72,22 +70,9 @@ def pricing_config() -> PricingConfig:
     round trip), else from the database (three queries), then stored. The token is read
     before the database, so a write committing meanwhile replaces it and the value stored
     under the old token is never read."""
-    try:
-        token = cache.get(GENERATION_KEY)
-        if token is None:
-            token = uuid.uuid4().hex
-            if not cache.add(GENERATION_KEY, token, timeout=None):
-                token = cache.get(GENERATION_KEY)
-        key = f"shipping:config:{token}"
-        config = cache.get(key)
-    except Exception:  # the cache is down: the database answers
-        return _load()
-    if isinstance(config, PricingConfig):
-        return config
-    config = _load()
-    with contextlib.suppress(Exception):  # best effort: the next read loads it again
-        cache.set(key, config, timeout=CONFIG_TIMEOUT)
-    return config
+    return generation_cached(
+        GENERATION_KEY, "shipping:config", _load, valid=lambda v: isinstance(v, PricingConfig), timeout=CONFIG_TIMEOUT
+    )
 
 
 def shipping_zone_list() -> QuerySet[ShippingZone]:

@@ -4,15 +4,13 @@ with it."""
 
 from __future__ import annotations
 
-import contextlib
-import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from core.caching import bump_generation_on_commit
 from core.errors import Conflict, InvalidInput
 from shipping.models import ShippingMethod, ShippingZone, TaxRate
 from shipping.selectors import GENERATION_KEY
@@ -20,12 +18,7 @@ from shipping.selectors import GENERATION_KEY
 
 def shipping_changed() -> None:
     """Invalidate the cached pricing config once the current transaction commits."""
-
-    def bump() -> None:
-        with contextlib.suppress(Exception):  # a cache that is down holds no config either
-            cache.set(GENERATION_KEY, uuid.uuid4().hex, timeout=None)
-
-    transaction.on_commit(bump)
+    bump_generation_on_commit(GENERATION_KEY)
 
 
 def _full_clean(obj, exclude: Iterable[str] = ()) -> None:
