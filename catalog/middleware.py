@@ -93,7 +93,8 @@ class CachedCatalogMiddleware:
         namespace, stamp_for = endpoint
         variant = cache_variant(request, staff=False, media_type=PUBLIC_VARIANT_MEDIA_TYPE)
         key = cache_key_for(request, namespace, variant)
-        lookup = cached_page(key, stamp_for(match.kwargs, request.GET), encoding=response_encoding(request))
+        encoding = response_encoding(request)
+        lookup = cached_page(key, stamp_for(match.kwargs, request.GET), encoding=encoding)
         page = lookup.page
         if page is None:
             # A miss, or the cache is down (stamp None): the view renders it from the
@@ -110,4 +111,4 @@ class CachedCatalogMiddleware:
         request.resolver_match = match  # the route label of the request's metrics
         # Vary: Cookie, as SessionMiddleware would add (DRF's session authentication reads
         # the session): the answer depends on the absence of a session cookie.
-        return cached_hit_response(request, page, vary=("Cookie",))
+        return cached_hit_response(page, encoding, vary=("Cookie",))

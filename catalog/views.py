@@ -77,40 +77,39 @@ WRITES = ["create", "update", "partial_update"]
 CONFLICT = error_response("`protected` (still referenced), `already_reviewed` or `unique`.")
 
 
-def cached_variant_response(request, response: HttpResponse, variants: Variants) -> HttpResponse:
-    """Give `response` the body of `variants` (a cached page in each stored encoding) that
-    the client accepts, with the headers CompressionMiddleware would set: the stored bytes
-    are sent as they are, never compressed again."""
-    identity = variants[""]
-    if len(identity) >= MIN_SIZE:
-        patch_vary_headers(response, ("Accept-Encoding",))
-    encoding = response_encoding(request)
+def _stored_body(variants: Variants, encoding: str | None) -> tuple[bytes, str | None]:
+    """The stored bytes of a page to send for `encoding` (the client's, core.compression.
+    response_encoding) and their Content-Encoding: the identity where that encoding is not
+    stored or did not pay."""
     body = variants.get(encoding) if encoding else None
-    if body is None:
-        response.content = identity
-    else:
-        response.content = body
-        response["Content-Encoding"] = encoding
+    return (variants[""], None) if body is None else (body, encoding)
+
+
+def cached_variant_response(response: HttpResponse, variants: Variants, encoding: str | None) -> HttpResponse:
+    """Give `response` the body of `variants` (a cached page in each stored encoding) for
+    `encoding`, with the headers CompressionMiddleware would set: the stored bytes are sent
+    as they are, never compressed again."""
+    if len(variants[""]) >= MIN_SIZE:
+        patch_vary_headers(response, ("Accept-Encoding",))
+    response.content, content_encoding = _stored_body(variants, encoding)
+    if content_encoding:
+        response["Content-Encoding"] = content_encoding
     response["Content-Length"] = str(len(response.content))
     return response
 
 
-def cached_hit_response(request, page: CachedPage, *, vary: tuple[str, ...] = ()) -> HttpResponse:
+def cached_hit_response(page: CachedPage, encoding: str | None, *, vary: tuple[str, ...] = ()) -> HttpResponse:
     """The answer to a cache hit, from the view or the early path (catalog.middleware):
-    the stored bytes in the encoding the client takes, with the headers
-    cached_variant_response gives (and `vary` added to Vary), set in one go. Marked
-    `precompressed`: CompressionMiddleware has nothing left to do on it."""
-    identity = page.variants[""]
+    the stored bytes for `encoding`, with the headers cached_variant_response gives (and
+    `vary` added to Vary), set in one go. Marked `precompressed`: CompressionMiddleware has
+    nothing left to do on it."""
     headers = {**page.headers, "X-Cache": "HIT"}
-    extra = ("Accept-Encoding", *vary) if len(identity) >= MIN_SIZE else vary
+    extra = ("Accept-Encoding", *vary) if len(page.variants[""]) >= MIN_SIZE else vary
     if extra:
         headers["Vary"] = _vary(headers.get("Vary", ""), extra)
-    encoding = response_encoding(request)
-    body = page.variants.get(encoding) if encoding else None
-    if body is None:
-        body = identity
-    else:
-        headers["Content-Encoding"] = encoding
+    body, content_encoding = _stored_body(page.variants, encoding)
+    if content_encoding:
+        headers["Content-Encoding"] = content_encoding
     headers["Content-Length"] = str(len(body))
     response = HttpResponse(body, content_type="application/json", headers=headers)
     response.precompressed = True
@@ -149,6 +148,7 @@ class CachedReadMixin:
     def cached(self, request, namespace: str, build: Callable[[], Response], stamp_keys=CATALOG_STAMP):
         use_cache = settings.CATALOG_CACHE_ENABLED and getattr(request.accepted_renderer, "format", "") == "json"
         key, lookup = None, Lookup(None, None)
+        encoding = response_encoding(request)
         if use_cache:
             variant = cache_variant(request, staff=is_staff_user(request.user), media_type=request.accepted_media_type)
             key = cache_key_for(request, namespace, variant)
@@ -156,11 +156,11 @@ class CachedReadMixin:
             if probe is not None and probe[0] == key:
                 lookup = probe[1]  # the early path missed and counted it
             else:
-                lookup = cached_page(key, stamp_keys, encoding=response_encoding(request))
+                lookup = cached_page(key, stamp_keys, encoding=encoding)
                 if lookup.stamp is not None:  # the cache answered: count it (nothing to count when it is down)
                     record_lookup(hit=lookup.page is not None)
             if lookup.page is not None:
-                return cached_hit_response(request, lookup.page)
+                return cached_hit_response(lookup.page, encoding)
         stamp = lookup.stamp
         response = build()
         response["X-Cache"] = "MISS"
@@ -185,17 +185,15 @@ class CachedReadMixin:
                     template=template,
                     levels=levels,
                     stock_seq=lookup.stock_seq,
-                    encoding=response_encoding(request),
+                    encoding=encoding,
                 )
             elif response.is_rendered:  # placeholders did not line up: render plainly, do not store
                 response.content = response.rendered_content
                 return response
             else:
                 response.render()
-                variants = store_page(
-                    key, stamp, response.content, headers=headers, encoding=response_encoding(request)
-                )
-            cached_variant_response(request, response, variants)
+                variants = store_page(key, stamp, response.content, headers=headers, encoding=encoding)
+            cached_variant_response(response, variants, encoding)
         return response
 
 
