@@ -308,11 +308,12 @@ class SharedFiltersFilterSet(django_filters.FilterSet):
                 if getattr(self.filters[name], "queryset", None) is not None:
                     return None  # cleaning it reads the database
                 values.append((name, tuple(getlist(name)) if getlist else data[name]))
+        key = (type(self), tuple(values))
         try:
-            hash(values_key := (type(self), tuple(values)))
-        except TypeError:
+            hash(key)
+        except TypeError:  # a value that cannot be a key (a plain dict's list): not remembered
             return None
-        return values_key
+        return key
 
     def filter_queryset(self, queryset):
         for name, value in self.form.cleaned_data.items():
