@@ -63,19 +63,24 @@ def build_logging(*, json: bool, level: str) -> dict:
     }
 
 
+def request_started_context(request) -> dict:
+    """What every log line of a request carries besides its ids (method, path, client IP),
+    with the request's start noted for duration_ms. The client IP is the one the rate limits
+    see (X-Forwarded-For only behind trusted proxies), in place of django-structlog's ipware
+    lookup (DJANGO_STRUCTLOG_IP_LOGGING_ENABLED is off): that one believed any client's
+    X-Forwarded-For and cost more than the rest of the log line."""
+    from core.ratelimit import client_ip
+
+    request._log_started = time.perf_counter()
+    return {"method": request.method, "path": request.path, "ip": client_ip(request)}
+
+
 def connect_request_metadata() -> None:
     """Bind method/path/ip at request start and status/duration_ms at its end."""
     from django_structlog import signals
 
-    from core.ratelimit import client_ip
-
     def _started(sender, request, logger, **kwargs):
-        request._log_started = time.perf_counter()
-        # The client IP as the rate limits see it (X-Forwarded-For only behind trusted
-        # proxies), in place of django-structlog's ipware lookup (DJANGO_STRUCTLOG_IP_LOGGING_ENABLED
-        # is off): that one believed any client's X-Forwarded-For and cost more than the
-        # rest of the log line.
-        structlog.contextvars.bind_contextvars(method=request.method, path=request.path, ip=client_ip(request))
+        structlog.contextvars.bind_contextvars(**request_started_context(request))
 
     def _finished(sender, request, logger, response=None, **kwargs):
         started = getattr(request, "_log_started", None)

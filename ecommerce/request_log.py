@@ -5,14 +5,13 @@ the level drops them."""
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 
 import structlog
 from django_structlog.app_settings import app_settings
 from django_structlog.middlewares import RequestMiddleware
 
-from core.ratelimit import client_ip
+from ecommerce.logging import request_started_context
 
 
 class RequestLogMiddleware(RequestMiddleware):
@@ -27,17 +26,11 @@ class RequestLogMiddleware(RequestMiddleware):
     def prepare(self, request) -> None:
         if _enabled(app_settings.STATUS_START_LOG_LEVEL):
             return super().prepare(request)
-        context = {
-            "request_id": request.META.get("HTTP_X_REQUEST_ID") or str(uuid.uuid4()),
-            "method": request.method,
-            "path": request.path,
-            "ip": client_ip(request),
-        }
+        context = {"request_id": request.META.get("HTTP_X_REQUEST_ID") or str(uuid.uuid4())}
         correlation_id = request.META.get("HTTP_X_CORRELATION_ID")
         if correlation_id and app_settings.TRUST_UPSTREAM_CORRELATION_ID:
             context["correlation_id"] = correlation_id
-        request._log_started = time.perf_counter()
-        structlog.contextvars.bind_contextvars(**context)
+        structlog.contextvars.bind_contextvars(**context, **request_started_context(request))
 
     def handle_response(self, request, response) -> None:
         if (
