@@ -76,6 +76,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from catalog.selectors import product_stock_levels
+from core.caching import redis_client, redis_script
 from core.compression import encoded_variants
 from core.formats import iso_utc
 from core.metrics import CATALOG_CACHE_LOOKUPS
@@ -175,7 +176,7 @@ def _bump_counted(keys: list[str]) -> None:
         _bump(keys)
         return
     try:
-        _script(redis, BUMP_COUNTED_LUA)(
+        redis_script(redis, BUMP_COUNTED_LUA)(
             keys=[client.make_key(k) for k in (STOCK_SEQUENCE_KEY, *keys)],
             args=[_sequence_start(), str(secrets.randbelow(9 * 10**11) + 10**11)],
         )
@@ -197,23 +198,11 @@ def _sequence_start() -> int:
     return int.from_bytes(uuid.uuid4().bytes[:7], "big") + 1
 
 
-_scripts: dict = {}
-
-
 def _redis():
-    """(the raw Redis client, django-redis's client) of the default cache, or (None, None)
-    when it is not django-redis."""
-    client = getattr(cache, "client", None)
-    if not hasattr(client, "get_client"):
-        return None, None
-    return client.get_client(write=True), client
-
-
-def _script(redis, source: str):
-    script = _scripts.get((id(redis), source))
-    if script is None:
-        script = _scripts[(id(redis), source)] = redis.register_script(source)
-    return script
+    """(the raw Redis client, django-redis's client: its keys and value encoding) of the
+    default cache, or (None, None) when it is not django-redis."""
+    redis = redis_client()
+    return (redis, cache.client) if redis is not None else (None, None)
 
 
 def response_cache_key(namespace: str, variant: str, path: str, query: Iterable[tuple[str, str]]) -> str:
@@ -620,7 +609,7 @@ def _tokens_started_and_read(token_keys: list[str]) -> dict | None:
         return None
     base = str(secrets.randbelow(9 * 10**14) + 10**14)
     try:
-        raw = _script(redis, START_TOKENS_LUA)(
+        raw = redis_script(redis, START_TOKENS_LUA)(
             keys=[client.make_key(k) for k in keys],
             args=[base],
         )

@@ -49,3 +49,24 @@ def bump_generation_on_commit(generation_key: str) -> None:
             cache.set(generation_key, uuid.uuid4().hex, timeout=None)
 
     transaction.on_commit(bump)
+
+
+def redis_client():
+    """The raw Redis client behind the default cache, or None when the cache is not
+    django-redis (the local-memory cache of development and tests)."""
+    client = getattr(cache, "client", None)
+    if not hasattr(client, "get_client"):
+        return None
+    return client.get_client(write=True)
+
+
+_scripts: dict = {}
+
+
+def redis_script(redis, source: str):
+    """`source` registered as a Lua script on `redis` (sent by its SHA, loaded on demand),
+    once per client and script."""
+    script = _scripts.get((id(redis), source))
+    if script is None:
+        script = _scripts[(id(redis), source)] = redis.register_script(source)
+    return script

@@ -40,6 +40,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
+from core.caching import redis_client, redis_script
+
 logger = logging.getLogger("ecommerce.db")
 
 REPLICA = "replica"
@@ -153,24 +155,15 @@ return tostring(current)
 """
 
 
-def _redis():
-    """The raw Redis client behind the cache, or None when the cache is not Redis."""
-    if settings.CACHES["default"]["BACKEND"] != "django_redis.cache.RedisCache":
-        return None
-    from django_redis import get_redis_connection
-
-    return get_redis_connection("default")
-
-
 def _advance_fence(position: int) -> int | None:
     """Raise the fence to `position` (never lower it); the fence now, None if unknown."""
     global _fence_down_until
     if time.monotonic() < _fence_down_until:
         return None
     try:
-        client = _redis()
+        client = redis_client()
         if client is not None:
-            return int(client.eval(_SET_MAX, 1, cache.make_key(FENCE_KEY), position))
+            return int(redis_script(client, _SET_MAX)(keys=[cache.make_key(FENCE_KEY)], args=[position]))
         with _local_fence_lock:  # a per-process cache: a lock makes the same guarantee
             current = cache.get(FENCE_KEY)
             if current is None or position > current:
@@ -188,7 +181,7 @@ def _read_fence() -> int | None:
     if time.monotonic() < _fence_down_until:
         return None
     try:
-        client = _redis()
+        client = redis_client()
         if client is not None:
             raw = client.get(cache.make_key(FENCE_KEY))
             return int(raw) if raw is not None else None
