@@ -26,6 +26,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 LOCAL_HOST = "127.0.0.1"
+BROWSER_TIMEOUT_MS = 20_000
 
 
 def _browser_required() -> bool:
@@ -62,6 +63,12 @@ def browser():
     # the same; the flag is set only while the browser runs and put back afterwards.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    # One patience for every wait, the `expect` assertions included (theirs is 5 s by default):
+    # in CI the other xdist worker starts PostgreSQL clusters and gunicorn beside this one on
+    # two cores, and a save that waits on a commit's fsync can take seconds.
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=BROWSER_TIMEOUT_MS)
     try:
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
@@ -92,7 +99,7 @@ class PageRecorder:
 @pytest.fixture
 def page(browser, live_server, request):
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     recorder = PageRecorder()
 
     def route(route_):
