@@ -38,8 +38,9 @@ the new price, whatever the TTL and whether or not the scheduled job has run yet
 
 Stored bytes: each entry holds the page as bytes, the identity and each encoding a client
 has asked for (gzip, br; core.compression), along with its products' stock tokens as of
-the levels the bytes show; each process also keeps the entries it read, by version, so a
-hit fetches a page's bytes from Redis only once per process and version. An encoding is compressed once per entry, by the first request
+the levels the bytes show; each process also keeps the entries it stored or read, and
+serves one while its stamp and stock sequence are current, so a hit fetches a page's bytes
+from Redis only when it holds none for them. An encoding is compressed once per entry, by the first request
 that accepts it (the miss that renders the page, or the first hit asking for one the entry
 lacks, which stores it back), never for a client that did not ask for it. A hit whose
 tokens are all unchanged serves the stored bytes untouched (no fill, no compression), and
@@ -48,9 +49,15 @@ one after a stock move fills the page in, encodes it once and stores it back.
 The stock sequence (`catalog:stock-seq`) counts stock moves: each move advances it in the
 same atomic step (one Redis script) that replaces its products' tokens. An entry records
 the sequence it read with its tokens, so while the sequence has not moved a hit knows
-every token is unchanged without reading them (one round trip: stamp, entry, price
-boundary, sequence); after any move it reads the page's tokens once per process and
-sequence. A miss reads the sequence before it renders, and stores the stock it rendered
+every token is unchanged without reading them; after any move it reads the page's tokens
+once per process and sequence.
+
+Hot keys held in each process: the generation tokens, the price boundary and the stock
+sequence (TRACKED_KEYS) are read through core.caching.tracked, which holds them while
+Redis says they are unchanged (server-assisted client-side caching). With the entry held
+too, a steady-state hit sends no command to Redis. Every writer of those keys calls
+`tracked.written()` after its write, so its invalidations have reached every process
+before the write's request answers. A miss reads the sequence before it renders, and stores the stock it rendered
 as it is when the sequence is still there with the tokens (no second read of the stock).
 
 If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
@@ -76,7 +83,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from catalog.selectors import product_stock_levels
-from core.caching import redis_client, redis_script
+from core.caching import redis_client, redis_script, tracked
 from core.compression import encoded_variants
 from core.formats import iso_utc
 from core.metrics import CATALOG_CACHE_LOOKUPS
@@ -92,6 +99,9 @@ HITS_KEY, MISSES_KEY = "catalog:stats:hits", "catalog:stats:misses"
 PRICE_BOUNDARY_KEY = "catalog:price-boundary"
 # Advanced by every stock move before it replaces its products' tokens (see store_page).
 STOCK_SEQUENCE_KEY = "catalog:stock-seq"
+# Read by every cached read: held in each process while Redis says they are unchanged
+# (core.caching.tracked). Whoever writes one calls tracked.written() after.
+TRACKED_KEYS = frozenset({GENERATION_KEY, IN_STOCK_GENERATION_KEY, PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY})
 
 
 def product_stock_key(product_id) -> str:
@@ -134,6 +144,7 @@ def _new_token() -> str:
 
 def _bump(keys: Iterable[str]) -> None:
     cache.set_many({key: _new_token() for key in keys}, timeout=None)
+    tracked.written()
 
 
 def bump_catalog_generation() -> None:
@@ -180,6 +191,7 @@ def _bump_counted(keys: list[str]) -> None:
             keys=[client.make_key(k) for k in (STOCK_SEQUENCE_KEY, *keys)],
             args=[_sequence_start(), str(secrets.randbelow(9 * 10**11) + 10**11)],
         )
+        tracked.written()
     except Exception:  # the cache is down: as any other write to it then, lost
         logger.warning("catalog cache: a stock move could not be recorded", exc_info=True)
 
@@ -364,6 +376,7 @@ def set_price_boundary(when: float | None) -> None:
     """Record the Unix time of the next promotion start or end (None: none scheduled)."""
     with contextlib.suppress(Exception):  # best effort: a missing key makes readers ask again
         cache.set(PRICE_BOUNDARY_KEY, float(when or 0), timeout=None)
+        tracked.written()
 
 
 def _boundary_due(value, now: float) -> bool:
@@ -408,25 +421,22 @@ def template_key(key: str) -> str:
     return f"{key}:t"
 
 
-def version_key(key: str) -> str:
-    return f"{key}:v"
-
-
-# Entries this process has read, by response key: (version, entry). A hit reads the small
-# version key with the stamp and, when it names the entry held here, does not fetch the
-# entry's bytes (a product list page is 40-odd kB) from Redis again. Every write of an entry
-# writes a new version with it, atomically (set_many is one MULTI on Redis). Bounded by
-# CATALOG_LOCAL_ENTRIES_BYTES of page bytes per process; the oldest are dropped first.
-_local_entries: OrderedDict[str, tuple[str, tuple, int]] = OrderedDict()
+# Entries this process has stored or read, by response key: (entry, size). An entry holds
+# the stamp it was rendered under and the stock sequence its levels were current at, so a
+# held one is served while both are where the hit finds them (read from values this process
+# holds while Redis says they are unchanged, core.caching.tracked): most hits then send no
+# command to Redis at all and never fetch the entry's bytes (a product list page is 40-odd
+# kB) again. Bounded by CATALOG_LOCAL_ENTRIES_BYTES of page bytes per process; the oldest
+# are dropped first.
+_local_entries: OrderedDict[str, tuple[tuple, int]] = OrderedDict()
 _local_bytes = [0]
 _local_lock = threading.Lock()
 
 
 def _write_entry(key: str, entry: tuple, **more) -> None:
-    """Store `entry` (and `more` keys beside it) with a fresh version, in one step."""
-    version = _new_token()
-    cache.set_many({key: entry, version_key(key): version, **more}, timeout=settings.CATALOG_CACHE_TIMEOUT)
-    _keep_local(key, version, entry)
+    """Store `entry` (and `more` keys beside it) in one step, and hold it here."""
+    cache.set_many({key: entry, **more}, timeout=settings.CATALOG_CACHE_TIMEOUT)
+    _keep_local(key, entry)
 
 
 def _entry_size(entry: tuple) -> int:
@@ -434,34 +444,34 @@ def _entry_size(entry: tuple) -> int:
     return sum(len(body) for body in variants.values() if body) + 256
 
 
-def _keep_local(key: str, version, entry: tuple) -> None:
+def _keep_local(key: str, entry: tuple) -> None:
     limit = settings.CATALOG_LOCAL_ENTRIES_BYTES
     size = _entry_size(entry)
-    if version is None or size > limit:
+    if size > limit:
         return
     with _local_lock:
         old = _local_entries.pop(key, None)
         if old is not None:
-            _local_bytes[0] -= old[2]
-        _local_entries[key] = (version, entry, size)
+            _local_bytes[0] -= old[1]
+        _local_entries[key] = (entry, size)
         _local_bytes[0] += size
         while _local_bytes[0] > limit and _local_entries:
-            _, (_, _, dropped) = _local_entries.popitem(last=False)
+            _, (_, dropped) = _local_entries.popitem(last=False)
             _local_bytes[0] -= dropped
 
 
-def _entry(key: str, values: dict):
-    """The entry of `key`: the one held here when the version read in `values` names it,
-    else fetched (and then held)."""
-    version = values.get(version_key(key))
-    held = _local_entries.get(key)
-    if held is not None and version is not None and held[0] == version:
-        return held[1]
-    got = cache.get_many([key, version_key(key)])
-    entry = got.get(key)
-    if isinstance(entry, tuple) and got.get(version_key(key)) is not None:
-        _keep_local(key, got[version_key(key)], entry)
+def _stored_entry(key: str, stamp: tuple):
+    """The entry stored in Redis for `key` if it was rendered under `stamp` (then held
+    here), else None."""
+    entry = cache.get(key)
+    if not _rendered_under(entry, stamp):
+        return None
+    _keep_local(key, entry)
     return entry
+
+
+def _rendered_under(entry, stamp: tuple) -> bool:
+    return isinstance(entry, tuple) and len(entry) == ENTRY_LENGTH and entry[0] == stamp
 
 
 # Response key -> (stock sequence, tokens): this process found its entry's tokens all
@@ -489,6 +499,37 @@ class Lookup(NamedTuple):
     stock_seq: int | None = None
 
 
+def _stamp_values(stamp_keys: Sequence[str]) -> dict:
+    """The stamp's generation tokens, the price boundary and the stock sequence: the hot
+    keys are held in this process while Redis says they are unchanged (tracked); any other
+    (a staff detail's stock token) is read from the cache."""
+    hot = [k for k in stamp_keys if k in TRACKED_KEYS]
+    values = tracked.get_many([*hot, PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY])
+    others = [k for k in stamp_keys if k not in TRACKED_KEYS]
+    if others:
+        values.update(cache.get_many(others))
+    return values
+
+
+def _stock_current(key: str, entry: tuple, stock_seq, *, check: bool = False) -> bool:
+    """Whether the stock levels `entry` shows are the live ones: no stock token on it, the
+    stock sequence where the entry saw it, or this process found its tokens current at this
+    sequence already; with `check`, else its tokens are read (with the sequence)."""
+    token_keys, tokens, entry_seq = entry[1], entry[2], entry[6]
+    if not token_keys or (stock_seq is not None and stock_seq == entry_seq):
+        return True
+    if stock_seq is not None and _tokens_checked.get(key) == (stock_seq, tokens):
+        return True
+    if not check:
+        return False
+    # Tokens and sequence in one read: the check holds for that sequence.
+    now = cache.get_many([*token_keys, STOCK_SEQUENCE_KEY])
+    current = all(now.get(k) == token for k, token in zip(token_keys, tokens, strict=True))
+    if current:
+        _remember_checked(key, now.get(STOCK_SEQUENCE_KEY), tokens)
+    return current
+
+
 def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding: str | None = None) -> Lookup:
     """(current stamp, the cached page or None, the stock sequence). The entry is served
     only when it was stored under the current stamp, with the live stock of its products. A
@@ -498,9 +539,10 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     An entry keeps its encoded bytes together with the stock tokens of its products as of
     the levels those bytes show, and the stock sequence read with those tokens. Every stock
     move advances the sequence as it replaces its tokens (atomically), so while the sequence
-    is where the entry (or this process's last check of it) saw it, no token has changed:
-    the steady state is one round trip (stamp, entry, boundary, sequence) and the stored
-    bytes go out as they are. Once it has moved, the tokens are read: all unchanged, the
+    is where the entry (or this process's last check of it) saw it, no token has changed.
+    The steady state sends nothing to Redis: stamp, boundary and sequence are held in this
+    process while Redis says they are unchanged (core.caching.tracked), so is the entry
+    (_local_entries), and the stored bytes go out as they are. Once it has moved, the tokens are read: all unchanged, the
     bytes are served still; else the page is filled in with the live levels, encoded once
     and stored back for the hits after it.
 
@@ -509,12 +551,12 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     if not settings.CATALOG_CACHE_ENABLED:
         prices_ensure_current()
         return Lookup(None, None)
-    values = cache.get_many([*stamp_keys, version_key(key), PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY])
+    values = _stamp_values(stamp_keys)
     if _boundary_due(values.get(PRICE_BOUNDARY_KEY), time.time()):
         # A promotion started or ended: apply it (a new generation if a price changed),
         # then read the stamp again.
         prices_ensure_current(values.get(PRICE_BOUNDARY_KEY))
-        values = cache.get_many([*stamp_keys, version_key(key), STOCK_SEQUENCE_KEY])
+        values = _stamp_values(stamp_keys)
     stock_seq = values.get(STOCK_SEQUENCE_KEY)
     if stock_seq is None:
         cache.add(STOCK_SEQUENCE_KEY, _sequence_start(), timeout=None)  # known from the next read on
@@ -527,21 +569,18 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
             return Lookup(None, None)  # the cache is unreachable
         return Lookup(tuple(values[k] for k in stamp_keys), None, stock_seq)
     stamp = tuple(values[k] for k in stamp_keys)
-    if version_key(key) not in values:
-        return Lookup(stamp, None, stock_seq)  # never stored, expired or evicted
-    entry = _entry(key, values)
-    if not (isinstance(entry, tuple) and len(entry) == ENTRY_LENGTH and entry[0] == stamp):
-        return Lookup(stamp, None, stock_seq)
-    _, token_keys, tokens, levels_shown, variants, headers, entry_seq = entry
-    current = not token_keys or (stock_seq is not None and stock_seq == entry_seq)
-    if not current and stock_seq is not None and _tokens_checked.get(key) == (stock_seq, tokens):
+    held = _local_entries.get(key)
+    entry = held[0] if held is not None and _rendered_under(held[0], stamp) else None
+    if entry is None or not _stock_current(key, entry, stock_seq):
+        # Not held, or its stock may have moved: what Redis has (another process may have
+        # stored it, or filled it in with the live levels already).
+        entry = _stored_entry(key, stamp)
+        if entry is None:
+            return Lookup(stamp, None, stock_seq)  # never stored, expired, evicted or older
+        current = _stock_current(key, entry, stock_seq, check=True)
+    else:
         current = True
-    if not current:
-        # Tokens and sequence in one read: the check holds for that sequence.
-        now = cache.get_many([*token_keys, STOCK_SEQUENCE_KEY])
-        current = all(now.get(k) == token for k, token in zip(token_keys, tokens, strict=True))
-        if current:
-            _remember_checked(key, now.get(STOCK_SEQUENCE_KEY), tokens)
+    _, token_keys, tokens, levels_shown, variants, headers, entry_seq = entry
     if current:
         if encoding is not None and encoding not in variants:  # first asked for: compressed once, kept
             variants = {**variants, **encoded_variants(variants[""], (encoding,))}

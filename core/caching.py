@@ -10,12 +10,19 @@ reads any more. A cache that is down only means every read loads from the databa
 from __future__ import annotations
 
 import contextlib
+import os
+import select
+import threading
+import time
 import uuid
 from collections.abc import Callable
 from typing import TypeVar
 
 from django.core.cache import cache
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.dispatch import receiver
+from redis.exceptions import ConnectionError, RedisError, ResponseError  # noqa: A004
 
 T = TypeVar("T")
 
@@ -70,3 +77,193 @@ def redis_script(redis, source: str):
     if script is None:
         script = _scripts[(id(redis), source)] = redis.register_script(source)
     return script
+
+
+# --- values held in this process while Redis says they are unchanged ----------------------
+
+INVALIDATIONS = "__redis__:invalidate"
+
+
+class TrackedValues:
+    """A few small, hot cache keys (the catalog's generation tokens, stock sequence and
+    price boundary, read by every cached catalog hit) held in this process, and dropped the
+    moment Redis says one changed: server-assisted client-side caching (`CLIENT TRACKING`,
+    Redis 6+). A read connection has tracking on, redirected to a second connection
+    subscribed to Redis's invalidation channel; every read first takes in the invalidations
+    that arrived (one poll), so a value held here is the value in Redis while both
+    connections are up. Writers of these keys call `written()` after writing: Redis sends a
+    write's invalidations in the same pass as the write's reply, and one more round trip
+    from the writer guarantees they are in every holder's socket before the writer goes on
+    (a write is on the very next read, API.md).
+
+    `get_many(keys)` answers as the cache's get_many does. A value is held for at most
+    HELD_FOR_S even unchanged, which bounds what a connection that died without a word could
+    leave behind; a closed connection, a Redis restart or a flush drops everything at once.
+    Where Redis is unreachable the answer is {} (as the cache gives then) and the next try
+    waits RETRY_AFTER_S; where it does not track (not Redis, or the command is refused) the
+    cache answers every read itself. Threads share one lock; after a fork everything is
+    started again."""
+
+    HELD_FOR_S = 1.0
+    RETRY_AFTER_S = 1.0
+    MAX_HELD = 1024
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pid = 0
+        self._reader = self._listener = self._poll = None
+        self._held: dict[bytes, tuple[object, float]] = {}
+        self._retry_at = 0.0
+        self._unsupported = False
+
+    def get_many(self, keys) -> dict:
+        client = getattr(cache, "client", None)
+        if self._unsupported or not hasattr(client, "get_client"):
+            return cache.get_many(keys)
+        with self._lock:
+            try:
+                found = self._get_many(client, keys) if self._ready(time.monotonic()) else None
+            except RedisError:  # a connection failed: the cache answers until the next try
+                self._stop(retry=True)
+                found = None
+        return cache.get_many(keys) if found is None else found
+
+    def _get_many(self, client, keys) -> dict:
+        self._drain()
+        now = time.monotonic()
+        names = {key: client.make_key(key).encode() for key in keys}
+        found: dict = {}
+        wanted = []
+        for key, name in names.items():
+            held = self._held.get(name)
+            if held is not None and held[1] > now:
+                found[key] = held[0]
+            else:
+                wanted.append(key)
+        if wanted:
+            self._reader.send_command("MGET", *(names[key] for key in wanted))
+            values = self._reader.read_response()
+            if len(self._held) + len(wanted) > self.MAX_HELD:
+                self._held.clear()
+            until = time.monotonic() + self.HELD_FOR_S
+            for key, raw in zip(wanted, values, strict=True):
+                if raw is not None:
+                    found[key] = value = client.decode(raw)
+                    self._held[names[key]] = (value, until)
+        return found
+
+    def written(self) -> None:
+        """After this process wrote keys others may hold: one more round trip, so Redis has
+        sent the invalidations of those writes to every holder (best effort)."""
+        redis = redis_client()
+        if redis is not None:
+            with contextlib.suppress(Exception):
+                redis.ping()
+
+    def clear(self) -> None:
+        """Drop every value held (the connections stay)."""
+        with self._lock:
+            self._held.clear()
+
+    def reset(self) -> None:
+        """Start again from nothing: connections closed, values dropped, no retry pending."""
+        with self._lock:
+            self._stop(retry=False)
+            self._retry_at = 0.0
+            self._unsupported = False
+
+    def _ready(self, now: float) -> bool:
+        if self._reader is not None and self._pid == os.getpid():
+            return True
+        if self._reader is not None:  # forked: the parent's connections are not ours
+            self._reader = self._listener = self._poll = None
+            self._held.clear()
+        if now < self._retry_at:
+            return False
+        self._start()
+        return True
+
+    def _start(self) -> None:
+        redis = redis_client()
+        pool = redis.connection_pool
+        kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
+        listener, reader = pool.connection_class(**kwargs), pool.connection_class(**kwargs)
+        self._pid = os.getpid()
+        try:
+            listener.connect()
+            listener._parser.set_pubsub_push_handler(_as_is)
+            listener._parser.set_invalidation_push_handler(_as_is)
+            listener.send_command("CLIENT", "ID")
+            listener_id = listener.read_response()
+            listener.send_command("SUBSCRIBE", INVALIDATIONS)
+            listener.read_response(push_request=True)  # hiredis hands pub/sub replies over as pushes
+            reader.connect()
+            try:
+                reader.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", listener_id)
+                reader.read_response()
+            except ResponseError:  # no tracking here (an older or restricted server)
+                self._unsupported = True
+                raise
+        except BaseException:
+            listener.disconnect()
+            reader.disconnect()
+            raise
+        poll = select.poll()
+        for connection in (listener, reader):
+            poll.register(connection._sock, select.POLLIN)
+        self._listener, self._reader, self._poll = listener, reader, poll
+        self._held.clear()
+
+    def _drain(self) -> None:
+        """Take in the invalidations that arrived; a connection that closed (the reader
+        never has anything to say) ends everything."""
+        if not self._poll.poll(0) and not _pending(self._listener):
+            return
+        if self._reader.can_read(0):
+            raise ConnectionError("the tracking connection closed")
+        while self._listener.can_read(0):
+            message = self._listener.read_response(push_request=True)
+            # RESP3: ["invalidate", keys]; RESP2: ["message", "__redis__:invalidate", keys].
+            # keys None: a flush.
+            if not isinstance(message, list) or len(message) < 2:
+                continue
+            if message[0] == b"invalidate":
+                names = message[1]
+            elif message[0] == b"message" and len(message) == 3:
+                names = message[2]
+            else:
+                continue
+            if names is None:
+                self._held.clear()
+            else:
+                for name in names if isinstance(names, list) else [names]:
+                    self._held.pop(name, None)
+
+    def _stop(self, *, retry: bool) -> None:
+        for connection in (self._listener, self._reader):
+            if connection is not None:
+                with contextlib.suppress(Exception):
+                    connection.disconnect()
+        self._reader = self._listener = self._poll = None
+        self._held.clear()
+        if retry:
+            self._retry_at = time.monotonic() + self.RETRY_AFTER_S
+
+
+def _as_is(message):
+    return message
+
+
+def _pending(connection) -> bool:
+    """Bytes already read from the socket and not parsed yet (TLS or the parser's buffer)."""
+    sock = connection._sock
+    return bool(getattr(sock, "pending", None) and sock.pending())
+
+
+tracked = TrackedValues()
+
+
+@receiver(setting_changed)
+def _cache_changed(setting, **kwargs) -> None:
+    if setting == "CACHES":  # tests point the cache elsewhere: so must the held values
+        tracked.reset()

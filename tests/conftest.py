@@ -52,10 +52,13 @@ def _clear_cache():
     tests running at the same moment in other workers."""
     from django.core.cache import cache
 
+    from core.caching import tracked
+
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
     else:
         cache.clear()
+    tracked.clear()  # the values this process held of the keys just deleted
     yield
 
 

@@ -10,10 +10,13 @@ def _clear_cache():
     running at the same moment in the other xdist workers."""
     from django.core.cache import cache
 
+    from core.caching import tracked
+
     if hasattr(cache, "delete_pattern"):
         cache.delete_pattern("*")
     else:
         cache.clear()
+    tracked.clear()  # the values this process held of the keys just deleted
     yield
 
 

@@ -403,24 +403,31 @@ def test_a_lost_stock_sequence_makes_the_miss_read_the_stock_again(api_client):
     assert listed["X-Cache"] == "HIT" and listed.json()["results"][0]["stock_quantity"] == 1
 
 
-def test_a_process_serves_the_entry_it_holds_only_while_its_version_is_current(api_client):
-    """catalog.cache keeps entries it read by version: a hit fetches the bytes again as soon
-    as another process (here: the test) has stored a new version of the entry."""
-    from django.core.cache import cache
-
+def test_a_process_serves_the_entry_it_holds_while_its_stamp_and_stock_are_current(api_client):
+    """catalog.cache holds the entries it stored or read: a hit serves the held bytes
+    without fetching them while the stamp and the stock sequence are where the entry saw
+    them; after a stock move it reads what Redis holds (here: the real page, filled in
+    with the new level), after a catalog write it misses."""
     from catalog import cache as catalog_cache
+    from catalog.cache import bump_catalog_generation
 
-    ProductFactory.create_batch(2)
+    product, _ = ProductFactory.create_batch(2)
     catalog_cache._local_entries.clear()
-    first = get(api_client, "/api/v1/products/")
+    get(api_client, "/api/v1/products/")
     [key] = [k for k in catalog_cache._local_entries if ":products:" in k]
-    version, entry, size = catalog_cache._local_entries[key]
+    entry, size = catalog_cache._local_entries[key]
     held = (*entry[:4], {"": b'{"held": true}'}, *entry[5:])
-    catalog_cache._local_entries[key] = (version, held, size)
+    catalog_cache._local_entries[key] = (held, size)
     assert get(api_client, "/api/v1/products/").content == b'{"held": true}'  # the held copy, no fetch
-    cache.set(catalog_cache.version_key(key), "written-by-another-process", timeout=60)
-    again = get(api_client, "/api/v1/products/")
-    assert again["X-Cache"] == "HIT" and again.content == first.content
+
+    _move_stock(product, 1)
+    moved = get(api_client, "/api/v1/products/")
+    assert moved["X-Cache"] == "HIT"
+    assert {p["id"]: p["stock_quantity"] for p in moved.json()["results"]}[str(product.pk)] == 1
+
+    catalog_cache._local_entries[key] = (held, size)
+    bump_catalog_generation()
+    assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
 
 
 def test_held_entries_stay_within_their_byte_budget(settings):
@@ -431,8 +438,8 @@ def test_held_entries_stay_within_their_byte_budget(settings):
     catalog_cache._local_bytes[0] = 0
     entry = lambda n: ((), (), (), (), {"": b"x" * n}, {}, None)  # noqa: E731
     for i in range(10):
-        catalog_cache._keep_local(f"k{i}", "v", entry(1000))
+        catalog_cache._keep_local(f"k{i}", entry(1000))
     assert catalog_cache._local_bytes[0] <= 5000 and list(catalog_cache._local_entries)[-1] == "k9"
     assert "k0" not in catalog_cache._local_entries
-    catalog_cache._keep_local("huge", "v", entry(10_000))  # larger than the budget: not held
+    catalog_cache._keep_local("huge", entry(10_000))  # larger than the budget: not held
     assert "huge" not in catalog_cache._local_entries
