@@ -421,14 +421,15 @@ def template_key(key: str) -> str:
     return f"{key}:t"
 
 
-# Entries this process has stored or read, by response key: (entry, size). An entry holds
+# Entries this process has stored or read, by response key: (entry, size, held until). An
+# entry holds
 # the stamp it was rendered under and the stock sequence its levels were current at, so a
 # held one is served while both are where the hit finds them (read from values this process
 # holds while Redis says they are unchanged, core.caching.tracked): most hits then send no
 # command to Redis at all and never fetch the entry's bytes (a product list page is 40-odd
 # kB) again. Bounded by CATALOG_LOCAL_ENTRIES_BYTES of page bytes per process; the oldest
 # are dropped first.
-_local_entries: OrderedDict[str, tuple[tuple, int]] = OrderedDict()
+_local_entries: OrderedDict[str, tuple[tuple, int, float]] = OrderedDict()
 _local_bytes = [0]
 _local_lock = threading.Lock()
 
@@ -449,15 +450,25 @@ def _keep_local(key: str, entry: tuple) -> None:
     size = _entry_size(entry)
     if size > limit:
         return
+    until = time.monotonic() + settings.CATALOG_CACHE_TIMEOUT
     with _local_lock:
         old = _local_entries.pop(key, None)
         if old is not None:
             _local_bytes[0] -= old[1]
-        _local_entries[key] = (entry, size)
+        _local_entries[key] = (entry, size, until)
         _local_bytes[0] += size
         while _local_bytes[0] > limit and _local_entries:
-            _, (_, dropped) = _local_entries.popitem(last=False)
+            _, (_, dropped, _) = _local_entries.popitem(last=False)
             _local_bytes[0] -= dropped
+
+
+def _held_entry(key: str, stamp: tuple):
+    """The entry this process holds for `key`, if rendered under `stamp` and held for less
+    than the cache's TTL (the TTL bounds a held copy as it bounds the stored one)."""
+    held = _local_entries.get(key)
+    if held is None or held[2] <= time.monotonic() or not _rendered_under(held[0], stamp):
+        return None
+    return held[0]
 
 
 def _stored_entry(key: str, stamp: tuple):
@@ -569,8 +580,7 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
             return Lookup(None, None)  # the cache is unreachable
         return Lookup(tuple(values[k] for k in stamp_keys), None, stock_seq)
     stamp = tuple(values[k] for k in stamp_keys)
-    held = _local_entries.get(key)
-    entry = held[0] if held is not None and _rendered_under(held[0], stamp) else None
+    entry = _held_entry(key, stamp)
     if entry is None or not _stock_current(key, entry, stock_seq):
         # Not held, or its stock may have moved: what Redis has (another process may have
         # stored it, or filled it in with the live levels already).

@@ -15,6 +15,7 @@ import select
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -22,7 +23,7 @@ from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.db import transaction
 from django.dispatch import receiver
-from redis.exceptions import ConnectionError, RedisError, ResponseError  # noqa: A004
+from redis.exceptions import ConnectionError, ResponseError, TimeoutError  # noqa: A004
 
 T = TypeVar("T")
 
@@ -93,19 +94,23 @@ class TrackedValues:
     that arrived (one poll), so a value held here is the value in Redis while both
     connections are up. Writers of these keys call `written()` after writing: Redis sends a
     write's invalidations in the same pass as the write's reply, and one more round trip
-    from the writer guarantees they are in every holder's socket before the writer goes on
-    (a write is on the very next read, API.md).
+    from the writer makes sure they have been sent to every holder before the writer goes
+    on (a write is on the very next read, API.md).
 
     `get_many(keys)` answers as the cache's get_many does. A value is held for at most
-    HELD_FOR_S even unchanged, which bounds what a connection that died without a word could
-    leave behind; a closed connection, a Redis restart or a flush drops everything at once.
-    Where Redis is unreachable the answer is {} (as the cache gives then) and the next try
-    waits RETRY_AFTER_S; where it does not track (not Redis, or the command is refused) the
-    cache answers every read itself. Threads share one lock; after a fork everything is
-    started again."""
+    HELD_FOR_S even unchanged, and only while the listener answered a PING within
+    LISTENER_SILENT_S (sent with the reads that go to Redis): that bounds what a connection
+    that died without a word (a NAT's idle timeout, a lost host) could leave behind. A
+    closed connection, a Redis restart, a flush or a fork drops everything at once. Where
+    Redis does not answer in time the answer is {} (as the cache gives then) and the next
+    try waits RETRY_AFTER_S; where it does not track (the command is refused) the cache
+    answers every read itself. Threads share one lock; one that cannot have it at once (a
+    read to Redis under way) asks the cache itself after LOCK_WAIT_S."""
 
     HELD_FOR_S = 1.0
+    LISTENER_SILENT_S = 2.0
     RETRY_AFTER_S = 1.0
+    LOCK_WAIT_S = 0.05
     MAX_HELD = 1024
 
     def __init__(self) -> None:
@@ -113,44 +118,78 @@ class TrackedValues:
         self._pid = 0
         self._reader = self._listener = self._poll = None
         self._held: dict[bytes, tuple[object, float]] = {}
+        self._names: dict[tuple[int, str], bytes] = {}
         self._retry_at = 0.0
         self._unsupported = False
+        self._broken = False
+        self._ping_sent = self._pong_at = 0.0
+        ref = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: (held := ref()) is not None and held._after_fork())
 
     def get_many(self, keys) -> dict:
         client = getattr(cache, "client", None)
         if self._unsupported or not hasattr(client, "get_client"):
             return cache.get_many(keys)
-        with self._lock:
-            try:
-                found = self._get_many(client, keys) if self._ready(time.monotonic()) else None
-            except RedisError:  # a connection failed: the cache answers until the next try
-                self._stop(retry=True)
-                found = None
+        if not self._lock.acquire(timeout=self.LOCK_WAIT_S):
+            return cache.get_many(keys)
+        try:
+            found = self._get_many(client, keys) if self._ready(time.monotonic()) else None
+        except TimeoutError:  # Redis does not answer: what the cache would say, without waiting twice
+            self._stop(retry=True)
+            found = {}
+        except Exception:  # a connection closed, or anything else: the cache answers until the next try
+            self._stop(retry=True)
+            found = None
+        except BaseException:
+            self._stop(retry=True)
+            raise
+        finally:
+            self._lock.release()
         return cache.get_many(keys) if found is None else found
 
     def _get_many(self, client, keys) -> dict:
+        reader, listener = self._reader, self._listener
+        if reader._sock is None or listener._sock is None:
+            # redis-py dropped one (it would reconnect it on next use, without tracking)
+            raise ConnectionError("a tracking connection was closed")
         self._drain()
         now = time.monotonic()
-        names = {key: client.make_key(key).encode() for key in keys}
+        if self._ping_sent > self._pong_at and now - self._ping_sent > self.LISTENER_SILENT_S:
+            raise ConnectionError("the invalidation listener stopped answering")
+        names = [self._name(client, key) for key in keys]
         found: dict = {}
         wanted = []
-        for key, name in names.items():
+        for key, name in zip(keys, names, strict=True):
             held = self._held.get(name)
             if held is not None and held[1] > now:
                 found[key] = held[0]
             else:
-                wanted.append(key)
+                wanted.append((key, name))
         if wanted:
-            self._reader.send_command("MGET", *(names[key] for key in wanted))
-            values = self._reader.read_response()
+            if now - self._ping_sent >= self.HELD_FOR_S and self._pong_at >= self._ping_sent:
+                listener.send_command("PING")
+                self._ping_sent = now
+            reader.send_command("MGET", *(name for _, name in wanted))
+            values = reader.read_response()
+            if self._broken:  # Redis said the redirect broke while we read
+                raise ConnectionError("the tracking redirect broke")
             if len(self._held) + len(wanted) > self.MAX_HELD:
                 self._held.clear()
-            until = time.monotonic() + self.HELD_FOR_S
-            for key, raw in zip(wanted, values, strict=True):
+            until = now + self.HELD_FOR_S
+            for (key, name), raw in zip(wanted, values, strict=True):
                 if raw is not None:
                     found[key] = value = client.decode(raw)
-                    self._held[names[key]] = (value, until)
+                    self._held[name] = (value, until)
         return found
+
+    def _name(self, client, key: str) -> bytes:
+        memo = (id(client), key)
+        name = self._names.get(memo)
+        if name is None:
+            if len(self._names) >= self.MAX_HELD:
+                self._names.clear()
+            name = self._names[memo] = client.make_key(key).encode()
+        return name
 
     def written(self) -> None:
         """After this process wrote keys others may hold: one more round trip, so Redis has
@@ -171,13 +210,23 @@ class TrackedValues:
             self._stop(retry=False)
             self._retry_at = 0.0
             self._unsupported = False
+            self._names.clear()
+
+    def _after_fork(self) -> None:
+        """In a forked child: the parent's connections and lock are not this process's
+        (another thread of the parent may have held the lock at the fork)."""
+        self._lock = threading.Lock()
+        self._forget_connections()
+
+    def _forget_connections(self) -> None:
+        self._reader = self._listener = self._poll = None
+        self._held.clear()
 
     def _ready(self, now: float) -> bool:
         if self._reader is not None and self._pid == os.getpid():
             return True
-        if self._reader is not None:  # forked: the parent's connections are not ours
-            self._reader = self._listener = self._poll = None
-            self._held.clear()
+        if self._reader is not None:  # the parent's (forked before the hook could run)
+            self._forget_connections()
         if now < self._retry_at:
             return False
         self._start()
@@ -187,8 +236,10 @@ class TrackedValues:
         redis = redis_client()
         pool = redis.connection_pool
         kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
+        kwargs["socket_keepalive"] = True
         listener, reader = pool.connection_class(**kwargs), pool.connection_class(**kwargs)
         self._pid = os.getpid()
+        self._broken = False
         try:
             listener.connect()
             listener._parser.set_pubsub_push_handler(_as_is)
@@ -198,11 +249,14 @@ class TrackedValues:
             listener.send_command("SUBSCRIBE", INVALIDATIONS)
             listener.read_response(push_request=True)  # hiredis hands pub/sub replies over as pushes
             reader.connect()
+            reader._parser.set_pubsub_push_handler(self._reader_notice)
             try:
                 reader.send_command("CLIENT", "TRACKING", "ON", "REDIRECT", listener_id)
                 reader.read_response()
-            except ResponseError:  # no tracking here (an older or restricted server)
-                self._unsupported = True
+            except ResponseError as error:
+                # No tracking here (an older or restricted server); not when only the
+                # listener went away meanwhile.
+                self._unsupported = "redirect" not in str(error).lower()
                 raise
         except BaseException:
             listener.disconnect()
@@ -213,18 +267,27 @@ class TrackedValues:
             poll.register(connection._sock, select.POLLIN)
         self._listener, self._reader, self._poll = listener, reader, poll
         self._held.clear()
+        self._ping_sent = self._pong_at = time.monotonic()
+
+    def _reader_notice(self, message):
+        """A push on the read connection: in RESP3, Redis's word that the redirect broke."""
+        self._broken = True
+        return message
 
     def _drain(self) -> None:
-        """Take in the invalidations that arrived; a connection that closed (the reader
-        never has anything to say) ends everything."""
+        """Take in the invalidations (and PING answers) that arrived; a read connection with
+        anything to say (closed, or a broken redirect) ends everything."""
         if not self._poll.poll(0) and not _pending(self._listener):
             return
         if self._reader.can_read(0):
-            raise ConnectionError("the tracking connection closed")
+            raise ConnectionError("the tracking connection closed or broke")
         while self._listener.can_read(0):
             message = self._listener.read_response(push_request=True)
-            # RESP3: ["invalidate", keys]; RESP2: ["message", "__redis__:invalidate", keys].
-            # keys None: a flush.
+            # RESP3: ["invalidate", keys] and "PONG"; RESP2: ["message",
+            # "__redis__:invalidate", keys] and ["pong", ""]. keys None: a flush.
+            if message in (b"PONG", "PONG") or (isinstance(message, list) and message[:1] == [b"pong"]):
+                self._pong_at = time.monotonic()
+                continue
             if not isinstance(message, list) or len(message) < 2:
                 continue
             if message[0] == b"invalidate":
@@ -255,7 +318,7 @@ def _as_is(message):
 
 
 def _pending(connection) -> bool:
-    """Bytes already read from the socket and not parsed yet (TLS or the parser's buffer)."""
+    """Bytes already read from the socket and not parsed yet (TLS)."""
     sock = connection._sock
     return bool(getattr(sock, "pending", None) and sock.pending())
 

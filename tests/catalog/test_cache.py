@@ -1,3 +1,4 @@
+import time
 from unittest import mock
 
 import pytest
@@ -415,9 +416,9 @@ def test_a_process_serves_the_entry_it_holds_while_its_stamp_and_stock_are_curre
     catalog_cache._local_entries.clear()
     get(api_client, "/api/v1/products/")
     [key] = [k for k in catalog_cache._local_entries if ":products:" in k]
-    entry, size = catalog_cache._local_entries[key]
+    entry, size, until = catalog_cache._local_entries[key]
     held = (*entry[:4], {"": b'{"held": true}'}, *entry[5:])
-    catalog_cache._local_entries[key] = (held, size)
+    catalog_cache._local_entries[key] = (held, size, until)
     assert get(api_client, "/api/v1/products/").content == b'{"held": true}'  # the held copy, no fetch
 
     _move_stock(product, 1)
@@ -425,8 +426,26 @@ def test_a_process_serves_the_entry_it_holds_while_its_stamp_and_stock_are_curre
     assert moved["X-Cache"] == "HIT"
     assert {p["id"]: p["stock_quantity"] for p in moved.json()["results"]}[str(product.pk)] == 1
 
-    catalog_cache._local_entries[key] = (held, size)
+    catalog_cache._local_entries[key] = (held, size, until)
     bump_catalog_generation()
+    assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
+
+
+def test_a_held_entry_is_served_no_longer_than_the_cache_ttl(api_client):
+    """Even with its stamp current: once the TTL has passed since this process stored or
+    fetched it, a hit reads what Redis holds (here: nothing, it expired too)."""
+    from django.core.cache import cache
+
+    from catalog import cache as catalog_cache
+
+    ProductFactory.create_batch(2)
+    catalog_cache._local_entries.clear()
+    get(api_client, "/api/v1/products/")
+    [key] = [k for k in catalog_cache._local_entries if ":products:" in k]
+    entry, size, _ = catalog_cache._local_entries[key]
+    cache.delete(key)  # expired in Redis
+    assert get(api_client, "/api/v1/products/")["X-Cache"] == "HIT"  # the held copy, within its TTL
+    catalog_cache._local_entries[key] = (entry, size, time.monotonic() - 1)  # its TTL has passed
     assert get(api_client, "/api/v1/products/")["X-Cache"] == "MISS"
 
 

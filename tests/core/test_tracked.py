@@ -5,27 +5,20 @@ happens, after HELD_FOR_S. The catalog's steady-state hit sends nothing to Redis
 
 from __future__ import annotations
 
-import shutil
+import json
+import os
 import time
 
 import pytest
 import redis
 
 from core.caching import TrackedValues
-from tests.faults.services import RedisServer
-
-REDIS_MISSING = "needs the redis-server service binary on PATH"
 
 
 @pytest.fixture
-def server(tmp_path):
-    if shutil.which("redis-server") is None:
-        pytest.skip(REDIS_MISSING)
-    started = RedisServer(tmp_path).start()
-    try:
-        yield started
-    finally:
-        started.stop()
+def server(redis_server):
+    """A redis-server of this test's own (tests/core/conftest.py: the fault tests' fixture)."""
+    return redis_server
 
 
 @pytest.fixture
@@ -93,7 +86,9 @@ def test_a_held_value_is_served_without_a_command_until_another_client_writes_it
 def test_a_flush_drops_everything_held(server, own_cache, values):
     own_cache.set("a", "one", timeout=None)
     assert values.get_many(["a"]) == {"a": "one"}
-    other_client(server).flushdb()
+    other = other_client(server)
+    other.flushdb()
+    other.ping()  # as writers fence: Redis has sent the flush's word to every holder
     assert values.get_many(["a"]) == {}
 
 
@@ -148,13 +143,66 @@ def test_redis_dead_is_an_empty_answer_and_back_it_is_tracked_again(server, own_
     assert values.get_many(["a"]) == {"a": "later"}
 
 
-def test_after_a_fork_the_child_holds_nothing_of_the_parents(server, own_cache, values):
+def test_a_forked_child_holds_nothing_of_the_parents_and_tracks_on_its_own(server, own_cache, values):
     own_cache.set("a", "one", timeout=None)
     assert values.get_many(["a"]) == {"a": "one"}
-    parent_reader = values._reader
-    values._pid = -1  # as a forked child sees it: not the pid that opened the connections
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report and leave at once
+        try:
+            inherited = values._reader is not None or bool(values._held)
+            first = values.get_many(["a"])
+            own_cache.set("a", "child", timeout=None)
+            values.written()
+            second = values.get_many(["a"])
+            os.write(write, json.dumps([inherited, first, second, values._reader is not None]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as report:
+        seen = json.loads(report.read())
+    os.waitpid(pid, 0)
+    assert seen == [False, {"a": "one"}, {"a": "child"}, True]
+    assert values.get_many(["a"]) == {"a": "child"}  # the parent heard of the child's write
+
+
+def test_a_thread_that_cannot_have_the_lock_at_once_asks_the_cache(server, own_cache, values):
+    own_cache.set("a", "one", timeout=None)
     assert values.get_many(["a"]) == {"a": "one"}
-    assert values._reader is not parent_reader
+    values._lock.acquire()  # another thread's read to Redis under way
+    try:
+        started = time.monotonic()
+        assert values.get_many(["a"]) == {"a": "one"}
+        assert time.monotonic() - started < 1
+    finally:
+        values._lock.release()
+
+
+def test_a_listener_that_stops_answering_its_ping_ends_the_holding(server, own_cache, values):
+    values.HELD_FOR_S, values.LISTENER_SILENT_S = 0.05, 0.2
+    own_cache.set("a", "one", timeout=None)
+    assert values.get_many(["a"]) == {"a": "one"}
+    time.sleep(0.06)
+    values._pong_at = -1.0  # as if the PING sent now never came back
+    values._ping_sent = time.monotonic()
+    assert values.get_many(["a"]) == {"a": "one"}  # not overdue yet
+    time.sleep(0.25)
+    assert values.get_many(["a"]) == {"a": "one"}  # overdue: answered by the cache
+    assert values._reader is None
+
+
+def test_redis_hung_costs_one_socket_timeout_not_two(server, own_cache, values):
+    values.HELD_FOR_S = 0.0  # every read goes to Redis
+    own_cache.set("a", "one", timeout=None)
+    assert values.get_many(["a"]) == {"a": "one"}
+    server.freeze()
+    try:
+        started = time.monotonic()
+        assert values.get_many(["a"]) == {}
+        took = time.monotonic() - started
+    finally:
+        server.thaw()
+    assert took < 0.9, f"{took:.2f} s"  # the cache's socket timeout is 0.5 s
 
 
 @pytest.mark.django_db
