@@ -143,8 +143,60 @@ def _new_token() -> str:
 
 
 def _bump(keys: Iterable[str]) -> None:
-    cache.set_many({key: _new_token() for key in keys}, timeout=None)
+    redis, client = _redis()
+    keys = {*keys, *((GENERATION_KEY,) if _owed.is_set() else ())}
+    if redis is None:  # the local-memory cache: one process, nothing to lose
+        cache.set_many({key: _new_token() for key in keys}, timeout=None)
+        _owed.clear()
+        return
+    try:
+        redis.mset({client.make_key(key): client.encode(_new_token()) for key in keys})
+    except Exception:
+        _owe("a generation bump")
+        return
+    _owed.clear()
     tracked.written()
+
+
+# A bump that could not be written (Redis unreachable) would leave every entry stored before
+# it current once Redis answers again: the write it announced invisible until the TTL. So it
+# is owed: this process bumps the whole catalog generation before its next cache read or
+# write (cached_page, _bump), and a job in the outbox (core.jobs, in the database) does the
+# same from a worker, for a process that may never read again.
+_owed = threading.Event()
+
+
+def _owe(what: str) -> None:
+    logger.warning("catalog cache: %s could not be written; the catalog generation is owed", what, exc_info=True)
+    first = not _owed.is_set()
+    _owed.set()
+    if not first:
+        return
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from catalog import tasks
+    from core.jobs import enqueue
+
+    try:  # after the current one: the broker may be this Redis, down too
+        enqueue(tasks.bump_owed_generation, eta=timezone.now() + timedelta(seconds=settings.OUTBOX_RELAY_GRACE + 5))
+    except Exception:
+        logger.warning("catalog cache: the owed generation bump could not be queued either", exc_info=True)
+
+
+def bump_owed_generation() -> None:
+    """The outbox job's bump (catalog.tasks): owed afresh, so that failing again it queues
+    the next one, whatever this process owed before."""
+    _owed.clear()
+    _bump([GENERATION_KEY])
+
+
+def pay_owed_bump() -> bool:
+    """Bump the catalog generation if this process owes one; True when nothing is owed now."""
+    if _owed.is_set():
+        _bump(())
+    return not _owed.is_set()
 
 
 def bump_catalog_generation() -> None:
@@ -192,8 +244,8 @@ def _bump_counted(keys: list[str]) -> None:
             args=[_sequence_start(), str(secrets.randbelow(9 * 10**11) + 10**11)],
         )
         tracked.written()
-    except Exception:  # the cache is down: as any other write to it then, lost
-        logger.warning("catalog cache: a stock move could not be recorded", exc_info=True)
+    except Exception:  # the cache is down: the whole generation is owed instead
+        _owe("a stock move")
 
 
 def advance_stock_sequence() -> None:
@@ -562,6 +614,8 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     if not settings.CATALOG_CACHE_ENABLED:
         prices_ensure_current()
         return Lookup(None, None)
+    if _owed.is_set() and not pay_owed_bump():
+        return Lookup(None, None)  # still unreachable: nothing stored before the bump may be served
     values = _stamp_values(stamp_keys)
     if _boundary_due(values.get(PRICE_BOUNDARY_KEY), time.time()):
         # A promotion started or ended: apply it (a new generation if a price changed),
