@@ -15,6 +15,7 @@ from catalog import cache as catalog_cache
 from catalog.models import Product
 from core.models import OutboxMessage
 from tests.catalog.factories import ProductFactory
+from tests.faults.services import redis_cache_setting
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -26,20 +27,7 @@ def unreachable():
 
 @pytest.fixture
 def own_cache(settings, redis_server):
-    settings.CACHES = {
-        "default": {
-            **settings.CACHES["default"],
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": redis_server.url(0),
-            "KEY_PREFIX": "owed-test",
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 0.3,
-                "SOCKET_TIMEOUT": 0.3,
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
+    settings.CACHES = redis_cache_setting(redis_server.url(0), prefix="owed-test", timeout=0.3)
     catalog_cache._owed.clear()
     catalog_cache._local_entries.clear()
     yield redis_server

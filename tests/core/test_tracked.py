@@ -13,6 +13,7 @@ import pytest
 import redis
 
 from core.caching import TrackedValues
+from tests.faults.services import redis_cache_setting
 
 
 @pytest.fixture
@@ -24,20 +25,7 @@ def server(redis_server):
 @pytest.fixture
 def own_cache(settings, server):
     """The production cache configuration on this test's Redis."""
-    settings.CACHES = {
-        "default": {
-            **settings.CACHES["default"],
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": server.url(0),
-            "KEY_PREFIX": "tracked-test",
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
-                "IGNORE_EXCEPTIONS": True,
-            },
-        }
-    }
+    settings.CACHES = redis_cache_setting(server.url(0), prefix="tracked-test")
     from django.core.cache import cache
 
     return cache

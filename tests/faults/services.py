@@ -158,6 +158,24 @@ def app_env(*, database_url: str, redis_url: str = "", broker_url: str = "", **e
 # --- Redis ---------------------------------------------------------------------------
 
 
+def redis_cache_setting(url: str, *, prefix: str, timeout: float = 0.5) -> dict:
+    """CACHES for the test process on `url`: the production cache configuration
+    (django-redis, short socket timeouts, errors answered as misses), its own key prefix."""
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": timeout,
+                "SOCKET_TIMEOUT": timeout,
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+
+
 class RedisServer:
     """`redis-server` without persistence on a port of its own; stop/start keep the port."""
 
