@@ -144,50 +144,93 @@ def _new_token() -> str:
 
 def _bump(keys: Iterable[str]) -> None:
     redis, client = _redis()
-    keys = {*keys, *((GENERATION_KEY,) if _owed.is_set() else ())}
+    owed = _owed.snapshot()
+    keys = {*keys, *((GENERATION_KEY,) if owed else ())}
+    if not keys:
+        return
     if redis is None:  # the local-memory cache: one process, nothing to lose
         cache.set_many({key: _new_token() for key in keys}, timeout=None)
-        _owed.clear()
+        _owed.paid(owed)
         return
     try:
         redis.mset({client.make_key(key): client.encode(_new_token()) for key in keys})
     except Exception:
-        _owe("a generation bump")
+        _owed.owe("a generation bump")
         return
-    _owed.clear()
+    _owed.paid(owed)
     tracked.written()
 
 
-# A bump that could not be written (Redis unreachable) would leave every entry stored before
-# it current once Redis answers again: the write it announced invisible until the TTL. So it
-# is owed: this process bumps the whole catalog generation before its next cache read or
-# write (cached_page, _bump), and a job in the outbox (core.jobs, in the database) does the
-# same from a worker, for a process that may never read again.
-_owed = threading.Event()
+class _Owed:
+    """A bump that could not be written (Redis unreachable, or refusing writes) would leave
+    every entry stored before it current once Redis answers again: the write it announced
+    invisible until the TTL. So it is owed: this process bumps the whole catalog generation
+    before its next cache read or write (cached_page, cached_count, _bump), and a job in
+    the outbox (core.jobs, in the database) does the same from a worker, for the other
+    processes and for one that may never read again. Each failure counts (`epoch`): a bump
+    that went out before a failure does not pay for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._epoch = 0  # failures so far
+        self._paid = 0  # the epoch the last successful bump covered
+        self._queued = 0  # the epoch the last queued job covers
+
+    def is_set(self) -> bool:
+        return self._epoch != self._paid
+
+    def snapshot(self) -> int | None:
+        """The epoch a bump starting now covers, or None when nothing is owed."""
+        with self._lock:
+            return self._epoch if self._epoch != self._paid else None
+
+    def paid(self, snapshot: int | None) -> None:
+        if snapshot is not None:
+            with self._lock:
+                self._paid = max(self._paid, snapshot)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._paid = self._queued = self._epoch
+
+    def owe(self, what: str) -> None:
+        with self._lock:
+            self._epoch += 1
+            first = self._epoch == self._paid + 1  # the first since the last bump went out
+            queue = self._queued <= self._paid  # no job queued for this outage yet
+        log = logger.warning if first else logger.debug
+        log("catalog cache: %s could not be written; the catalog generation is owed", what, exc_info=first)
+        if queue:
+            self._queue()
+
+    def _queue(self) -> None:
+        from datetime import timedelta
+
+        from django.db import transaction
+        from django.utils import timezone
+
+        from catalog import tasks
+        from core.jobs import enqueue
+
+        with self._lock:
+            epoch = self._epoch
+        try:  # after the current one: the broker may be this Redis, down too
+            with transaction.atomic():  # a savepoint: a failed insert leaves no broken transaction
+                enqueue(
+                    tasks.bump_owed_generation, eta=timezone.now() + timedelta(seconds=settings.OUTBOX_RELAY_GRACE + 5)
+                )
+        except Exception:  # the next failure, or the next read that cannot pay, tries again
+            logger.warning("catalog cache: the owed generation bump could not be queued either", exc_info=True)
+            return
+        with self._lock:
+            self._queued = max(self._queued, epoch)
 
 
-def _owe(what: str) -> None:
-    logger.warning("catalog cache: %s could not be written; the catalog generation is owed", what, exc_info=True)
-    first = not _owed.is_set()
-    _owed.set()
-    if not first:
-        return
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from catalog import tasks
-    from core.jobs import enqueue
-
-    try:  # after the current one: the broker may be this Redis, down too
-        enqueue(tasks.bump_owed_generation, eta=timezone.now() + timedelta(seconds=settings.OUTBOX_RELAY_GRACE + 5))
-    except Exception:
-        logger.warning("catalog cache: the owed generation bump could not be queued either", exc_info=True)
+_owed = _Owed()
 
 
 def bump_owed_generation() -> None:
-    """The outbox job's bump (catalog.tasks): owed afresh, so that failing again it queues
-    the next one, whatever this process owed before."""
+    """The outbox job's bump (catalog.tasks): failing again, it queues the next one."""
     _owed.clear()
     _bump([GENERATION_KEY])
 
@@ -245,7 +288,7 @@ def _bump_counted(keys: list[str]) -> None:
         )
         tracked.written()
     except Exception:  # the cache is down: the whole generation is owed instead
-        _owe("a stock move")
+        _owed.owe("a stock move")
 
 
 def advance_stock_sequence() -> None:
@@ -298,7 +341,7 @@ def cached_count(key: str, stamp_keys: Sequence[str], count: Callable[[], tuple[
     counts it once per catalog generation (the count stopped at 10,001 rows, but it was
     still the most expensive statement of an uncached page). The stamp is read before
     the count, as for a page; with the cache off or down, it is counted every time."""
-    if not settings.CATALOG_CACHE_ENABLED:
+    if not settings.CATALOG_CACHE_ENABLED or (_owed.is_set() and not pay_owed_bump()):
         return count()
     values = cache.get_many([*stamp_keys, key])
     if any(k not in values for k in stamp_keys):

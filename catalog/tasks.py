@@ -17,7 +17,7 @@ def make_product_image_thumbnails(image_id: str) -> bool:
 @shared_task(name="catalog.bump_owed_generation")
 def bump_owed_generation() -> None:
     """A catalog generation bump that a process could not write (Redis unreachable): done
-    now, so nothing cached before it is served (catalog.cache._owe). Failing again, it is
+    now, so nothing cached before it is served (catalog.cache._Owed). Failing again, it is
     owed again (a new job)."""
     from catalog.cache import bump_owed_generation as bump
 

@@ -89,6 +89,7 @@ class PageRecorder:
     def __init__(self) -> None:
         self.requests: list[str] = []
         self.console_errors: list[str] = []
+        self.responses: list[str] = []  # method, status, URL and any cookie set: printed when a test fails
 
     def foreign_requests(self) -> list[str]:
         return [
@@ -102,20 +103,41 @@ def page(browser, live_server, request):
     context.set_default_timeout(BROWSER_TIMEOUT_MS)
     recorder = PageRecorder()
 
-    def route(route_):
-        url = route_.request.url
-        recorder.requests.append(url)
-        if urlsplit(url).hostname == LOCAL_HOST or url.startswith(("data:", "blob:")):
-            route_.continue_()
-        else:
-            route_.abort()
-
-    context.route("**/*", route)
+    # Only requests to another host are intercepted (and aborted): routing the app's own
+    # requests through Playwright too made Chromium now and then send the GET that follows
+    # a redirect without the cookie the redirect had just set (the admin's "was changed
+    # successfully" message, in CI). Every request is recorded from the request event.
+    context.route(_foreign, lambda route_: route_.abort())
+    context.on("request", lambda request_: recorder.requests.append(request_.url))
     page_ = context.new_page()
     page_.on("console", lambda msg: recorder.console_errors.append(msg.text) if msg.type == "error" else None)
+    page_.on("response", lambda response: recorder.responses.append(_described(response)))
     page_.recorder = recorder
     yield page_
+    call = getattr(request.node, "rep_call", None)
+    if call is not None and call.failed:
+        print("The page's responses, in order:", *recorder.responses, sep="\n  ")
+        print("Its cookies at the end:", context.cookies())
     context.close()
+
+
+def _foreign(url: str) -> bool:
+    return urlsplit(url).hostname != LOCAL_HOST and not url.startswith(("data:", "blob:"))
+
+
+def _described(response) -> str:
+    cookies = response.headers.get("set-cookie", "")
+    return f"{response.request.method} {response.status} {response.url}" + (
+        f"  set-cookie: {cookies}" if cookies else ""
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """The call's report on the test item (`rep_call`), for the page fixture's teardown."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
 
 
 @pytest.fixture

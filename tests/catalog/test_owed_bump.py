@@ -91,3 +91,41 @@ def test_a_stock_move_that_cannot_be_recorded_owes_the_generation(own_cache, api
     assert catalog_cache._owed.is_set()
     response = api_client.get(f"/api/v1/products/{product.pk}/")
     assert (response["X-Cache"], response.json()["stock_quantity"]) == ("MISS", 2)
+
+
+def test_a_list_count_stored_before_the_lost_bump_is_not_served(own_cache):
+    from catalog.cache import CATALOG_STAMP, cached_count
+
+    catalog_cache.bump_catalog_generation()  # a stamp to count under
+    assert cached_count("count-key", CATALOG_STAMP, lambda: (3, True)) == (3, True)
+    assert cached_count("count-key", CATALOG_STAMP, lambda: (99, True)) == (3, True)  # remembered
+    with unreachable():
+        catalog_cache.bump_catalog_generation()
+        assert cached_count("count-key", CATALOG_STAMP, lambda: (4, True)) == (4, True)  # owed: counted
+    assert cached_count("count-key", CATALOG_STAMP, lambda: (4, True)) == (4, True)  # paid, counted anew
+
+
+def test_a_bump_that_went_out_before_a_failure_does_not_pay_for_it():
+    owed = catalog_cache._Owed()
+    with mock.patch.object(owed, "_queue"):
+        owed.owe("a write")
+        covered = owed.snapshot()  # a bump starts, covering that failure
+        owed.owe("another thread's write")  # fails meanwhile
+        owed.paid(covered)  # the first bump went out
+        assert owed.is_set()
+        owed.paid(owed.snapshot())
+        assert not owed.is_set()
+
+
+def test_one_job_per_outage_and_a_job_that_could_not_be_queued_is_queued_by_the_next_failure():
+    from django.db import DatabaseError
+
+    owed = catalog_cache._Owed()
+    with mock.patch("core.jobs.enqueue", side_effect=[DatabaseError("down"), None, None]) as enqueue:
+        owed.owe("a write")  # the database refuses the job too
+        owed.owe("a read that could not pay")  # queued now
+        owed.owe("another")  # already queued for this outage
+        assert enqueue.call_count == 2
+        owed.paid(owed.snapshot())
+        owed.owe("the next outage")
+        assert enqueue.call_count == 3
