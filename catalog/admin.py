@@ -168,14 +168,15 @@ class ProductImageInline(admin.TabularInline):
 
     @admin.display(description="image")
     def preview(self, obj: ProductImage) -> str:
-        if not obj.pk:
+        # The empty form for a new image has a pk already (a UUID default) but no file: it
+        # rendered <img src="None">, which the browser fetched as change/None, redirected
+        # to the admin index with a "doesn't exist" warning that ate the next message.
+        original = images.url(obj.image) if not obj._state.adding else None
+        if original is None:
             return "-"
-        thumbnail = (obj.thumbnails or {}).get("small")
+        thumbnail = images.url((obj.thumbnails or {}).get("small")) or original
         return format_html(
-            '<a href="{}"><img src="{}" alt="{}" style="max-height: 80px"></a>',
-            images.url(obj.image),
-            images.url(thumbnail or obj.image),
-            obj.alt_text,
+            '<a href="{}"><img src="{}" alt="{}" style="max-height: 80px"></a>', original, thumbnail, obj.alt_text
         )
 
 

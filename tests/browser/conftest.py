@@ -103,10 +103,8 @@ def page(browser, live_server, request):
     context.set_default_timeout(BROWSER_TIMEOUT_MS)
     recorder = PageRecorder()
 
-    # Only requests to another host are intercepted (and aborted): routing the app's own
-    # requests through Playwright too made Chromium now and then send the GET that follows
-    # a redirect without the cookie the redirect had just set (the admin's "was changed
-    # successfully" message, in CI). Every request is recorded from the request event.
+    # Only requests to another host are intercepted (and aborted); the app's own go
+    # straight through. Every request is recorded from the request event.
     context.route(_foreign, lambda route_: route_.abort())
     context.on("request", lambda request_: recorder.requests.append(request_.url))
     page_ = context.new_page()

@@ -12,8 +12,9 @@ from django.test import Client
 from django.urls import reverse
 from PIL import Image
 
-from catalog import tasks
+from catalog import images, tasks
 from catalog.models import ProductImage
+from catalog.services import product_image_add
 from core.models import OutboxMessage
 from tests.catalog.factories import ProductFactory
 
@@ -397,6 +398,25 @@ def test_admin_inline_uploads_through_the_same_checks_and_deletes_the_files(mana
     assert response.status_code == 302, response.content[:3000]
     assert not ProductImage.objects.exists() and files_under(media_root) == set()
     assert api_client.get(f"/api/v1/products/{product.id}/").json()["images"] == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_product_form_links_no_image_that_is_not_there(manager, media_root):
+    """The empty form for a new image drew <img src="None">: the browser fetched
+    change/None, which the admin redirected to its index with a "doesn't exist" warning,
+    and that page took the messages meant for the next one ("was changed successfully")."""
+    product = ProductFactory()
+    browser = Client()
+    browser.force_login(manager)
+    change_url = reverse("admin:catalog_product_change", args=[product.pk])
+    page = browser.get(change_url).content.decode()
+    assert 'src="None"' not in page and 'href="None"' not in page
+    assert "field-preview" in page  # the inline is there, its preview a dash
+
+    image = product_image_add(product, upload=SimpleUploadedFile("x.jpg", picture()), alt_text="Front")
+    page = browser.get(change_url).content.decode()
+    assert 'src="None"' not in page and 'href="None"' not in page
+    assert f'href="{images.url(ProductImage.objects.get(pk=image.pk).image)}"' in page
 
 
 # --- query budgets ---------------------------------------------------------------------------
