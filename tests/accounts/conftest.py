@@ -10,7 +10,7 @@ def _clear_cache():
     running at the same moment in the other xdist workers."""
     from django.core.cache import cache
 
-    from catalog.cache import _owed
+    from catalog.cache import _owed, _pending, _pending_lock
     from core.caching import tracked
 
     if hasattr(cache, "delete_pattern"):
@@ -19,6 +19,8 @@ def _clear_cache():
         cache.clear()
     tracked.clear()  # the values this process held of the keys just deleted
     _owed.clear()  # a bump an earlier test could not write is nothing this one owes
+    with _pending_lock:  # nor are the hits it counted and had not flushed yet
+        _pending.update(dict.fromkeys(_pending, 0))
     yield
 
 
