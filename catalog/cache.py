@@ -40,9 +40,9 @@ Stored bytes: each entry holds the page as bytes, the identity and each encoding
 has asked for (gzip, br; core.compression), along with its products' stock tokens as of
 the levels the bytes show; each process also keeps the entries it stored or read, and
 serves one while its stamp and stock sequence are current, so a hit fetches a page's bytes
-from Redis only when it holds none for them. An encoding is compressed once per entry, by the first request
-that accepts it (the miss that renders the page, or the first hit asking for one the entry
-lacks, which stores it back), never for a client that did not ask for it. A hit whose
+from Redis only when it holds none for them. An encoding is compressed once per entry, by
+the first request that accepts it (the miss that renders the page, or the first hit asking
+for one the entry lacks, which stores it back), never for a client that did not ask for it. A hit whose
 tokens are all unchanged serves the stored bytes untouched (no fill, no compression), and
 one after a stock move fills the page in, encodes it once and stores it back.
 
@@ -50,15 +50,16 @@ The stock sequence (`catalog:stock-seq`) counts stock moves: each move advances 
 same atomic step (one Redis script) that replaces its products' tokens. An entry records
 the sequence it read with its tokens, so while the sequence has not moved a hit knows
 every token is unchanged without reading them; after any move it reads the page's tokens
-once per process and sequence.
+once per process and sequence. A miss reads the sequence before it renders, and stores the
+stock it rendered as it is when the sequence is still there with the tokens (no second
+read of the stock).
 
 Hot keys held in each process: the generation tokens, the price boundary and the stock
 sequence (TRACKED_KEYS) are read through core.caching.tracked, which holds them while
 Redis says they are unchanged (server-assisted client-side caching). With the entry held
 too, a steady-state hit sends no command to Redis. Every writer of those keys calls
 `tracked.written()` after its write, so its invalidations have reached every process
-before the write's request answers. A miss reads the sequence before it renders, and stores the stock it rendered
-as it is when the sequence is still there with the tokens (no second read of the stock).
+before the write's request answers.
 
 If the cache is down, stamps cannot be read, nothing is stored and every lookup misses:
 correct, just slower. The hit/miss counters (`cache_stats()`) are best effort.
@@ -341,7 +342,7 @@ def cached_count(key: str, stamp_keys: Sequence[str], count: Callable[[], tuple[
     counts it once per catalog generation (the count stopped at 10,001 rows, but it was
     still the most expensive statement of an uncached page). The stamp is read before
     the count, as for a page; with the cache off or down, it is counted every time."""
-    if not settings.CATALOG_CACHE_ENABLED or (_owed.is_set() and not pay_owed_bump()):
+    if not settings.CATALOG_CACHE_ENABLED or not pay_owed_bump():
         return count()
     values = cache.get_many([*stamp_keys, key])
     if any(k not in values for k in stamp_keys):
@@ -494,9 +495,10 @@ def prices_ensure_current(boundary=..., *, now: float | None = None) -> None:
 
 # --- rendered responses ----------------------------------------------------------------------
 
-# What a hit serves: the page's bytes in the encodings asked for so far ("" = identity, "gzip",
-# "br"; None: compressing did not pay, send the identity; core.compression) and the headers the view adds to it (Allow, Vary), so the early
-# path (catalog.middleware) answers exactly what the view would.
+# What a hit serves: the page's bytes in the encodings asked for so far ("" = identity,
+# "gzip", "br"; None: compressing did not pay, send the identity; core.compression) and the
+# headers the view adds to it (Allow, Vary), so the early path (catalog.middleware) answers
+# exactly what the view would.
 Variants = dict[str, bytes | None]
 
 
@@ -517,13 +519,12 @@ def template_key(key: str) -> str:
 
 
 # Entries this process has stored or read, by response key: (entry, size, held until). An
-# entry holds
-# the stamp it was rendered under and the stock sequence its levels were current at, so a
-# held one is served while both are where the hit finds them (read from values this process
-# holds while Redis says they are unchanged, core.caching.tracked): most hits then send no
-# command to Redis at all and never fetch the entry's bytes (a product list page is 40-odd
-# kB) again. Bounded by CATALOG_LOCAL_ENTRIES_BYTES of page bytes per process; the oldest
-# are dropped first.
+# entry holds the stamp it was rendered under and the stock sequence its levels were
+# current at, so a held one is served while both are where the hit finds them (read from
+# values this process holds while Redis says they are unchanged, core.caching.tracked), for
+# at most the cache's TTL: most hits then send no command to Redis at all and never fetch
+# the entry's bytes (a product list page is 40-odd kB) again. Bounded by
+# CATALOG_LOCAL_ENTRIES_BYTES of page bytes per process; the oldest are dropped first.
 _local_entries: OrderedDict[str, tuple[tuple, int, float]] = OrderedDict()
 _local_bytes = [0]
 _local_lock = threading.Lock()
@@ -648,16 +649,16 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     is where the entry (or this process's last check of it) saw it, no token has changed.
     The steady state sends nothing to Redis: stamp, boundary and sequence are held in this
     process while Redis says they are unchanged (core.caching.tracked), so is the entry
-    (_local_entries), and the stored bytes go out as they are. Once it has moved, the tokens are read: all unchanged, the
-    bytes are served still; else the page is filled in with the live levels, encoded once
-    and stored back for the hits after it.
+    (_local_entries), and the stored bytes go out as they are. Once it has moved, the
+    tokens are read: all unchanged, the bytes are served still; else the page is filled in
+    with the live levels, encoded once and stored back for the hits after it.
 
     `encoding`: the one the caller will send (core.compression.response_encoding); a page
     that lacks it gets it now, stored back with the entry (once per entry and encoding)."""
     if not settings.CATALOG_CACHE_ENABLED:
         prices_ensure_current()
         return Lookup(None, None)
-    if _owed.is_set() and not pay_owed_bump():
+    if not pay_owed_bump():
         return Lookup(None, None)  # still unreachable: nothing stored before the bump may be served
     values = _stamp_values(stamp_keys)
     if _boundary_due(values.get(PRICE_BOUNDARY_KEY), time.time()):

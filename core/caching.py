@@ -115,7 +115,6 @@ class TrackedValues:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._pid = 0
         self._reader = self._listener = self._poll = None
         self._held: dict[bytes, tuple[object, float]] = {}
         self._names: dict[tuple[int, str], bytes] = {}
@@ -216,17 +215,12 @@ class TrackedValues:
         """In a forked child: the parent's connections and lock are not this process's
         (another thread of the parent may have held the lock at the fork)."""
         self._lock = threading.Lock()
-        self._forget_connections()
-
-    def _forget_connections(self) -> None:
         self._reader = self._listener = self._poll = None
         self._held.clear()
 
     def _ready(self, now: float) -> bool:
-        if self._reader is not None and self._pid == os.getpid():
+        if self._reader is not None:
             return True
-        if self._reader is not None:  # the parent's (forked before the hook could run)
-            self._forget_connections()
         if now < self._retry_at:
             return False
         self._start()
@@ -238,7 +232,6 @@ class TrackedValues:
         kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
         kwargs["socket_keepalive"] = True
         listener, reader = pool.connection_class(**kwargs), pool.connection_class(**kwargs)
-        self._pid = os.getpid()
         self._broken = False
         try:
             listener.connect()

@@ -89,7 +89,7 @@ class PageRecorder:
     def __init__(self) -> None:
         self.requests: list[str] = []
         self.console_errors: list[str] = []
-        self.responses: list[str] = []  # method, status, URL and any cookie set: printed when a test fails
+        self.responses: list[str] = []  # method, status and URL, in order: printed when a test fails
 
     def foreign_requests(self) -> list[str]:
         return [
@@ -109,7 +109,7 @@ def page(browser, live_server, request):
     context.on("request", lambda request_: recorder.requests.append(request_.url))
     page_ = context.new_page()
     page_.on("console", lambda msg: recorder.console_errors.append(msg.text) if msg.type == "error" else None)
-    page_.on("response", lambda response: recorder.responses.append(_described(response)))
+    page_.on("response", lambda r: recorder.responses.append(f"{r.request.method} {r.status} {r.url}"))
     page_.recorder = recorder
     yield page_
     call = getattr(request.node, "rep_call", None)
@@ -121,13 +121,6 @@ def page(browser, live_server, request):
 
 def _foreign(url: str) -> bool:
     return urlsplit(url).hostname != LOCAL_HOST and not url.startswith(("data:", "blob:"))
-
-
-def _described(response) -> str:
-    cookies = response.headers.get("set-cookie", "")
-    return f"{response.request.method} {response.status} {response.url}" + (
-        f"  set-cookie: {cookies}" if cookies else ""
-    )
 
 
 @pytest.hookimpl(hookwrapper=True)
