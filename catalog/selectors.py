@@ -75,10 +75,12 @@ def category_ancestors(category: Category) -> list[Category]:
 def product_base_queryset(user) -> QuerySet[Product]:
     """Products `user` may see: everything for staff, active products for everyone else
     (variants included: a variant's detail is readable; lists take product_filterset)."""
+    return _product_base(is_staff_user(user))
+
+
+def _product_base(staff: bool) -> QuerySet[Product]:
     qs = Product.objects.select_related("category", "brand", "product_type").defer("search_vector")
-    if not is_staff_user(user):
-        qs = qs.filter(is_active=True)
-    return qs
+    return qs if staff else qs.filter(is_active=True)
 
 
 def product_images_prefetch() -> Prefetch:
@@ -89,7 +91,11 @@ def product_images_prefetch() -> Prefetch:
 def product_display_queryset(user) -> QuerySet[Product]:
     """product_base_queryset plus what product reads show besides the row: the images
     (one query per page, whatever their number)."""
-    return product_base_queryset(user).prefetch_related(product_images_prefetch())
+    return _product_display(is_staff_user(user))
+
+
+def _product_display(staff: bool) -> QuerySet[Product]:
+    return _product_base(staff).prefetch_related(product_images_prefetch())
 
 
 def product_get_for_user(user, product_id: UUID, *, display: bool = False) -> Product:
@@ -196,7 +202,16 @@ def product_filterset(user, params: Mapping[str, Any]) -> ProductFilter:
     the products `user` may see. Check `is_valid()` (its errors name the parameter) before
     passing it to product_list, product_matches or product_facets. Lists show parents and
     standalone products, never variants (the filters look through a parent's variants)."""
-    return ProductFilter(params, queryset=product_display_queryset(user).filter(parent__isnull=True))
+    return ProductFilter(params, queryset=_listed_products(is_staff_user(user)).all())
+
+
+@functools.cache
+def _listed_products(staff: bool) -> QuerySet[Product]:
+    """The products a list starts from, built once per audience: building it (select_related,
+    defer, two filters, the images prefetch) cost 0.4 ms of every uncached list request.
+    Never evaluated itself: each request takes its own copy with .all(), as DRF does with a
+    view's class-level queryset."""
+    return _product_display(staff).filter(parent__isnull=True)
 
 
 def _matches(filterset: ProductFilter) -> QuerySet[Product]:
@@ -272,11 +287,20 @@ def _images_column():
 
 
 def row_images(row) -> list[ImageRow]:
-    """The images of a list row (_as_rows) as image_data reads them."""
+    """The images of a list row (_as_rows) as image_data reads them. The id stays text, as
+    image_data writes it: PostgreSQL's JSON has the canonical form already; SQLite's has
+    32 hex digits."""
     return [
-        ImageRow(UUID(str(i["id"])), i["image"], i["alt_text"], i["position"], i["width"], i["height"], i["thumbnails"])
+        ImageRow(
+            _uuid_text(i["id"]), i["image"], i["alt_text"], i["position"], i["width"], i["height"], i["thumbnails"]
+        )
         for i in row.image_rows or ()
     ]
+
+
+def _uuid_text(value) -> str:
+    text = str(value)
+    return text if len(text) == 36 else str(UUID(text))
 
 
 def product_list_rows(

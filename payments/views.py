@@ -7,7 +7,7 @@ from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import AllowAny
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BrowsableAPIRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,7 +16,7 @@ from core.ratelimit import user_or_ip
 from ecommerce.api.idempotency import HEADER, IdempotencyRequiredMixin
 from ecommerce.api.openapi import IDEMPOTENCY_RESPONSES, JSONErrorsAutoSchema, error_response, idempotency_header
 from ecommerce.api.permissions import IsCustomer
-from ecommerce.api.renderers import PDFErrorsAsJSONMixin, PDFRenderer
+from ecommerce.api.renderers import JSONRenderer, PDFErrorsAsJSONMixin, PDFRenderer
 from ecommerce.api.throttling import GlobalRateThrottle, RateLimitThrottle
 from orders.models import Order
 from orders.selectors import order_list_for, orders_owned_by
