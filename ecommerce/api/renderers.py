@@ -7,9 +7,13 @@ time: an uncached product list page of 20 items (56 kB) took 376 us to encode wi
 standard library and takes 24 us. An indented answer (`Accept: application/json;
 indent=4`, the browsable API), a project that turns off DRF's compact, Unicode or strict
 JSON, and anything orjson refuses (an integer beyond 64 bits) go through DRF's renderer as
-before. Two differences: a NaN or infinite float, which DRF refuses (a 500), is written
-`null`; a float with a negative exponent is written 1e-7 where DRF writes 1e-07 (the same
-number).
+before. What differs, all of it out of reach of what the API sends today: a NaN or
+infinite float, which DRF refuses (a 500), is written `null`; a float below 1e-4 may be
+spelled otherwise, the same number (1e-7 for DRF's 1e-07, 0.00005 for its 5e-05); a dict or
+list subclass is written from what it stores, not through an `items()` or `__iter__` of its
+own (a QueryDict gives every value, a Django ErrorDict would lose its messages: pass plain
+data); and a generator that orjson used up before refusing something else is empty when
+DRF's renderer takes over.
 
 `PDFRenderer` lets a view answer `Accept: application/pdf` (or `?format=pdf`, or a `.pdf`
 path) with the bytes of a document the domain rendered (`core.documents.render_pdf`). A

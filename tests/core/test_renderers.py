@@ -70,9 +70,9 @@ def test_the_bytes_are_drfs():
 
 
 def test_floats_in_exponent_form_are_the_same_numbers():
-    # The one spelling that differs: the standard library writes 1e-07, orjson 1e-7.
-    data = {"small": 1e-7, "large": 1e16, "negative": -2.5e-12}
-    assert JSONRenderer().render(data) == b'{"small":1e-7,"large":1e+16,"negative":-2.5e-12}'
+    # Spellings that differ below 1e-4: the standard library writes 1e-07 and 5e-05.
+    data = {"small": 1e-7, "large": 1e16, "negative": -2.5e-12, "tolerance": 0.00005}
+    assert JSONRenderer().render(data) == b'{"small":1e-7,"large":1e+16,"negative":-2.5e-12,"tolerance":0.00005}'
     assert json.loads(JSONRenderer().render(data)) == json.loads(renderers.JSONRenderer().render(data)) == data
 
 
@@ -85,6 +85,15 @@ def test_line_and_paragraph_separators_are_escaped_as_drf_escapes_them():
 def test_an_indented_answer_is_drfs(media_type):
     assert JSONRenderer().render(PAYLOAD, media_type) == renderers.JSONRenderer().render(PAYLOAD, media_type)
     assert b"\n" in JSONRenderer().render(PAYLOAD, media_type)
+
+
+@pytest.mark.parametrize("setting", [{"compact": False}, {"ensure_ascii": True}, {"strict": False}])
+def test_drfs_other_json_settings_are_drfs_own_render(setting):
+    ours = type("Ours", (JSONRenderer,), setting)()
+    drfs = type("Drfs", (renderers.JSONRenderer,), setting)()
+    data = {**PAYLOAD, "nan": math.nan} if setting.get("strict") is False else PAYLOAD
+    assert ours.render(data) == drfs.render(data)
+    assert ours.render(data) != JSONRenderer().render(PAYLOAD)  # the setting shows in the bytes
 
 
 def test_what_orjson_refuses_goes_through_drf():
