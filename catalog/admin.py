@@ -294,7 +294,8 @@ class ProductAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Weight and tax class may be left empty: their defaults (0 g, `standard`) apply.
+        # Weight and tax class may be left empty: a new variant then takes its parent's,
+        # anything else the defaults (0 g, `standard`).
         for name in ("weight", "tax_class"):
             if name in self.fields:
                 self.fields[name].required = False
@@ -305,21 +306,27 @@ class ProductAdminForm(forms.ModelForm):
 
     def clean_weight(self):
         value = self.cleaned_data.get("weight")
-        return 0 if value in (None, "") else value
+        return self._inherited("weight", 0) if value in (None, "") else value
 
     def clean_tax_class(self):
-        return self.cleaned_data.get("tax_class") or TAX_CLASS_DEFAULT
+        return self.cleaned_data.get("tax_class") or self._inherited("tax_class", TAX_CLASS_DEFAULT)
+
+    def _inherited(self, name: str, default):
+        """A field left empty: the chosen parent's value for a new variant, else `default`
+        (as services.product_create does for the API)."""
+        parent = self.cleaned_data.get("parent") if self.instance._state.adding else None
+        return getattr(parent, name) if parent is not None else default
 
     def clean(self):
         data = super().clean()
-        structured = self.instance.pk and self.instance.structure != ProductStructure.STANDALONE
+        structured = not self.instance._state.adding and self.instance.structure != ProductStructure.STANDALONE
         if structured and "product_type" in self.changed_data:
             self.add_error("product_type", "The type of a parent or of a variant cannot change.")
             return data
         if self.definitions is None:
             # The JSON box: checked against the type chosen here, or the chosen parent's.
             product_type = data.get("product_type")
-            parent = data.get("parent") if not self.instance.pk else None
+            parent = data.get("parent") if self.instance._state.adding else None
             type_id = parent.product_type_id if parent else (product_type.pk if product_type else None)
             if type_id and "attributes" in data:
                 definitions = list(AttributeDefinition.objects.filter(product_type_id=type_id))

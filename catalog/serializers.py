@@ -617,11 +617,19 @@ class ProductWriteSerializer(serializers.ModelSerializer):
     parent = UUIDRelatedField(
         queryset=Product.objects.all(),
         required=False,
-        help_text="On create only: makes this product a variant of `parent` (its type, category and brand "
-        "by default); its variant-axis values must be unique among the parent's variants (409 `unique`).",
+        help_text="On create only: makes this product a variant of `parent` (its type, category, brand, weight "
+        "and tax class by default); its variant-axis values must be unique among the parent's variants (409 "
+        "`unique`).",
     )
-    weight = serializers.IntegerField(min_value=0, max_value=2_147_483_647, required=False, help_text="Grams per unit.")
-    tax_class = serializers.SlugField(max_length=32, required=False, help_text="Default `standard`.")
+    weight = serializers.IntegerField(
+        min_value=0,
+        max_value=2_147_483_647,
+        required=False,
+        help_text="Grams per unit. Default 0; a variant: its parent's.",
+    )
+    tax_class = serializers.SlugField(
+        max_length=32, required=False, help_text="Default `standard`; a variant: its parent's."
+    )
 
     class Meta:
         model = Product

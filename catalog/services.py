@@ -447,8 +447,8 @@ def variants_create(
     """Create one variant of `parent` per axis-value combination (each a {slug: value}
     mapping), skipping combinations the parent already has. SKUs are
     `<prefix>-<value>-<value>` (prefix: the parent's SKU), names `<parent> (<values>)`,
-    price the given one or the parent's, stock 0 (stock arrives through the ledger).
-    Raises what product_save raises."""
+    price the given one or the parent's, weight and tax class the parent's, stock 0 (stock
+    arrives through the ledger). Raises what product_save raises."""
     created = []
     prefix = sku_prefix or parent.sku
     price = parent.price if price is None else price
@@ -472,6 +472,7 @@ def variants_create(
             price=price,
             attributes=attributes,
             is_active=parent.is_active,
+            **{name: getattr(parent, name) for name in VARIANT_INHERITED_FIELDS},
         )
         product_save(variant, by=by)
         existing.add(axis_values(variant.attributes, definitions))
@@ -553,7 +554,19 @@ def product_type_delete(product_type: ProductType) -> None:
     catalog_changed()
 
 
+# What a variant has as its parent has it unless it is given its own: it ships and is taxed
+# as its parent (a T-shirt's sizes weigh what the T-shirt weighs, and a children's shirt
+# is zero-rated in every size), until a variant is given a weight or tax class of its own.
+VARIANT_INHERITED_FIELDS = ("weight", "tax_class")
+
+
 def product_create(*, by=None, **data: Any) -> Product:
+    """A new product from `data` (product_save). A variant (`parent` given) not given a
+    weight or tax class takes its parent's (VARIANT_INHERITED_FIELDS)."""
+    parent = data.get("parent")
+    if parent is not None:
+        for name in VARIANT_INHERITED_FIELDS:
+            data.setdefault(name, getattr(parent, name))
     return product_save(Product(**data), by=by)
 
 

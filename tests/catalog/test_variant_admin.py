@@ -76,7 +76,14 @@ def test_parent_lists_its_variants_inline_with_read_only_stock(staff_client):
 
 def test_create_variants_makes_the_cross_product_of_chosen_values(staff_client):
     product_type = make_type()
-    parent = ProductFactory(sku="HOOD", stock_quantity=0, product_type=product_type, category=CategoryFactory())
+    parent = ProductFactory(
+        sku="HOOD",
+        stock_quantity=0,
+        product_type=product_type,
+        category=CategoryFactory(),
+        weight=650,
+        tax_class="zero",
+    )
     changelist = reverse("admin:catalog_product_changelist")
     response = staff_client.post(changelist, {"action": "create_variants", "_selected_action": [parent.pk]})
     assert response.status_code == 302
@@ -86,15 +93,60 @@ def test_create_variants_makes_the_cross_product_of_chosen_values(staff_client):
     response = staff_client.post(url, {"attr_size": ["S", "M"], "price": "20.00"})
     assert response.status_code == 302
     variants = Product.objects.filter(parent=parent).order_by("sku")
-    assert [(v.sku, v.attributes, str(v.price)) for v in variants] == [
-        ("HOOD-m", {"size": "M"}, "20.00"),
-        ("HOOD-s", {"size": "S"}, "20.00"),
+    assert [(v.sku, v.attributes, str(v.price), v.weight, v.tax_class) for v in variants] == [
+        ("HOOD-m", {"size": "M"}, "20.00", 650, "zero"),  # weighed and taxed as the parent
+        ("HOOD-s", {"size": "S"}, "20.00", 650, "zero"),
     ]
     parent.refresh_from_db()
     assert parent.structure == ProductStructure.PARENT
     # Again with one more value: only the new combination is added.
     staff_client.post(url, {"attr_size": ["S", "M", "L"]})
     assert Product.objects.filter(parent=parent).count() == 3
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, (650, "zero")),
+        ({"weight": "0", "tax_class": "standard"}, (0, "standard")),
+        ({"weight": "90"}, (90, "zero")),
+    ],
+)
+def test_a_variant_added_in_the_admin_takes_its_parents_weight_and_tax_class_unless_given(
+    staff_client, given, expected
+):
+    parent, _ = make_family(stocks=(1,), prices=("5.00",), sizes=("S",))
+    Product.objects.filter(pk=parent.pk).update(weight=650, tax_class="zero")
+    data = {"sku": "TEE-M", "slug": "tee-m", "name": "Tee M", "price": "6.00", "stock_quantity": "0", "category": parent.category_id,
+            "parent": parent.pk, "attributes": '{"size": "M"}', "is_active": "on", **given}  # fmt: skip
+    response = staff_client.post(reverse("admin:catalog_product_add"), {**data, **_empty_inlines(staff_client)})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    variant = Product.objects.get(sku="TEE-M")
+    assert variant.parent_id == parent.pk and (variant.weight, variant.tax_class) == expected
+
+
+def test_a_variant_added_in_the_admin_is_checked_against_its_parents_type(staff_client):
+    parent, _ = make_family(stocks=(1,), prices=("5.00",), sizes=("S",))
+    data = {"sku": "TEE-X", "slug": "tee-x", "name": "Tee X", "price": "6.00", "stock_quantity": "0",
+            "category": parent.category_id, "parent": parent.pk, "is_active": "on"}  # fmt: skip
+    for attributes in ('{"fit": "loose"}', '{"size": "XXL"}'):  # no axis value; a value outside its choices
+        response = staff_client.post(
+            reverse("admin:catalog_product_add"), {**data, "attributes": attributes, **_empty_inlines(staff_client)}
+        )
+        assert response.status_code == 200  # the form again, with the attributes' error: not a 500
+        assert "attributes" in response.context["adminform"].form.errors
+    assert not Product.objects.filter(sku="TEE-X").exists()
+
+
+def _empty_inlines(client) -> dict:
+    """The add form's inline management data, nothing in the inlines."""
+    page = client.get(reverse("admin:catalog_product_add"))
+    data = {}
+    for inline in page.context["inline_admin_formsets"]:
+        management = inline.formset.management_form
+        for name in management.fields:
+            data[f"{management.prefix}-{name}"] = management[name].value()
+    return data
 
 
 def test_product_type_admin_pages_render(staff_client):

@@ -208,6 +208,28 @@ def test_api_creates_a_variant_and_rejects_duplicates(manager_client):
     assert response.status_code == 409 and response.json()["errors"][0]["code"] == "unique"
 
 
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, (650, "zero")),
+        ({"weight": 0, "tax_class": "standard"}, (0, "standard")),
+        ({"tax_class": "reduced"}, (650, "reduced")),
+    ],
+)
+def test_a_variant_ships_and_is_taxed_as_its_parent_unless_given_its_own(manager_client, given, expected):
+    parent, _ = make_family(stocks=(1,), prices=("5.00",), sizes=("S",))
+    services.product_update(parent, weight=650, tax_class="zero")
+    payload = {"sku": "TEE-M", "name": "Tee M", "price": "6.00", "parent": str(parent.id), "attributes": {"size": "M"}}
+    response = manager_client.post(URL, {**payload, **given}, format="json")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["weight"], response.json()["tax_class"]) == expected
+    variant = Product.objects.get(pk=response.json()["id"])
+    assert (variant.weight, variant.tax_class) == expected
+    # A standalone product not given them keeps the defaults.
+    standalone = services.product_create(sku="ALONE", name="Alone", price=1, category=parent.category)
+    assert (standalone.weight, standalone.tax_class) == (0, "standard")
+
+
 def test_lists_show_parents_with_variants_price_range_and_in_stock(api_client):
     parent, variants = make_family(stocks=(0, 0, 4))
     standalone = ProductFactory(stock_quantity=1)
