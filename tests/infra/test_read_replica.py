@@ -128,6 +128,10 @@ def test_reads_go_to_the_replica_and_writes_are_visible_at_once(clusters, workdi
         assert response.json()["name"] == "Hammer", "the product detail was not read from the replica"
         uncached, _ = app.request("GET", listing, params={"page_size": 7})
         assert [p["name"] for p in uncached.json()["results"]] == ["Hammer"]
+        sql(primary_url, "UPDATE catalog_category SET name = 'Tools (primary only)' WHERE slug = 'tools'")
+        facets, _ = app.request("GET", "/api/v1/products/facets/", params={"min_price": "1"})
+        assert facets.status_code == 200 and facets.headers["X-Cache"] == "MISS", facets.text
+        assert [c["name"] for c in facets.json()["categories"]] == ["Tools"], "facets were not read from the replica"
         # Signing in writes accounts tables only: no fence, reads stay on the replica.
         token("buyer@example.com")
         assert app.request("GET", listing, params={"page_size": 8})[0].json()["results"][0]["name"] == "Hammer"
