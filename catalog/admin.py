@@ -529,7 +529,7 @@ class ProductAdmin(ServiceAdminMixin, admin.ModelAdmin):
         # What the admin's change message lists (the formset itself saves nothing).
         formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
         for image_form in deleted:
-            if image_form.instance.pk:
+            if not image_form.instance._state.adding:  # a new form ticked "delete" has a pk already (a UUID)
                 services.product_image_delete(image_form.instance)
                 formset.deleted_objects.append(image_form.instance)
         for image_form in formset.forms:

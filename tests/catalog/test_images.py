@@ -419,6 +419,27 @@ def test_the_product_form_links_no_image_that_is_not_there(manager, media_root):
     assert f'href="{images.url(ProductImage.objects.get(pk=image.pk).image)}"' in page
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_new_image_form_ticked_delete_deletes_nothing(manager, media_root):
+    """A new image's form has a pk before it is saved (a UUID default): ticked "delete" and
+    left empty, it was taken for a stored image: "deleted" (no row), logged as deleted,
+    and the whole catalog's cache generation bumped for it."""
+    from django.contrib.admin.models import LogEntry
+
+    from tests.catalog.test_variant_admin import _post_data
+
+    product = ProductFactory()
+    browser = Client()
+    browser.force_login(manager)
+    change_url = reverse("admin:catalog_product_change", args=[product.pk])
+    data = _post_data(browser.get(change_url))
+    with mock.patch("catalog.services.product_image_delete") as image_delete:
+        response = browser.post(change_url, {**data, "images-0-DELETE": "on"})
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert not image_delete.called  # (it bumped the catalog's cache generation)
+    assert "deleted" not in LogEntry.objects.get().change_message
+
+
 # --- query budgets ---------------------------------------------------------------------------
 
 
