@@ -9,8 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
-from redis.backoff import NoBackoff
-from redis.retry import Retry
+
+from ecommerce.redis_circuit import cache_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -182,6 +182,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # REDIS_URL switches the shared cache to Redis (django-redis). A Redis outage must only
 # cost cache misses, so exceptions are ignored (and logged) and sockets time out fast.
 REDIS_URL = env("REDIS_URL", default="")
+# After a Redis command times out, the cache is not asked for this long (ecommerce.redis_circuit).
+REDIS_CIRCUIT_OPEN_SECONDS = env.float("REDIS_CIRCUIT_OPEN_SECONDS", default=2.0)
 CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="ecommerce")
 if REDIS_URL:
     CACHES = {
@@ -190,15 +192,9 @@ if REDIS_URL:
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": CACHE_KEY_PREFIX,
             "TIMEOUT": env.int("CACHE_TIMEOUT", default=300),
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": 0.5,
-                "SOCKET_TIMEOUT": 0.5,
-                "IGNORE_EXCEPTIONS": True,
-                # redis-py 8 retries failed commands with exponential backoff by default
-                # (seconds per call when Redis is down); a cache miss is the right answer.
-                "CONNECTION_POOL_KWARGS": {"max_connections": 100, "retry": Retry(NoBackoff(), 0)},
-            },
+            # django-redis, 0.5 s socket timeouts, errors answered as misses, no retries, and
+            # a circuit breaker: a Redis that does not answer is skipped for a moment.
+            "OPTIONS": cache_options(REDIS_URL),
         }
     }
     DJANGO_REDIS_IGNORE_EXCEPTIONS = True

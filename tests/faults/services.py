@@ -24,6 +24,8 @@ from pathlib import Path
 
 import requests
 
+from ecommerce.redis_circuit import cache_options
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 CELERY = str(Path(sys.executable).with_name("celery"))
@@ -166,12 +168,7 @@ def redis_cache_setting(url: str, *, prefix: str, timeout: float = 0.5) -> dict:
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": prefix,
-            "OPTIONS": {
-                "CLIENT_CLASS": "django_redis.client.DefaultClient",
-                "SOCKET_CONNECT_TIMEOUT": timeout,
-                "SOCKET_TIMEOUT": timeout,
-                "IGNORE_EXCEPTIONS": True,
-            },
+            "OPTIONS": cache_options(url, timeout=timeout),
         }
     }
 
