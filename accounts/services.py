@@ -40,6 +40,7 @@ from core.addresses import validate_address
 from core.errors import Conflict, RateLimited
 from core.jobs import enqueue
 from core.ratelimit import limit_hit, seconds_until_allowed
+from core.redis_circuit import bypass
 
 logger = logging.getLogger(__name__)
 
@@ -214,12 +215,14 @@ def _sessions_forget(family_ids: list[Any]) -> None:
 
     def overwrite() -> None:
         try:
-            cache.set_many(dict.fromkeys(keys, ""), SESSION_STATE_CACHE_SECONDS)
+            with bypass():  # through an open circuit: other processes hold "active"
+                cache.set_many(dict.fromkeys(keys, ""), SESSION_STATE_CACHE_SECONDS)
         except Exception:
             logger.warning("session state cache unavailable; ended sessions stay cached", exc_info=True)
 
     try:
-        cache.delete_many(keys)
+        with bypass():
+            cache.delete_many(keys)
     except Exception:
         logger.warning("session state cache unavailable; ended sessions stay cached", exc_info=True)
     transaction.on_commit(overwrite)

@@ -88,6 +88,7 @@ from core.caching import redis_client, redis_script, tracked
 from core.compression import encoded_variants
 from core.formats import iso_utc
 from core.metrics import CATALOG_CACHE_LOOKUPS
+from core.redis_circuit import bypass
 
 logger = logging.getLogger(__name__)
 
@@ -154,7 +155,8 @@ def _bump(keys: Iterable[str]) -> None:
         _owed.paid(owed)
         return
     try:
-        redis.mset({client.make_key(key): client.encode(_new_token()) for key in keys})
+        with bypass():  # through an open circuit: other processes serve what this replaces
+            redis.mset({client.make_key(key): client.encode(_new_token()) for key in keys})
     except Exception:
         _owed.owe("a generation bump")
         return
@@ -283,10 +285,11 @@ def _bump_counted(keys: list[str]) -> None:
         _bump(keys)
         return
     try:
-        redis_script(redis, BUMP_COUNTED_LUA)(
-            keys=[client.make_key(k) for k in (STOCK_SEQUENCE_KEY, *keys)],
-            args=[_sequence_start(), str(secrets.randbelow(9 * 10**11) + 10**11)],
-        )
+        with bypass():  # through an open circuit: other processes serve the old stock
+            redis_script(redis, BUMP_COUNTED_LUA)(
+                keys=[client.make_key(k) for k in (STOCK_SEQUENCE_KEY, *keys)],
+                args=[_sequence_start(), str(secrets.randbelow(9 * 10**11) + 10**11)],
+            )
         tracked.written()
     except Exception:  # the cache is down: the whole generation is owed instead
         _owed.owe("a stock move")
@@ -470,7 +473,7 @@ def stock_levels(
 
 def set_price_boundary(when: float | None) -> None:
     """Record the Unix time of the next promotion start or end (None: none scheduled)."""
-    with contextlib.suppress(Exception):  # best effort: a missing key makes readers ask again
+    with bypass(), contextlib.suppress(Exception):  # best effort: a missing key makes readers ask again
         cache.set(PRICE_BOUNDARY_KEY, float(when or 0), timeout=None)
         tracked.written()
 

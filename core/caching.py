@@ -25,6 +25,8 @@ from django.db import transaction
 from django.dispatch import receiver
 from redis.exceptions import ConnectionError, ResponseError, TimeoutError  # noqa: A004
 
+from core.redis_circuit import bypass
+
 T = TypeVar("T")
 
 
@@ -53,7 +55,8 @@ def bump_generation_on_commit(generation_key: str) -> None:
     """Replace the token of `generation_key` once the current transaction commits."""
 
     def bump() -> None:
-        with contextlib.suppress(Exception):  # a cache that is down holds nothing stale
+        # Through an open circuit (core.redis_circuit.bypass): other processes hold the old token.
+        with bypass(), contextlib.suppress(Exception):  # a cache that is down holds nothing stale
             cache.set(generation_key, uuid.uuid4().hex, timeout=None)
 
     transaction.on_commit(bump)
@@ -195,7 +198,7 @@ class TrackedValues:
         sent the invalidations of those writes to every holder (best effort)."""
         redis = redis_client()
         if redis is not None:
-            with contextlib.suppress(Exception):
+            with bypass(), contextlib.suppress(Exception):
                 redis.ping()
 
     def clear(self) -> None:

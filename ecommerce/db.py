@@ -41,6 +41,7 @@ from django.core.cache import cache
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
 
 from core.caching import redis_client, redis_script
+from core.redis_circuit import bypass
 
 logger = logging.getLogger("ecommerce.db")
 
@@ -163,7 +164,8 @@ def _advance_fence(position: int) -> int | None:
     try:
         client = redis_client()
         if client is not None:
-            return int(redis_script(client, _SET_MAX)(keys=[cache.make_key(FENCE_KEY)], args=[position]))
+            with bypass():  # through an open circuit: other processes would read a lagging replica
+                return int(redis_script(client, _SET_MAX)(keys=[cache.make_key(FENCE_KEY)], args=[position]))
         with _local_fence_lock:  # a per-process cache: a lock makes the same guarantee
             current = cache.get(FENCE_KEY)
             if current is None or position > current:

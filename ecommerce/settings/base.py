@@ -10,7 +10,7 @@ from pathlib import Path
 
 import environ
 
-from ecommerce.redis_circuit import cache_options
+from core.redis_circuit import cache_options
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -182,7 +182,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # REDIS_URL switches the shared cache to Redis (django-redis). A Redis outage must only
 # cost cache misses, so exceptions are ignored (and logged) and sockets time out fast.
 REDIS_URL = env("REDIS_URL", default="")
-# After a Redis command times out, the cache is not asked for this long (ecommerce.redis_circuit).
+# After a Redis command times out, the cache is not asked for this long (core.redis_circuit).
 REDIS_CIRCUIT_OPEN_SECONDS = env.float("REDIS_CIRCUIT_OPEN_SECONDS", default=2.0)
 CACHE_KEY_PREFIX = env("CACHE_KEY_PREFIX", default="ecommerce")
 if REDIS_URL:

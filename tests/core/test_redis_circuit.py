@@ -1,18 +1,20 @@
-"""ecommerce.redis_circuit against a redis-server of its own: a Redis that does not answer
+"""core.redis_circuit against a redis-server of its own: a Redis that does not answer
 costs one socket timeout, after which the process skips it (ConnectionError at once) for
 REDIS_CIRCUIT_OPEN_SECONDS; then it is asked again. A refused connection opens nothing."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
 import redis
 
-from ecommerce.redis_circuit import (
+from core.redis_circuit import (
     CircuitBreakerConnection,
     CircuitBreakerSSLConnection,
     CircuitBreakerUnixConnection,
+    bypass,
     cache_options,
     circuit,
 )
@@ -40,7 +42,7 @@ def _timed(call):
 def test_a_hung_redis_costs_one_timeout_then_is_skipped_until_the_circuit_closes(own_cache, redis_server):
     own_cache.set("k", "v")
     raw = own_cache.client.get_client(write=True)
-    assert type(raw.connection_pool.get_connection()) is CircuitBreakerConnection
+    assert raw.connection_pool.connection_class is CircuitBreakerConnection
     redis_server.freeze()
     try:
         value, took = _timed(lambda: own_cache.get("k", "missed"))
@@ -48,13 +50,13 @@ def test_a_hung_redis_costs_one_timeout_then_is_skipped_until_the_circuit_closes
         assert circuit.is_open
         # Open: the cache answers as with Redis dead, and the raw client fails, at once.
         value, took = _timed(lambda: own_cache.get("k", "missed"))
-        assert value == "missed" and took < 0.05
+        assert value == "missed" and took < TIMEOUT / 2
         stored, took = _timed(lambda: own_cache.set("k", "w"))
-        assert not stored and took < 0.05
+        assert not stored and took < TIMEOUT / 2
         started = time.monotonic()
         with pytest.raises(redis.ConnectionError):
             raw.get("k")
-        assert time.monotonic() - started < 0.05
+        assert time.monotonic() - started < TIMEOUT / 2
         time.sleep(1.05)  # the window is over: Redis is asked again (and times out again)
         value, took = _timed(lambda: own_cache.get("k", "missed"))
         assert value == "missed" and took >= TIMEOUT * 0.9 and circuit.is_open
@@ -95,3 +97,97 @@ def test_each_scheme_keeps_its_transport(url, connection_class):
 def test_an_unknown_scheme_is_refused():
     with pytest.raises(ValueError, match="redis://, rediss:// or unix://"):
         cache_options("memcached://127.0.0.1:11211")
+
+
+# --- what goes through an open circuit ---------------------------------------------------------
+
+
+@pytest.fixture
+def opened(own_cache):
+    """The circuit open while Redis answers (a window not over yet, or a timeout only this
+    process saw): what other processes read is in Redis, healthy."""
+    own_cache.set("probe", "1")
+    circuit.trip()
+    assert circuit.is_open and own_cache.get("probe") is None  # reads skip Redis
+    return own_cache
+
+
+@pytest.mark.django_db
+def test_invalidating_writes_reach_redis_through_an_open_circuit(opened, django_capture_on_commit_callbacks):
+    from catalog.cache import GENERATION_KEY
+    from catalog.services import catalog_changed
+    from core.caching import bump_generation_on_commit
+    from ecommerce.db import FENCE_KEY, _advance_fence
+    from shipping.selectors import GENERATION_KEY as SHIPPING_GENERATION
+
+    raw = opened.client.get_client(write=True)
+
+    def stored(key):  # what another process, its circuit closed, reads
+        with bypass():
+            return raw.get(opened.make_key(key))
+
+    with bypass():
+        raw.set(opened.make_key(SHIPPING_GENERATION), opened.client.encode("old"))
+    circuit.trip()  # (an answer closes it: open it again before each write)
+    with django_capture_on_commit_callbacks(execute=True):
+        bump_generation_on_commit(SHIPPING_GENERATION)  # shipping and promotions config
+    assert opened.client.decode(stored(SHIPPING_GENERATION)) != "old"
+
+    before = stored(GENERATION_KEY)
+    circuit.trip()
+    with django_capture_on_commit_callbacks(execute=True):
+        catalog_changed()
+    assert stored(GENERATION_KEY) not in (None, before)
+
+    circuit.trip()
+    assert _advance_fence(12345) == 12345 and int(stored(FENCE_KEY)) == 12345  # the replica's write fence
+
+
+@pytest.mark.django_db
+def test_an_ended_session_is_forgotten_through_an_open_circuit(opened, django_capture_on_commit_callbacks):
+    from accounts.selectors import session_cache_key
+    from accounts.services import _sessions_forget
+
+    family_id = "5a1d6c1e-0000-4000-8000-000000000001"
+    raw = opened.client.get_client(write=True)
+    key = opened.make_key(session_cache_key(family_id))
+    with bypass():  # another process, its circuit closed, holds the session "active"
+        raw.set(key, opened.client.encode("user-42"))
+    circuit.trip()
+    with django_capture_on_commit_callbacks(execute=True):
+        _sessions_forget([family_id])
+    with bypass():
+        assert opened.client.decode(raw.get(key)) == ""  # "ended", for every process
+
+
+def test_an_answer_closes_the_circuit(opened):
+    assert circuit.is_open
+    with bypass():
+        assert opened.set("k", "v")  # Redis answered
+    assert not circuit.is_open and opened.get("k") == "v"
+
+
+def test_after_the_window_one_command_probes_and_the_others_fail_at_once(own_cache, redis_server):
+    own_cache.set("k", "v")
+    redis_server.freeze()
+    try:
+        own_cache.get("k")  # the timeout that opens the circuit
+        assert circuit.is_open
+        time.sleep(1.05)  # the window is over: half-open
+        waits: list[float] = []
+
+        def read():
+            started = time.monotonic()
+            own_cache.get("k")
+            waits.append(time.monotonic() - started)
+
+        threads = [threading.Thread(target=read) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(waits) == 4
+        assert sum(wait >= TIMEOUT * 0.9 for wait in waits) == 1, waits  # the probe's timeout only
+        assert circuit.is_open  # and it opened the circuit again
+    finally:
+        redis_server.thaw()

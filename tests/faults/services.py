@@ -24,7 +24,7 @@ from pathlib import Path
 
 import requests
 
-from ecommerce.redis_circuit import cache_options
+from core.redis_circuit import cache_options
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable

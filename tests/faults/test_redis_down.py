@@ -64,7 +64,7 @@ def test_redis_down_and_back(shared_database_url, redis_server, workdir):
         assert ready.json()["checks"]["database"]["status"] == "ok"
         assert took < READY_BUDGET_S, f"/health/ready took {took:.2f} s with Redis hung"
         # Catalog reads with Redis hung: a command that times out opens the circuit of its
-        # worker (ecommerce.redis_circuit) and the reads after it skip Redis at once. Without
+        # worker (core.redis_circuit) and the reads after it skip Redis at once. Without
         # it every uncached read waited out several timeouts (3.5-4 s).
         reads = []
         for page_size in (3, 4, 5, 6, 7, 8):
