@@ -42,7 +42,9 @@ def test_a_job_whose_worker_is_killed_runs_again(redis_server, workdir):
     )
     first = CeleryWorker(env, workdir, name="first", pool="prefork", include="tests.faults.jobs")
     second = CeleryWorker(env, workdir, name="second", pool="prefork", include="tests.faults.jobs")
-    client = Celery(broker=redis_server.url(1))
+    # Not the process's current app: a Celery() made current would take over every task of
+    # the tests after this one in the same process (eager off, this broker, gone by then).
+    client = Celery(broker=redis_server.url(1), set_as_current=False)
     with running(first, second), client:
         first.start()
 
@@ -70,3 +72,6 @@ def test_a_job_whose_worker_is_killed_runs_again(redis_server, workdir):
         wait_until(lambda: markers(worker_killed, "done"), timeout=20, what="the new worker to run the job")
         print(f"worker killed: a new worker finished the job {time.monotonic() - killed_at:.2f} s after the kill")
         assert len(markers(worker_killed, "start")) == 2 and len(markers(worker_killed, "done")) == 1
+    from celery import current_app
+
+    assert current_app.main == "ecommerce" and current_app.conf.task_always_eager  # the tests' own app still
