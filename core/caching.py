@@ -232,8 +232,9 @@ class TrackedValues:
     def _start(self) -> None:
         redis = redis_client()
         pool = redis.connection_pool
+        # The pool's own connection settings, TCP keepalive included (core.redis_circuit.cache_options:
+        # not for a Unix socket, whose connection class takes no such option).
         kwargs = {k: v for k, v in pool.connection_kwargs.items() if not k.startswith("maint_notifications")}
-        kwargs["socket_keepalive"] = True
         listener, reader = pool.connection_class(**kwargs), pool.connection_class(**kwargs)
         self._broken = False
         try:

@@ -71,6 +71,17 @@ def test_a_held_value_is_served_without_a_command_until_another_client_writes_it
     assert values.get_many(["a", "b"]) == {"b": 3}
 
 
+def test_the_tracking_connections_are_the_pools_own_kind_with_keepalive(own_cache, values):
+    import socket
+
+    assert values.get_many(["absent"]) == {}
+    pool = own_cache.client.get_client(write=True).connection_pool
+    for connection in (values._reader, values._listener):
+        assert type(connection) is pool.connection_class
+        assert connection._sock.getsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE)
+        assert connection._sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE) == 60
+
+
 def test_a_flush_drops_everything_held(server, own_cache, values):
     own_cache.set("a", "one", timeout=None)
     assert values.get_many(["a"]) == {"a": "one"}
