@@ -15,9 +15,11 @@ refused and other errors do not open it: they are fast already.
 The circuit belongs to one process, and may be open while Redis answers the others (a
 window not yet over, a timeout only this process saw). So writes that make other processes
 drop what they hold go through it (`bypass()`): generation bumps (catalog, shipping,
-promotions), stock tokens, ended sessions, the replica's write fence. On a Redis that is
-really hung they cost their timeout, as before; skipped, they would leave every other
-process serving what they invalidate. Pool connections use TCP keepalive, so an idle one
+promotions), stock tokens, ended sessions, the replica's write fence: skipped, they would
+leave every other process serving what they invalidate. One that times out shows Redis
+does not answer this process: the others fail at once until the window is over (a read
+path may write, e.g. the price boundary a read could not find, and would otherwise wait a
+timeout on every request). Pool connections use TCP keepalive, so an idle one
 that a NAT or load balancer forgot is not what opens the circuit.
 
 `cache_options(url)` is the django-redis OPTIONS of the shared cache (settings and the
@@ -62,6 +64,7 @@ class Circuit:
         self._open_until = 0.0
         self._probe_until = 0.0
         self._prober = 0
+        self._bypass_until = 0.0  # a bypassed command timed out: the others fail until then
         os.register_at_fork(after_in_child=self._after_fork)
 
     @property
@@ -70,9 +73,13 @@ class Circuit:
 
     def check(self) -> None:
         """Before a command is sent: ConnectionError unless it may go to Redis."""
-        if not self._open_until or getattr(_local, "bypass", 0):
+        if not self._open_until:
             return
         now = time.monotonic()
+        if getattr(_local, "bypass", 0):
+            if now < self._bypass_until:
+                raise redis.ConnectionError("Redis did not answer in time: not asked again for a moment")
+            return
         me = threading.get_ident()
         with self._lock:
             if now < self._probe_until and self._prober == me:
@@ -85,7 +92,7 @@ class Circuit:
         """A reply came: Redis answers (closes an open or half-open circuit)."""
         if self._open_until:
             with self._lock:
-                self._open_until = self._probe_until = 0.0
+                self._open_until = self._probe_until = self._bypass_until = 0.0
             logger.warning("Redis answers again: the cache is used again")
 
     def trip(self) -> None:
@@ -94,13 +101,15 @@ class Circuit:
             already_open = bool(self._open_until)
             self._open_until = time.monotonic() + seconds
             self._probe_until = 0.0
+            if getattr(_local, "bypass", 0):  # even the writes that go through it do not get an answer
+                self._bypass_until = self._open_until
         if not already_open:
             logger.warning("Redis did not answer in time: the cache is skipped for %s s", seconds)
 
     def close(self) -> None:
         """Back to normal (tests)."""
         with self._lock:
-            self._open_until = self._probe_until = 0.0
+            self._open_until = self._probe_until = self._bypass_until = 0.0
 
     @property
     def is_open(self) -> bool:

@@ -190,3 +190,30 @@ def test_after_the_window_one_command_probes_and_the_others_fail_at_once(own_cac
         assert circuit.is_open  # and it opened the circuit again
     finally:
         redis_server.thaw()
+
+
+def test_a_bypassed_write_that_times_out_stops_the_others_until_the_window_is_over(own_cache, redis_server):
+    """A read path may write through the circuit (the price boundary a read could not find):
+    on a Redis that does not answer, one such write per window waits its timeout, not one
+    per request."""
+    redis_server.freeze()
+    try:
+        own_cache.get("k")  # the timeout that opens the circuit
+        assert circuit.is_open
+        with bypass():
+            _, took = _timed(lambda: own_cache.set("k", "v"))
+            assert took >= TIMEOUT * 0.9  # the first bypassed write still tries Redis
+            _, took = _timed(lambda: own_cache.set("k", "w"))
+            assert took < TIMEOUT / 2  # the next one fails at once
+        time.sleep(1.05)  # the window is over: a bypassed write tries again
+        with bypass():
+            _, took = _timed(lambda: own_cache.set("k", "x"))
+            assert took >= TIMEOUT * 0.9
+    finally:
+        redis_server.thaw()
+    with bypass():
+        assert not own_cache.set("k", "y")  # still this window: not tried
+    time.sleep(1.05)
+    with bypass():
+        assert own_cache.set("k", "y")  # the next window's write: Redis answers, the circuit closes
+    assert not circuit.is_open and own_cache.get("k") == "y"
