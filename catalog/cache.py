@@ -413,6 +413,24 @@ def render_stock_template(
     return fill_template(template, rendered), template, rendered
 
 
+def cut_stock_template(
+    content: bytes, slot: bytes, levels: dict[str, tuple[int, str]]
+) -> tuple[bytes, Template] | None:
+    """A page whose stock fields were all written as the placeholder `slot` (a JSON string
+    carrying a nonce: the JSON the database writes for a list page, catalog.selectors.
+    PageJSON), in the order of `levels`, three per product (stock_quantity, in_stock,
+    updated_at: a product's own, then its variants'), cut into its template, and its bytes
+    with `levels` (each product's (stock_quantity, updated_at as ISO text)) filled in. One
+    split, no parsing: None when the placeholders are not three per product."""
+    segments = content.split(slot)
+    ids = list(levels)
+    if len(segments) != 3 * len(ids) + 1:
+        return None
+    slots = [(i, kind) for i in range(len(ids)) for kind in ("q", "b", "u")]
+    template: Template = (segments, slots, ids)
+    return fill_template(template, levels), template
+
+
 def fill_template(template: Template, levels: dict[str, tuple[int, str]]) -> bytes:
     """The page with each product's (stock_quantity, updated_at as ISO text) from `levels`;
     in_stock is stock_quantity > 0, as the serializer computes it."""
@@ -731,14 +749,19 @@ def stock_tokens_since(product_ids: Sequence[str], stock_seq: int | None) -> tup
     return tuple(values[k] for k in token_keys)
 
 
-# KEYS: stock token keys, then the sequence key; ARGV[1]: 15 random digits. Sets each token
-# that is missing (to those digits and its 3-digit index: an integer token, unique to this
-# call), then reads them all and the sequence: atomically, in one command.
+# KEYS: stock token keys, then the sequence key; ARGV[1]: 15 random digits. Reads them all
+# and the sequence, and sets each token that is missing (to those digits and its 3-digit
+# index: an integer token, unique to this call): atomically, in one command. Read first:
+# once a page's tokens exist (nearly always) that is one MGET, not one SET per product.
 START_TOKENS_LUA = """
+local values = redis.call('MGET', unpack(KEYS))
 for i = 1, #KEYS - 1 do
-  redis.call('SET', KEYS[i], ARGV[1] .. string.format('%03d', i), 'NX')
+  if not values[i] then
+    values[i] = ARGV[1] .. string.format('%03d', i)
+    redis.call('SET', KEYS[i], values[i])
+  end
 end
-return redis.call('MGET', unpack(KEYS))
+return values
 """
 
 

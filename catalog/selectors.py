@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections import Counter, defaultdict, namedtuple
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
@@ -34,6 +35,7 @@ from catalog.models import (
     StockMove,
 )
 from core.errors import NotFound
+from core.statements import fetch_prepared
 
 # --- categories ------------------------------------------------------------------------
 
@@ -302,7 +304,7 @@ def _uuid_text(value) -> str:
 
 
 def product_list_rows(
-    products: QuerySet[Product] | RankedProducts, *, staff: bool = False
+    products: QuerySet[Product] | RankedProducts, *, staff: bool = False, json_slot: str | None = None
 ) -> tuple[Any, Callable[[QuerySet], Any] | None]:
     """(the list for the paginator, how it turns a page of it into rows): product_list's
     result read as named rows of PRODUCT_ROW_FIELDS, same filters and order. A page of
@@ -315,8 +317,17 @@ def product_list_rows(
     On PostgreSQL the page is read by PageRows: its ids through the ORM (the filters),
     then every row with its images and a parent's variants (`variant_rows`; all of them
     for `staff`, else the active ones) in one fixed statement by id; elsewhere the rows come
-    from `_as_rows` and the variants from product_variants_by_parent."""
-    read = functools.partial(PageRows, staff=staff) if connection.vendor == "postgresql" else _as_rows
+    from `_as_rows` and the variants from product_variants_by_parent.
+
+    `json_slot` (PostgreSQL, a page to be sent as JSON): the page is read by PageJSON
+    instead, each item as the JSON text the database wrote, every stock field written as
+    this placeholder (a JSON string with a nonce in it; catalog.cache.cut_stock_template)."""
+    if connection.vendor != "postgresql":
+        read = _as_rows
+    elif json_slot is not None and page_json_media_prefix() is not None:
+        read = functools.partial(PageJSON, staff=staff, slot=json_slot)
+    else:
+        read = functools.partial(PageRows, staff=staff)
     if isinstance(products, RankedProducts):
         products.visible = read(products.visible)
         return products, None
@@ -378,28 +389,26 @@ def _variant_row(v: dict) -> VariantRow:
 
 def product_rows_by_id(ids: list, *, staff: bool) -> list[ProductRow]:
     """The ProductRows of `ids`, in that order (ids not found are left out): one statement."""
+    return _read_rows(list(ids), staff=staff, using=router.db_for_read(Product))
+
+
+def _read_rows(ids: list, *, staff: bool, using: str) -> list[ProductRow]:
     if not ids:
         return []
-    return _read_rows("%s::uuid[]", [list(ids)], staff=staff, using=router.db_for_read(Product))
-
-
-def _read_rows(ids_sql: str, params: list, *, staff: bool, using: str) -> list[ProductRow]:
     sql = _PAGE_ROWS_SQL.get(staff)
     if sql is None:
-        sql = _PAGE_ROWS_SQL[staff] = _page_rows_sql(staff)
+        sql = _PAGE_ROWS_SQL[staff] = _page_rows_sql(staff).replace("@IDS@", "%s::uuid[]")
     loads = json.loads
     rows = []
     # On the database the ORM reads products from (the read replica when routed there).
-    with connections[using].cursor() as cursor:
-        cursor.execute(sql.replace("@IDS@", ids_sql), params)
-        for values in cursor.fetchall():
-            values = list(values)
-            attributes = values[_ATTRIBUTES]
-            values[_ATTRIBUTES] = loads(attributes) if isinstance(attributes, str) else attributes
-            images, variants = values[-2:]
-            values[-2] = loads(images) if images else []
-            values[-1] = [_variant_row(v) for v in loads(variants)] if variants else []
-            rows.append(ProductRow(*values))
+    for values in fetch_prepared(using, sql, [ids]):
+        values = list(values)
+        attributes = values[_ATTRIBUTES]
+        values[_ATTRIBUTES] = loads(attributes) if isinstance(attributes, str) else attributes
+        images, variants = values[-2:]
+        values[-2] = loads(images) if images else []
+        values[-1] = [_variant_row(v) for v in loads(variants)] if variants else []
+        rows.append(ProductRow(*values))
     return rows
 
 
@@ -416,11 +425,10 @@ class PageRows:
         self.queryset, self.staff = queryset, staff
 
     def __getitem__(self, key: slice) -> list[ProductRow]:
-        # The page's ids and its rows in one statement: the ORM's id query (filters,
-        # ordering, slice) inside the fixed row statement, as ARRAY(...).
+        # The page's ids by the ORM's id query (filters, ordering, slice), then its rows by
+        # the fixed statement, prepared: planning it took longer than the id query.
         ids = self.queryset.values_list("pk", flat=True)[key]
-        sql, params = ids.query.get_compiler(using=ids.db).as_sql()
-        return _read_rows(f"ARRAY({sql})", list(params), staff=self.staff, using=ids.db)
+        return _read_rows(list(ids), staff=self.staff, using=ids.db)
 
     def __iter__(self):
         return iter(self[:])
@@ -429,6 +437,235 @@ class PageRows:
         """The rows of `ids` that the queryset holds, in the order given."""
         visible = set(self.queryset.filter(pk__in=ids).values_list("pk", flat=True))
         return product_rows_by_id([pk for pk in ids if pk in visible], staff=self.staff)
+
+
+# --- a list page as JSON text written by PostgreSQL --------------------------------------
+
+# A page's item as PageJSON reads it: the product's id and the columns a cursor is made of
+# (catalog.pagination: `getattr(last, field)`), the item's JSON text with its stock fields
+# as placeholders, and the stock levels those stand for, as JSON text.
+JsonItem = namedtuple("JsonItem", "id created_at price name rating_avg item levels")
+
+# A stored file name whose URL on the local file system is MEDIA_URL followed by the name as
+# it is: path segments of letters, digits, `_`, `-` and `.`, none starting with a dot (no `.`
+# or `..` segment for urljoin to resolve, nothing filepath_to_uri would quote).
+_PLAIN_FILE_NAME = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$"
+_SIMPLE_KEY = re.compile(r"[A-Za-z0-9_]+")
+
+
+def page_json_media_prefix() -> str | None:
+    """What PageJSON's statement puts before a file name to make its URL: the local file
+    system storage's base URL, when its URL of a plain name is exactly that prefix and the
+    name. None (items are then built in Python, catalog.serializers.product_row_data) for
+    any other storage (S3 may sign its URLs), or when a thumbnail size name is not a plain
+    word (it is written into the statement)."""
+    from django.core.files.storage import FileSystemStorage, storages
+
+    storage = storages["default"]
+    if type(storage) is not FileSystemStorage or not all(
+        _SIMPLE_KEY.fullmatch(s) for s in settings.IMAGE_THUMBNAIL_SIZES
+    ):
+        return None
+    return _filesystem_prefix(storage, storage.base_url)
+
+
+@functools.lru_cache(maxsize=16)
+def _filesystem_prefix(storage, base_url: str | None) -> str | None:
+    probe = "a1/b-2_c.d"
+    try:
+        url = storage.url(probe)
+    except ValueError:  # no base URL
+        return None
+    return url[: -len(probe)] if url.endswith(probe) else None
+
+
+def _iso_sql(column: str) -> str:
+    """core.formats.iso_utc in SQL: UTC, microseconds only when there are any, `Z`."""
+    utc = f"({column} AT TIME ZONE 'UTC')"
+    return (
+        f"(to_char({utc}, 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN mod(extract(microseconds FROM {column})::bigint,"
+        f" 1000000) = 0 THEN '' ELSE to_char({utc}, '.US') END || 'Z')"
+    )
+
+
+def _text_sql(expr: str) -> str:
+    return f"COALESCE(to_json({expr})::text, 'null')"
+
+
+def _quoted_sql(expr: str) -> str:
+    """A value whose text needs no JSON escaping (a UUID, a decimal), as a JSON string."""
+    return f"('\"' || {expr}::text || '\"')"
+
+
+def _object_sql(*pairs: tuple[str, str]) -> str:
+    """A JSON object of fixed keys (plain words) and SQL expressions giving JSON text."""
+    return "('{' || " + " || ',' || ".join(f"'\"{key}\":' || {expr}" for key, expr in pairs) + " || '}')"
+
+
+def _ref_sql(alias: str) -> str:
+    ref = _object_sql(("id", _quoted_sql(f"{alias}.id")), ("slug", _text_sql(f"{alias}.slug")),
+                      ("name", _text_sql(f"{alias}.name")))  # fmt: skip
+    return f"CASE WHEN {alias}.id IS NULL THEN 'null' ELSE {ref} END"
+
+
+def _attributes_sql(column: str) -> str:
+    """catalog.serializers._attributes for attributes whose values are all text, numbers or
+    booleans (see _attributes_plain_sql): the object as it is (jsonb's text: the same
+    object), `{}` when not an object."""
+    return f"CASE WHEN jsonb_typeof({column}) = 'object' THEN {column}::text ELSE '{{}}' END"
+
+
+def _attributes_plain_sql(column: str) -> str:
+    """Whether _attributes_sql writes what _attributes would: no value that it turns into
+    its Python text (null, a list, an object)."""
+    return (
+        f"CASE WHEN jsonb_typeof({column}) = 'object' THEN NOT jsonb_path_exists({column}, 'strict $.* ?"
+        ' (@.type() != "string" && @.type() != "number" && @.type() != "boolean")\') ELSE true END'
+    )
+
+
+def _page_json_sql(staff: bool, sizes: tuple[str, ...]) -> str:
+    """The statement PageJSON reads a page with: for each product whose id `@IDS@` gives
+    (as in _page_rows_sql), in that order, its id and cursor columns, the list item as JSON
+    text (what product_row_data gives, key for key; stock fields as placeholders) and its
+    stock levels (its own and its variants') as JSON text, and whether everything in it is
+    plain enough for SQL to write (attributes of text, numbers and booleans; file names
+    that need no quoting). Names come from the models and settings, values are parameters:
+    `k` holds this read's stock placeholder, the currency as JSON text and the media URL
+    prefix. Every stock field is the placeholder; catalog.cache.cut_stock_template knows
+    them by their order: a product's stock_quantity, in_stock and updated_at, then each of
+    its variants' (in the order of the levels)."""
+
+    def url(name: str) -> str:  # null for no name (None or ""), as images.url gives
+        return f"COALESCE(to_json(k.media || NULLIF({name}, ''))::text, 'null')"
+
+    def thumbnail(size: str) -> str:
+        return f"CASE WHEN jsonb_typeof(i.thumbnails) = 'object' THEN i.thumbnails ->> '{size}' END"
+
+    thumbnails = "('{' || " + " || ',' || ".join(f"'\"{s}\":' || {url(thumbnail(s))}" for s in sizes) + " || '}')"
+    if not sizes:
+        thumbnails = "'{}'"
+    image = _object_sql(
+        ("id", _quoted_sql("i.id")), ("url", url("i.image")), ("alt_text", _text_sql("i.alt_text")),
+        ("position", "i.position::text"), ("width", "i.width::text"), ("height", "i.height::text"),
+        ("thumbnails", thumbnails),
+    )  # fmt: skip
+    # Plain: the file's name, and every value of the thumbnails (null, "" or a plain name).
+    plain_value = f'@.type() == "null" || (@.type() == "string" && (@ == "" || @ like_regex "{_PLAIN_FILE_NAME}"))'
+    image_plain = (
+        f"(i.image = '' OR i.image ~ '{_PLAIN_FILE_NAME}') AND CASE WHEN jsonb_typeof(i.thumbnails) = 'object'"
+        f" THEN NOT jsonb_path_exists(i.thumbnails, 'strict $.* ? (!({plain_value}))') ELSE true END"
+    )
+    variant = _object_sql(
+        ("id", _quoted_sql("v.id")), ("slug", _text_sql("v.slug")), ("sku", _text_sql("v.sku")),
+        ("name", _text_sql("v.name")), ("price", _quoted_sql("v.price")),
+        ("stock_quantity", "k.slot"), ("in_stock", "k.slot"),
+        ("attributes", _attributes_sql("v.attributes")), ("is_active", "v.is_active::text"),
+        ("updated_at", "k.slot"),
+    )  # fmt: skip
+
+    def level(id_column: str, stock: str, updated_at: str) -> str:
+        return f"('[\"' || {id_column}::text || '\",' || {stock}::text || ',\"' || {_iso_sql(updated_at)} || '\"]')"
+
+    parent = f"p.structure = '{ProductStructure.PARENT.value}'"
+    item = _object_sql(
+        ("id", _quoted_sql("p.id")), ("slug", _text_sql("p.slug")), ("sku", _text_sql("p.sku")),
+        ("name", _text_sql("p.name")), ("description", _text_sql("p.description")),
+        ("price", _quoted_sql("COALESCE(p.discounted_price, p.price)")), ("price_undiscounted", _quoted_sql("p.price")),
+        ("currency", "k.currency"), ("stock_quantity", "k.slot"),
+        ("in_stock", "k.slot"), ("weight", "COALESCE(p.weight::text, 'null')"),
+        ("tax_class", _text_sql("p.tax_class")), ("category", _ref_sql("c")), ("brand", _ref_sql("b")),
+        ("attributes", _attributes_sql("p.attributes")), ("rating_avg", _quoted_sql("p.rating_avg")),
+        ("review_count", "p.review_count::text"), ("is_active", "p.is_active::text"),
+        ("images", "COALESCE(im.items, '[]')"), ("meta_title", _text_sql("p.meta_title")),
+        ("meta_description", _text_sql("p.meta_description")), ("created_at", f"('\"' || {_iso_sql('p.created_at')} || '\"')"),
+        ("updated_at", "k.slot"), ("product_type", _ref_sql("t")),
+        ("structure", _text_sql("p.structure")),
+        ("parent", f"CASE WHEN p.parent_id IS NULL THEN 'null' ELSE {_quoted_sql('p.parent_id')} END"),
+        ("variants", "COALESCE(vs.items, '[]')"),
+        ("price_range", f"CASE WHEN {parent} AND vs.min_price IS NOT NULL THEN"
+                        " '{\"min\":\"' || vs.min_price::text || '\",\"max\":\"' || vs.max_price::text || '\"}'"
+                        " ELSE 'null' END"),
+    )  # fmt: skip
+    own_level = level(
+        "p.id", f"CASE WHEN {parent} THEN COALESCE(vs.stock, 0) ELSE p.stock_quantity END", "p.updated_at"
+    )
+    levels = f"('[' || {own_level} || COALESCE(vs.levels, '') || ']')"
+    plain = f"({_attributes_plain_sql('p.attributes')} AND COALESCE(im.plain, true) AND COALESCE(vs.plain, true))"
+    products = Product._meta.db_table
+    active = "" if staff else " AND v.is_active"
+    # Model and setting names only; every value is a parameter.
+    return (
+        "WITH k AS (SELECT %s::text AS slot, %s::text AS currency, %s::text AS media) "  # noqa: S608  # nosec B608
+        f"SELECT p.id, p.created_at, p.price, p.name, p.rating_avg, {item}, {levels}, {plain} "
+        f"FROM k CROSS JOIN unnest(@IDS@) WITH ORDINALITY AS page(id, n) JOIN {products} p ON p.id = page.id"
+        f" JOIN {Category._meta.db_table} c ON c.id = p.category_id"
+        f" LEFT JOIN {Brand._meta.db_table} b ON b.id = p.brand_id"
+        f" LEFT JOIN {ProductType._meta.db_table} t ON t.id = p.product_type_id"
+        f" LEFT JOIN LATERAL (SELECT '[' || string_agg({image}, ',' ORDER BY i.position, i.id) || ']' AS items,"
+        f" bool_and({image_plain}) AS plain FROM {ProductImage._meta.db_table} i WHERE i.product_id = p.id) im ON true"
+        f" LEFT JOIN LATERAL (SELECT '[' || string_agg({variant}, ',' ORDER BY v.created_at, v.id) || ']' AS items,"
+        f" string_agg(',' || {level('v.id', 'v.stock_quantity', 'v.updated_at')}, '' ORDER BY v.created_at, v.id) AS levels,"
+        " min(v.price) FILTER (WHERE v.is_active) AS min_price, max(v.price) FILTER (WHERE v.is_active) AS max_price,"
+        " sum(v.stock_quantity) FILTER (WHERE v.is_active) AS stock,"
+        f" bool_and({_attributes_plain_sql('v.attributes')}) AS plain"
+        f" FROM {products} v WHERE {parent} AND v.parent_id = p.id{active}) vs ON true"
+        " ORDER BY page.n"
+    )
+
+
+_PAGE_JSON_SQL: dict[tuple, str] = {}
+
+
+def _read_json_items(ids: list, *, staff: bool, slot: str, using: str) -> list[JsonItem] | None:
+    """The JsonItems of the products `ids` (in that order), or None when one of them has
+    something only Python writes right (then the page is read as ProductRows)."""
+    media = page_json_media_prefix()
+    if media is None:
+        return None
+    if not ids:
+        return []
+    sizes = tuple(settings.IMAGE_THUMBNAIL_SIZES)
+    sql = _PAGE_JSON_SQL.get((staff, sizes))
+    if sql is None:
+        sql = _PAGE_JSON_SQL[(staff, sizes)] = _page_json_sql(staff, sizes).replace("@IDS@", "%s::uuid[]")
+    currency = json.dumps(settings.CURRENCY, ensure_ascii=False)
+    rows = fetch_prepared(using, sql, [slot, currency, media, ids])
+    if not all(row[-1] for row in rows):
+        return None
+    return [JsonItem(*row[:-1]) for row in rows]
+
+
+def json_item_levels(items: Iterable[JsonItem]) -> dict[str, tuple[int, str]]:
+    """{product id: (stock_quantity, updated_at as ISO text)} of a page of JsonItems and of
+    their variants: what their stock placeholders stand for."""
+    return {pk: (quantity, updated_at) for item in items for pk, quantity, updated_at in json.loads(item.levels)}
+
+
+class PageJSON(PageRows):
+    """A page of a product list as JsonItems (PostgreSQL): the same ids as PageRows picks,
+    each item's JSON written by the database (_page_json_sql), to be sent as it is
+    (orjson.Fragment) with its stock fields filled in from the levels read with it. The
+    Python that turned rows into dicts and dicts into JSON was most of what an uncached
+    list page cost. A page with something only Python writes right is read as ProductRows
+    (`rows_instead`)."""
+
+    def __init__(self, queryset: QuerySet[Product], *, staff: bool, slot: str) -> None:
+        super().__init__(queryset, staff=staff)
+        self.slot = slot
+
+    def __getitem__(self, key: slice) -> list[JsonItem] | list[ProductRow]:
+        ids = self.queryset.values_list("pk", flat=True)[key]
+        page = list(ids)
+        items = _read_json_items(page, staff=self.staff, slot=self.slot, using=ids.db)
+        return _read_rows(page, staff=self.staff, using=ids.db) if items is None else items
+
+    def by_ids(self, ids: list) -> list[JsonItem] | list[ProductRow]:
+        visible = set(self.queryset.filter(pk__in=ids).values_list("pk", flat=True))
+        shown = [pk for pk in ids if pk in visible]
+        using = router.db_for_read(Product)
+        items = _read_json_items(shown, staff=self.staff, slot=self.slot, using=using)
+        return _read_rows(shown, staff=self.staff, using=using) if items is None else items
 
 
 class RankedProducts:

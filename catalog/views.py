@@ -7,8 +7,10 @@ ids, and a hit merges in the products' live stock."""
 from __future__ import annotations
 
 import functools
+import uuid
 from collections.abc import Callable
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse
@@ -31,6 +33,7 @@ from catalog.cache import (
     Variants,
     cache_stats,
     cached_page,
+    cut_stock_template,
     list_count_key,
     list_stamp,
     product_detail_stamp,
@@ -70,6 +73,7 @@ from core.errors import NotFound
 from ecommerce.api.openapi import error_response
 from ecommerce.api.pagination import PageNumberPagination as DefaultPagination
 from ecommerce.api.permissions import IsManager, IsManagerOrReadOnly, is_staff_user
+from ecommerce.api.renderers import JSONRenderer
 from ecommerce.api.uploads import limit_upload_size
 
 UUID_RE = "[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}"
@@ -172,8 +176,13 @@ class CachedReadMixin:
             # bytes so that an early hit carries them too.
             headers = dict(self.default_response_headers)
             rows = getattr(response, "stock_rows", None)
+            prepared = getattr(response, "stock_template", None)  # rendered with its template
             rendered = None
-            if rows and stamp is not None:
+            if prepared is not None:
+                if stamp is None:
+                    return response
+                rendered = (response.content, *prepared)
+            elif rows and stamp is not None:
                 rendered = render_stock_template(rows, lambda: response.render().content)
             if rendered is not None:
                 content, template, levels = rendered
@@ -422,17 +431,29 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
             raise translate_validation(filterset.errors)
         return filterset
 
-    def _list(self, request) -> Response:
+    def _sends_json_text(self, request) -> bool:
+        """Whether this answer is encoded by orjson, which can send JSON text as it is."""
+        renderer = getattr(request, "accepted_renderer", None)
+        return isinstance(renderer, JSONRenderer) and renderer.encodes_with_orjson(
+            request.accepted_media_type, self.get_renderer_context()
+        )
+
+    def _list(self, request, *, json_text: bool = True) -> Response:
         filterset = self._filterset()
         # The paginator counts the list (up to the page window); a relevance-ranked search
         # counts its ranked candidates itself.
         staff = is_staff_user(request.user)
-        products, rows = selectors.product_list_rows(selectors.product_list(filterset), staff=staff)
+        # Sent as JSON by orjson: the database may write the items (selectors.PageJSON).
+        # Every stock field of its items is written as `slot`, a placeholder with a nonce.
+        slot = f'"@@{uuid.uuid4().hex}@@"' if json_text and self._sends_json_text(request) else None
+        products, rows = selectors.product_list_rows(selectors.product_list(filterset), staff=staff, json_slot=slot)
         audience = "staff" if staff else "public"
         query = [(k, v) for k, values in request.query_params.lists() for v in values]
         count_cache = (list_count_key(audience, request.path, query), list_stamp(request.query_params))
         ordering = selectors.effective_ordering(filterset)
         page = self.paginator.paginate(products, request, ordering, count_cache=count_cache, rows=rows)
+        if page and isinstance(page[0], selectors.JsonItem):
+            return self._json_text_page(request, page, slot)
         # PostgreSQL's rows carry their variants (selectors.PageRows); others are read here.
         parents = [
             row.id for row in page if row.structure == ProductStructure.PARENT and not hasattr(row, "variant_rows")
@@ -446,6 +467,23 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         ]
         response = self.paginator.get_paginated_response(results)
         response.stock_rows = _stock_rows(response.data["results"])
+        return response
+
+    def _json_text_page(self, request, items: list, slot: str) -> Response:
+        """The list answer from items the database wrote as JSON text: rendered here, each
+        item as it is, and the stock placeholders filled in with the levels read with them;
+        the template they were cut into goes with the response (`stock_template`), for the
+        cache to store."""
+        levels = selectors.json_item_levels(items)
+        response = self.paginator.get_paginated_response([orjson.Fragment(item.item) for item in items])
+        response.accepted_renderer = request.accepted_renderer
+        response.accepted_media_type = request.accepted_media_type
+        response.renderer_context = self.get_renderer_context()
+        cut = cut_stock_template(response.render().content, slot.encode(), levels)
+        if cut is None:  # cannot happen (no text holds this request's nonce): the page as Python writes it
+            return self._list(request, json_text=False)
+        response.content, template = cut
+        response.stock_template = (template, levels)
         return response
 
     def list(self, request, *args, **kwargs):

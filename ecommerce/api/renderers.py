@@ -38,16 +38,22 @@ _LINE_SEPARATOR, _PARAGRAPH_SEPARATOR = "\u2028".encode(), "\u2029".encode()
 class JSONRenderer(renderers.JSONRenderer):
     """DRF's JSONRenderer, encoding with orjson (see the module docstring)."""
 
+    def encodes_with_orjson(self, accepted_media_type=None, renderer_context=None) -> bool:
+        """Whether render() encodes with orjson (compact, no indent asked for): only then
+        may the data hold `orjson.Fragment`s, JSON text sent as it is (a product list's
+        items as the database wrote them, catalog.selectors.PageJSON)."""
+        return (
+            self.encoder_class is JSONEncoder
+            and self.compact
+            and not self.ensure_ascii
+            and self.strict
+            and self.get_indent(accepted_media_type, renderer_context or {}) is None
+        )
+
     def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
         if data is None:
             return b""
-        if (
-            self.encoder_class is not JSONEncoder
-            or not self.compact
-            or self.ensure_ascii
-            or not self.strict
-            or self.get_indent(accepted_media_type, renderer_context or {}) is not None
-        ):
+        if not self.encodes_with_orjson(accepted_media_type, renderer_context):
             return super().render(data, accepted_media_type, renderer_context)
         try:
             content = orjson.dumps(data, default=self.encoder_class().default, option=_ORJSON_OPTIONS)

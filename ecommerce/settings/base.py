@@ -149,6 +149,9 @@ def database_settings(*, pool_default: bool) -> dict:
         # A database that accepts connections but never answers (hung, black-holed) holds a
         # request this long before it answers 503; 2 s is the least libpq and psycopg accept.
         options.setdefault("connect_timeout", env.int("DB_CONNECT_TIMEOUT", default=2))
+        # Fixed statements (core.statements: a product list page) are prepared once per
+        # connection; off behind a pooler that cannot keep prepared statements.
+        options.setdefault("prepare_threshold", 5 if env.bool("DB_PREPARED_STATEMENTS", default=True) else None)
         if pool:
             db["CONN_MAX_AGE"] = 0
             options["pool"] = {

@@ -124,9 +124,16 @@ def test_api_answers_are_drfs_bytes(api_client, settings):
     settings.CATALOG_CACHE_ENABLED = False  # the view's own render, not stored bytes
     category = CategoryFactory(name="Café")
     product = ProductFactory(category=category, name="Tasse \u2028 ☕", attributes={"colour": "noir", "size": 3})
-    paths = ["/api/v1/products/", f"/api/v1/products/{product.pk}/", "/api/v1/categories/", "/api/v1/products/?page=x"]
+    paths = [f"/api/v1/products/{product.pk}/", "/api/v1/categories/", "/api/v1/products/?page=x"]
     for path in paths:  # the last one is a 404 in the error envelope
         response = api_client.get(path)
         assert response["Content-Type"] == "application/json"
         assert response.content == renderers.JSONRenderer().render(response.data), path
     assert b"\\u2028" in api_client.get(f"/api/v1/products/{product.pk}/").content
+    # The list's items may be JSON the database wrote (catalog.selectors.PageJSON): the same
+    # data as the page built in Python (an indented answer is), the same escapes.
+    listed = api_client.get("/api/v1/products/")
+    indented = api_client.get("/api/v1/products/", HTTP_ACCEPT="application/json; indent=2")
+    assert listed["Content-Type"] == "application/json" and b"\n" not in listed.content
+    assert json.loads(listed.content) == json.loads(indented.content)
+    assert b"\\u2028" in listed.content and "\u2028".encode() not in listed.content
