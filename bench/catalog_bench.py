@@ -21,13 +21,18 @@ Rows produced:
   server spent per request (its workers' and their PostgreSQL backends' CPU time divided by
   the requests), which a busy machine disturbs far less than req/s. BENCH_COMPARE_WITH=<an
   other checkout> (e.g. /work/main) measures that code too, in the same run, interleaved.
+  BENCH_OSCAR=1 measures django-oscar-api too (bench/oscar: django-oscar 4.2.1 and
+  django-oscar-api 3.3.0 in a venv of their own, installed from PyPI on first use, and
+  100,000 products in a database of their own), one run after each of this tree's, and
+  reports this tree's req/s over Oscar's of the same round (target: >= 2).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/ecommerce_bench),
 BENCH_REDIS_URL (redis://127.0.0.1:6379/2), BENCH_PRODUCTS (1000000), BENCH_WORKERS (2),
 BENCH_THREADS (4, the gthread server of the latency rows), BENCH_DURATION (10 s per wrk run),
 BENCH_ROUNDS (2 interleaved wrk runs per side, best kept), BENCH_SAMPLES (40 per latency
 row); for the uncached list BENCH_LIST_DATABASE_URL (.../ecommerce_bench_list),
-BENCH_LIST_PRODUCTS (100000), BENCH_LIST_TARGET (342 req/s), BENCH_COMPARE_WITH (unset).
+BENCH_LIST_PRODUCTS (100000), BENCH_LIST_TARGET (342 req/s), BENCH_COMPARE_WITH (unset),
+BENCH_OSCAR (unset).
 BENCH_ONLY=list (or seed, throughput, latency; comma-separated) runs only those parts.
 """
 
@@ -72,6 +77,8 @@ LIST_PRODUCTS = int(os.environ.get("BENCH_LIST_PRODUCTS", "100000"))
 # Measured side by side on another machine, set BENCH_LIST_TARGET to twice what it served.
 LIST_TARGET = float(os.environ.get("BENCH_LIST_TARGET", "342"))
 COMPARE_WITH = os.environ.get("BENCH_COMPARE_WITH", "")
+# BENCH_OSCAR=1: django-oscar-api (bench/oscar) measured in the same rounds, after this tree.
+OSCAR = os.environ.get("BENCH_OSCAR") == "1"
 ONLY = {part for part in os.environ.get("BENCH_ONLY", "").split(",") if part}
 WRK_THREADS, WRK_CONNECTIONS = 2, 8
 SEARCH_TERMS = ["shoe", "black", "wireless speaker", "lightweight", "sneak", "umbr", "vintage ceramic vase",
@@ -417,7 +424,10 @@ def _uncached_list_run(root: Path, script: str, warm: list[str], tag: str) -> di
              f"http://127.0.0.1:{LIST_PORT}/"],
             capture_output=True, text=True, check=True,
         ).stdout  # fmt: skip
-        after = (_cpu_ticks(workers), _cpu_ticks(backends))
+        # A backend that connected during the run (a worker the warm-up did not reach) is
+        # counted whole: its CPU time is all the run's. Missing it halved the figure.
+        joined = [pid for pid in _db_backends(LIST_DB) if pid not in backends]
+        after = (_cpu_ticks(workers), _cpu_ticks(backends) + _cpu_ticks(joined))
     _forget_keys(prefix)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     cache = re.search(r"X-Cache: MISS=(\d+) HIT=(\d+) non-200=(\d+)", out)
@@ -436,6 +446,28 @@ def _uncached_list_run(root: Path, script: str, warm: list[str], tag: str) -> di
     }
 
 
+OSCAR_LINE = re.compile(
+    r"oscar run \d+: ([\d.]+) req/s, worker CPU ([\d.]+) ms/req, postgres CPU ([\d.]+) ms/req, non-2xx (\d+)"
+)
+
+
+def _oscar_run() -> dict:
+    """One run of django-oscar-api's uncached product list (bench/oscar: its own venv and
+    database, the same gunicorn setup, wrk load and /proc accounting)."""
+    out = subprocess.run(
+        ["bash", str(ROOT / "bench" / "oscar" / "bench.sh")],
+        env={**os.environ, "RUNS": "1", "DURATION": str(DURATION)},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    match = OSCAR_LINE.search(out)
+    if match is None:
+        raise RuntimeError(f"bench/oscar/bench.sh printed no run: {out}")
+    rps, python_ms, postgres_ms, non2xx = match.groups()
+    if int(non2xx):
+        raise RuntimeError(f"django-oscar-api answered {non2xx} requests with an error")
+    return {"rps": float(rps), "python_ms": float(python_ms), "postgres_ms": float(postgres_ms)}
+
+
 def uncached_list_rows() -> list[dict]:
     ensure_database(LIST_DB)
     _manage("migrate", "--noinput", DATABASE_URL=LIST_DB)
@@ -449,6 +481,8 @@ def uncached_list_rows() -> list[dict]:
         lua.write(WRK_SCRIPT % {"paths": ",".join(json.dumps(p) for p in paths), "threads": WRK_THREADS})
     trees = [("this tree", ROOT)] + ([(f"{COMPARE_WITH}", Path(COMPARE_WITH))] if COMPARE_WITH else [])
     best: dict[str, dict] = {}
+    oscar: list[dict] = []
+    pairs: list[float] = []
     try:
         for round_ in range(ROUNDS):  # interleaved: each side sees the same background load
             for label, root in trees:
@@ -456,6 +490,13 @@ def uncached_list_rows() -> list[dict]:
                 print(f"uncached list, {label}, round {round_ + 1}: {result}", file=sys.stderr, flush=True)
                 if label not in best or result["rps"] > best[label]["rps"]:
                     best[label] = result
+                if label == "this tree":
+                    mine = result
+            if OSCAR:
+                theirs = _oscar_run()
+                print(f"uncached list, django-oscar-api, round {round_ + 1}: {theirs}", file=sys.stderr, flush=True)
+                oscar.append(theirs)
+                pairs.append(mine["rps"] / theirs["rps"])
     finally:
         os.unlink(lua.name)
     setup = f"2 sync workers, {LIST_PRODUCTS:,} products, wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} {DURATION}s"
@@ -481,6 +522,23 @@ def uncached_list_rows() -> list[dict]:
                 + (f", {r['errors']}" if r["errors"] else ""),
                 "all MISS, all 200",
                 all_missed,
+            )
+        )
+    if oscar:
+        top = max(oscar, key=lambda r: r["rps"])
+        rows.append(
+            _row(
+                f"uncached list throughput (django-oscar-api 3.3.0, bench/oscar; same setup; {len(oscar)} runs)",
+                f"{min(r['rps'] for r in oscar):.0f}-{top['rps']:.0f} req/s"
+                f" ({top['python_ms']:.2f} + {top['postgres_ms']:.2f} ms CPU per request)",
+            )
+        )
+        rows.append(
+            _row(
+                "uncached list: req/s of this tree / django-oscar-api's, run next to each other",
+                f"{min(pairs):.2f}-{max(pairs):.2f}",
+                ">= 2",
+                min(pairs) >= 2,
             )
         )
     if COMPARE_WITH:
