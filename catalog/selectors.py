@@ -340,8 +340,7 @@ VariantRow = namedtuple("VariantRow", "id slug sku name price stock_quantity att
 
 def _page_rows_sql(staff: bool) -> str:
     """The statement PageRows reads a page with: the products whose ids `@IDS@` stands for
-    (an array: a parameter, or the ORM's id query of the page as ARRAY(...)), in that
-    order, with category, brand and type joined, their images and (for parents) their variants as
+    (an array parameter), in that order, with category, brand and type joined, their images and (for parents) their variants as
     JSON arrays in the orders the ORM path uses. Column and table names come from the
     models; nothing in it comes from a request."""
 
@@ -372,8 +371,13 @@ def _page_rows_sql(staff: bool) -> str:
         f"FROM unnest(@IDS@) WITH ORDINALITY AS page(id, n) JOIN {table(Product)} p ON p.id = page.id"
         f" JOIN {table(Category)} c ON c.id = p.category_id"
         f" LEFT JOIN {table(Brand)} b ON b.id = p.brand_id LEFT JOIN {table(ProductType)} t ON t.id = p.product_type_id"
-        " ORDER BY page.n"
+        f"{_LISTED_ONLY[staff]} ORDER BY page.n"
     )
+
+
+# Customers' pages: a product deactivated (or deleted) between the id query and the page's
+# statement (two statements, two snapshots) is left out rather than shown.
+_LISTED_ONLY = {False: " WHERE p.is_active AND p.parent_id IS NULL", True: ""}
 
 
 _PAGE_ROWS_SQL: dict[bool, str] = {}
@@ -400,8 +404,13 @@ def _read_rows(ids: list, *, staff: bool, using: str) -> list[ProductRow]:
         sql = _PAGE_ROWS_SQL[staff] = _page_rows_sql(staff).replace("@IDS@", "%s::uuid[]")
     loads = json.loads
     rows = []
-    # On the database the ORM reads products from (the read replica when routed there).
-    for values in fetch_prepared(using, sql, [ids]):
+    # On the database the ORM reads products from (the read replica when routed there). Not
+    # prepared: its columns are the tables' own (a varchar widened by a migration would
+    # change a prepared statement's result type); PageJSON's statement is the fast path.
+    with connections[using].cursor() as cursor:
+        cursor.execute(sql, [ids])
+        fetched = cursor.fetchall()
+    for values in fetched:
         values = list(values)
         attributes = values[_ATTRIBUTES]
         values[_ATTRIBUTES] = loads(attributes) if isinstance(attributes, str) else attributes
@@ -426,7 +435,7 @@ class PageRows:
 
     def __getitem__(self, key: slice) -> list[ProductRow]:
         # The page's ids by the ORM's id query (filters, ordering, slice), then its rows by
-        # the fixed statement, prepared: planning it took longer than the id query.
+        # the fixed statement (its SQL built once).
         ids = self.queryset.values_list("pk", flat=True)[key]
         return _read_rows(list(ids), staff=self.staff, using=ids.db)
 
@@ -597,7 +606,10 @@ def _page_json_sql(staff: bool, sizes: tuple[str, ...]) -> str:
     # Model and setting names only; every value is a parameter.
     return (
         "WITH k AS (SELECT %s::text AS slot, %s::text AS currency, %s::text AS media) "  # noqa: S608  # nosec B608
-        f"SELECT p.id, p.created_at, p.price, p.name, p.rating_avg, {item}, {levels}, {plain} "
+        # Result columns of types without length or precision: a migration changing one
+        # (varchar(255) to (300)) must not change the prepared statement's result type.
+        f"SELECT p.id, p.created_at::timestamptz, p.price::numeric, p.name::text, p.rating_avg::numeric,"
+        f" {item}, {levels}, {plain} "
         f"FROM k CROSS JOIN unnest(@IDS@) WITH ORDINALITY AS page(id, n) JOIN {products} p ON p.id = page.id"
         f" JOIN {Category._meta.db_table} c ON c.id = p.category_id"
         f" LEFT JOIN {Brand._meta.db_table} b ON b.id = p.brand_id"
@@ -610,7 +622,7 @@ def _page_json_sql(staff: bool, sizes: tuple[str, ...]) -> str:
         " sum(v.stock_quantity) FILTER (WHERE v.is_active) AS stock,"
         f" bool_and({_attributes_plain_sql('v.attributes')}) AS plain"
         f" FROM {products} v WHERE {parent} AND v.parent_id = p.id{active}) vs ON true"
-        " ORDER BY page.n"
+        f"{_LISTED_ONLY[staff]} ORDER BY page.n"
     )
 
 

@@ -481,6 +481,7 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         response.renderer_context = self.get_renderer_context()
         cut = cut_stock_template(response.render().content, slot.encode(), levels)
         if cut is None:  # cannot happen (no text holds this request's nonce): the page as Python writes it
+            self._paginator = self.pagination_class()
             return self._list(request, json_text=False)
         response.content, template = cut
         response.stock_template = (template, levels)

@@ -8,8 +8,8 @@ the ORM's own statements are not prepared (Django binds their parameters on the 
 
 Prepared statements are on unless the database's OPTIONS set `prepare_threshold` to None
 (DB_PREPARED_STATEMENTS=false; Django's own default, which ecommerce.settings overrides):
-PgBouncer in transaction pooling mode before 1.21, or without `max_prepared_statements`,
-cannot keep them; then every run is planned again, as before. psycopg keeps track of what
+PgBouncer in transaction pooling mode before 1.22 (psycopg's DEALLOCATE ALL), or without
+`max_prepared_statements`, cannot keep them; then every run is planned again, as before. psycopg keeps track of what
 each connection has prepared (a connection from Django's pool keeps its statements) and
 forgets it after a DISCARD ALL.
 """
@@ -17,9 +17,12 @@ forgets it after a DISCARD ALL.
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Sequence
 
-from django.db import connections
+from django.db import DatabaseError, connections
+
+logger = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -55,11 +58,43 @@ def fetch_prepared(using: str, sql: str, params: Sequence) -> list[tuple]:
     """All rows of `sql` (its parameters as %s, each of a type PostgreSQL can tell from the
     statement: cast them) on the PostgreSQL database `using`, through Django's cursor
     wrapper (its error translation, execute wrappers and query logging: query budgets count
-    it), with the cursor set up as Django sets up its own (the connection's time zone)."""
+    it), with the connection checked and the cursor set up as Django does for its own (the
+    health check, the connection's time zone).
+
+    The statement's result columns should be of types without a length or precision (cast
+    them: `::text`, `::numeric`): PostgreSQL refuses to run a prepared statement whose
+    result type changed ("cached plan must not change result type"), which a migration
+    widening a `varchar` makes it. Should a prepared statement still fail that way, or be
+    gone from the server behind psycopg's back ("prepared statement does not exist": a
+    pooler, a DEALLOCATE), psycopg's memory of the connection's statements is dropped
+    (DEALLOCATE ALL) and the statement run once more, when no transaction is open (in one,
+    the error has aborted it: it is raised)."""
+    connection = connections[using]
+    try:
+        return _fetch(connection, sql, params)
+    except DatabaseError as error:
+        if not _stale_prepared(error) or connection.in_atomic_block:
+            raise
+        logger.warning("prepared statements of %s dropped after: %s", using, error)
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")  # psycopg forgets what it had prepared
+        return _fetch(connection, sql, params)
+
+
+def _stale_prepared(error: DatabaseError) -> bool:
+    import psycopg
+
+    cause = error.__cause__
+    if isinstance(cause, psycopg.errors.InvalidSqlStatementName):
+        return True
+    return isinstance(cause, psycopg.errors.FeatureNotSupported) and "cached plan" in str(cause)
+
+
+def _fetch(connection, sql: str, params: Sequence) -> list[tuple]:
     from django.db.backends.postgresql.psycopg_any import register_tzloader
     from psycopg.pq import Format
 
-    connection = connections[using]
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
     connection.validate_thread_sharing()
     raw = _preparing_cursor_class()(connection.connection)

@@ -13,7 +13,11 @@ spelled otherwise, the same number (1e-7 for DRF's 1e-07, 0.00005 for its 5e-05)
 list subclass is written from what it stores, not through an `items()` or `__iter__` of its
 own (a QueryDict gives every value, a Django ErrorDict would lose its messages: pass plain
 data); and a generator that orjson used up before refusing something else is empty when
-DRF's renderer takes over.
+DRF's renderer takes over. Data may hold `orjson.Fragment`s, JSON text copied in as it is
+(a product list's items as PostgreSQL wrote them, catalog.selectors.PageJSON): the view
+checks `encodes_with_orjson` first, since DRF's renderer cannot write them; such text
+means the same as DRF's bytes would, not always in the same bytes (spaces in attributes,
+decimals as stored).
 
 `PDFRenderer` lets a view answer `Accept: application/pdf` (or `?format=pdf`, or a `.pdf`
 path) with the bytes of a document the domain rendered (`core.documents.render_pdf`). A

@@ -206,3 +206,67 @@ def test_the_levels_are_what_the_cache_reads_on_a_hit():
     live = selectors.product_stock_levels(levels)
     assert levels == {pk: (quantity, iso_utc(updated_at)) for pk, (quantity, updated_at) in live.items()}
     assert levels[str(variants[2].pk)][1] == "2026-03-04T05:06:07Z"
+
+
+def _other_connection():
+    import psycopg
+
+    params = connection.get_connection_params()
+    return psycopg.connect(
+        dbname=connection.settings_dict["NAME"],
+        host=params.get("host"),
+        port=params.get("port"),
+        user=params.get("user"),
+        autocommit=True,
+    )
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_migration_widening_a_column_leaves_the_prepared_page_working(api_client, settings):
+    """The next release's migration, run while this one serves: PostgreSQL refuses to run a
+    prepared statement whose result type changed (a 500 on every list page of every
+    connection that had prepared it, until it closed); the statement's columns carry no
+    length, so the type does not change."""
+    settings.CATALOG_CACHE_ENABLED = False
+    ProductFactory()
+    for _ in range(2):
+        assert api_client.get(URL).status_code == 200
+    other = _other_connection()
+    try:
+        other.execute("ALTER TABLE catalog_product ALTER COLUMN name TYPE varchar(300)")
+        assert [api_client.get(URL).status_code for _ in range(3)] == [200, 200, 200]
+    finally:
+        other.execute("ALTER TABLE catalog_product ALTER COLUMN name TYPE varchar(255)")
+        other.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_statement_gone_behind_psycopgs_back_is_prepared_again(api_client, settings, caplog):
+    settings.CATALOG_CACHE_ENABLED = False
+    ProductFactory()
+    assert api_client.get(URL).status_code == 200
+    with connection.cursor() as cursor:  # as a pooler or another tool would: psycopg does not see it
+        cursor.execute("SELECT name FROM pg_prepared_statements WHERE statement LIKE 'WITH k AS%%'")
+        [(name,)] = cursor.fetchall()
+        cursor.execute(f'DEALLOCATE "{name}"')
+    assert api_client.get(URL).status_code == 200
+    assert "prepared statements of default dropped" in caplog.text
+    assert api_client.get(URL).status_code == 200
+
+
+@pytest.mark.postgres
+def test_a_product_deactivated_between_the_ids_and_the_page_is_left_out(api_client, settings, monkeypatch):
+    """The page's ids and its rows are two statements: a product deactivated in between is
+    not shown to customers (staff see inactive products anyway)."""
+    settings.CATALOG_CACHE_ENABLED = False
+    first, second = ProductFactory(), ProductFactory()
+    real = selectors._read_json_items
+
+    def deactivate_then_read(ids, **kwargs):
+        Product.objects.filter(pk=first.pk).update(is_active=False)
+        return real(ids, **kwargs)
+
+    monkeypatch.setattr(selectors, "_read_json_items", deactivate_then_read)
+    assert [item["id"] for item in listed(api_client, URL)] == [str(second.pk)]
