@@ -339,19 +339,26 @@ def list_count_key(audience: str, path: str, query: Iterable[tuple[str, str]]) -
     return response_cache_key("count", audience, path, [(k, v) for k, v in query if k not in PAGE_PARAMETERS])
 
 
-def cached_count(key: str, stamp_keys: Sequence[str], count: Callable[[], tuple[int, bool]]) -> tuple[int, bool]:
+def cached_count(
+    key: str, stamp_keys: Sequence[str], count: Callable[[], tuple[int, bool]], *, known: tuple | None = None
+) -> tuple[int, bool]:
     """The list's (count, exact) as `count()` computes it, remembered under the list's stamp:
     every page of one filtered list, in any ordering, shares it, so paging through a list
     counts it once per catalog generation (the count stopped at 10,001 rows, but it was
     still the most expensive statement of an uncached page). The stamp is read before
-    the count, as for a page; with the cache off or down, it is counted every time."""
+    the count, as for a page; with the cache off or down, it is counted every time.
+    `known`: (the stamp, the stored count entry or None) as the page's lookup read them
+    (catalog.middleware: with the page's entry), so they are not read again."""
     if not settings.CATALOG_CACHE_ENABLED or not pay_owed_bump():
         return count()
-    values = cache.get_many([*stamp_keys, key])
-    if any(k not in values for k in stamp_keys):
-        return count()
-    stamp = tuple(values[k] for k in stamp_keys)
-    entry = values.get(key)
+    if known is not None:
+        stamp, entry = known
+    else:
+        values = cache.get_many([*stamp_keys, key])
+        if any(k not in values for k in stamp_keys):
+            return count()
+        stamp = tuple(values[k] for k in stamp_keys)
+        entry = values.get(key)
     if isinstance(entry, tuple) and len(entry) == 3 and entry[0] == stamp:
         return entry[1], entry[2]
     counted = count()
@@ -588,14 +595,18 @@ def _held_entry(key: str, stamp: tuple):
     return held[0]
 
 
-def _stored_entry(key: str, stamp: tuple):
-    """The entry stored in Redis for `key` if it was rendered under `stamp` (then held
-    here), else None."""
-    entry = cache.get(key)
+def _stored_entry(key: str, stamp: tuple, also: Sequence[str] = ()):
+    """(the entry stored in Redis for `key` if it was rendered under `stamp` (then held
+    here), else None; the values of the keys `also`, read with it)."""
+    if also:
+        values = cache.get_many([key, *also])
+        entry, extra = values.pop(key, None), values
+    else:
+        entry, extra = cache.get(key), {}
     if not _rendered_under(entry, stamp):
-        return None
+        return None, extra
     _keep_local(key, entry)
-    return entry
+    return entry, extra
 
 
 def _rendered_under(entry, stamp: tuple) -> bool:
@@ -625,6 +636,9 @@ class Lookup(NamedTuple):
     stamp: tuple | None
     page: CachedPage | None
     stock_seq: int | None = None
+    # The values of cached_page's `also` keys (absent ones left out), when they were read:
+    # with the entry, in the same round trip (a list's count, catalog.middleware).
+    also: dict | None = None
 
 
 def _stamp_values(stamp_keys: Sequence[str]) -> dict:
@@ -658,7 +672,9 @@ def _stock_current(key: str, entry: tuple, stock_seq, *, check: bool = False) ->
     return current
 
 
-def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding: str | None = None) -> Lookup:
+def cached_page(
+    key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding: str | None = None, also: Sequence[str] = ()
+) -> Lookup:
     """(current stamp, the cached page or None, the stock sequence). The entry is served
     only when it was stored under the current stamp, with the live stock of its products. A
     missing generation (first use, eviction) is started with a fresh token; a stamp of None
@@ -675,7 +691,9 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     with the live levels, encoded once and stored back for the hits after it.
 
     `encoding`: the one the caller will send (core.compression.response_encoding); a page
-    that lacks it gets it now, stored back with the entry (once per entry and encoding)."""
+    that lacks it gets it now, stored back with the entry (once per entry and encoding).
+    `also`: keys whose values a miss will want (a list's count), read with the entry when
+    the entry is read from Redis (`Lookup.also`)."""
     if not settings.CATALOG_CACHE_ENABLED:
         prices_ensure_current()
         return Lookup(None, None)
@@ -703,9 +721,9 @@ def cached_page(key: str, stamp_keys: Sequence[str] = CATALOG_STAMP, *, encoding
     if entry is None or not _stock_current(key, entry, stock_seq):
         # Not held, or its stock may have moved: what Redis has (another process may have
         # stored it, or filled it in with the live levels already).
-        entry = _stored_entry(key, stamp)
+        entry, extra = _stored_entry(key, stamp, also)
         if entry is None:
-            return Lookup(stamp, None, stock_seq)  # never stored, expired, evicted or older
+            return Lookup(stamp, None, stock_seq, extra)  # never stored, expired, evicted or older
         current = _stock_current(key, entry, stock_seq, check=True)
     else:
         current = True

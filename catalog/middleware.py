@@ -28,7 +28,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import Resolver404, get_urlconf, resolve
 
-from catalog.cache import cached_page, record_lookup
+from catalog.cache import cached_page, list_count_key, record_lookup
 from catalog.views import PUBLIC_CACHED_READS, cache_key_for, cache_variant, cached_hit_response
 from core.compression import response_encoding
 from core.ratelimit import ip_key, usage
@@ -68,6 +68,10 @@ def _forget_routes(**kwargs) -> None:
         _resolve.cache_clear()
 
 
+def _query(request) -> list[tuple[str, str]]:
+    return [(k, v) for k, values in request.GET.lists() for v in values]
+
+
 class CachedCatalogMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -94,7 +98,13 @@ class CachedCatalogMiddleware:
         variant = cache_variant(request, staff=False, media_type=PUBLIC_VARIANT_MEDIA_TYPE)
         key = cache_key_for(request, namespace, variant)
         encoding = response_encoding(request)
-        lookup = cached_page(key, stamp_for(match.kwargs, request.GET), encoding=encoding)
+        # A product list's miss needs the list's count: read with the page's entry.
+        count_key = (
+            list_count_key("public", request.path, _query(request)) if match.url_name == "product-list" else None
+        )
+        lookup = cached_page(
+            key, stamp_for(match.kwargs, request.GET), encoding=encoding, also=(count_key,) if count_key else ()
+        )
         page = lookup.page
         if page is None:
             # A miss, or the cache is down (stamp None): the view renders it from the
@@ -102,6 +112,8 @@ class CachedCatalogMiddleware:
             if lookup.stamp is not None:
                 record_lookup(hit=False)
             request.catalog_cache_probe = (key, lookup)
+            if count_key is not None and lookup.also is not None and lookup.stamp is not None:
+                request.catalog_count_probe = (count_key, (lookup.stamp, lookup.also.get(count_key)))
             return None
         record_lookup(hit=True)
         counted = usage(group="global", key=ip_key, rate=settings.RATELIMIT_DEFAULT, request=request)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -125,7 +125,7 @@ class ProductPagination(BasePagination):
     max_page_size = 100
 
     def __init__(self) -> None:
-        self.count_cache: tuple[str, Sequence[str]] | None = None
+        self.count_cache: tuple | None = None
         self.rows: Callable[[QuerySet], Any] | None = None
         self.count = 0
         self.count_is_exact = True
@@ -145,13 +145,14 @@ class ProductPagination(BasePagination):
         request,
         ordering: str,
         *,
-        count_cache: tuple[str, Sequence[str]] | None = None,
+        count_cache: tuple | None = None,
         rows: Callable[[QuerySet], Any] | None = None,
     ) -> list:
         """`ordering` is the key of catalog.filters.ORDERINGS in force ("" = relevance).
         `queryset` may also be a sliceable result that counts itself (`bounded_count()`),
-        such as a relevance-ranked search. `count_cache` (key, stamp keys): where the
-        list's count is remembered (catalog.cache.cached_count). `rows`: how the page is
+        such as a relevance-ranked search. `count_cache` (key, stamp keys[, known]): where the
+        list's count is remembered (catalog.cache.cached_count; `known`: its stamp and
+        entry as already read). `rows`: how the page is
         read (page_rows); counting and picking the page use `queryset` itself."""
         self.request = request
         self.rows = rows
@@ -166,8 +167,10 @@ class ProductPagination(BasePagination):
         if hasattr(self.count_queryset, "bounded_count"):
             return self.count_queryset.bounded_count()  # free: it ranked its candidates anyway
         if self.count_cache is not None:
-            key, stamp_keys = self.count_cache
-            return cached_count(key, stamp_keys, lambda: bounded_count(self.count_queryset))
+            key, stamp_keys, *known = self.count_cache
+            return cached_count(
+                key, stamp_keys, lambda: bounded_count(self.count_queryset), known=known[0] if known else None
+            )
         return bounded_count(self.count_queryset)
 
     def _paginate_pages(self, queryset: QuerySet, request, size: int) -> list:

@@ -450,6 +450,9 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         audience = "staff" if staff else "public"
         query = [(k, v) for k, values in request.query_params.lists() for v in values]
         count_cache = (list_count_key(audience, request.path, query), list_stamp(request.query_params))
+        known = getattr(request, "catalog_count_probe", None)  # read with the page's entry (catalog.middleware)
+        if known is not None and known[0] == count_cache[0]:
+            count_cache = (*count_cache, known[1])
         ordering = selectors.effective_ordering(filterset)
         page = self.paginator.paginate(products, request, ordering, count_cache=count_cache, rows=rows)
         if page and isinstance(page[0], selectors.JsonItem):

@@ -471,3 +471,32 @@ def test_held_entries_stay_within_their_byte_budget(settings):
     assert "k0" not in catalog_cache._local_entries
     catalog_cache._keep_local("huge", entry(10_000))  # larger than the budget: not held
     assert "huge" not in catalog_cache._local_entries
+
+
+def test_an_anonymous_list_miss_reads_its_count_with_the_page_entry(api_client, monkeypatch):
+    """The early path reads the list's remembered count in the round trip that finds the
+    page missing (catalog.middleware), and the view counts nothing and asks for nothing more."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from catalog import cache as catalog_cache
+    from catalog.cache import list_count_key
+
+    ProductFactory.create_batch(3)
+    get(api_client, "/api/v1/products/?ordering=name&page_size=1")  # the count is remembered
+    count_key = list_count_key("public", "/api/v1/products/", [])
+    reads = []
+    real = catalog_cache.cache.get_many
+
+    def get_many(keys, *args, **kwargs):
+        reads.append(list(keys))
+        return real(keys, *args, **kwargs)
+
+    monkeypatch.setattr(catalog_cache.cache, "get_many", get_many)
+    with CaptureQueriesContext(connection) as queries:
+        assert get(api_client, "/api/v1/products/?ordering=-name&page_size=1&page=2")["X-Cache"] == "MISS"
+    with_count = [keys for keys in reads if count_key in keys]
+    assert len(with_count) == 1 and ":products:" in with_count[0][0]  # read with the page's entry
+    assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
+    listed = get(api_client, "/api/v1/products/?ordering=-name&page_size=1&page=3").json()
+    assert listed["count"] == 3
