@@ -29,7 +29,7 @@ from django.dispatch import receiver
 from django.urls import Resolver404, get_urlconf, resolve
 
 from catalog.cache import cached_page, list_count_key, record_lookup
-from catalog.views import PUBLIC_CACHED_READS, cache_key_for, cache_variant, cached_hit_response
+from catalog.views import PUBLIC_CACHED_READS, cache_key_for, cache_variant, cached_hit_response, query_pairs
 from core.compression import response_encoding
 from core.ratelimit import ip_key, usage
 
@@ -68,10 +68,6 @@ def _forget_routes(**kwargs) -> None:
         _resolve.cache_clear()
 
 
-def _query(request) -> list[tuple[str, str]]:
-    return [(k, v) for k, values in request.GET.lists() for v in values]
-
-
 class CachedCatalogMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
@@ -100,7 +96,7 @@ class CachedCatalogMiddleware:
         encoding = response_encoding(request)
         # A product list's miss needs the list's count: read with the page's entry.
         count_key = (
-            list_count_key("public", request.path, _query(request)) if match.url_name == "product-list" else None
+            list_count_key("public", request.path, query_pairs(request)) if match.url_name == "product-list" else None
         )
         lookup = cached_page(
             key, stamp_for(match.kwargs, request.GET), encoding=encoding, also=(count_key,) if count_key else ()

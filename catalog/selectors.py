@@ -340,8 +340,8 @@ VariantRow = namedtuple("VariantRow", "id slug sku name price stock_quantity att
 
 def _page_rows_sql(staff: bool) -> str:
     """The statement PageRows reads a page with: the products whose ids `@IDS@` stands for
-    (an array parameter), in that order, with category, brand and type joined, their images and (for parents) their variants as
-    JSON arrays in the orders the ORM path uses. Column and table names come from the
+    (an array parameter), in that order, with category, brand and type joined, their
+    images and (for parents) their variants as JSON arrays in the orders the ORM path uses. Column and table names come from the
     models; nothing in it comes from a request."""
 
     def cols(model, *names, alias):
@@ -435,9 +435,11 @@ class PageRows:
 
     def __getitem__(self, key: slice) -> list[ProductRow]:
         # The page's ids by the ORM's id query (filters, ordering, slice), then its rows by
-        # the fixed statement (its SQL built once).
+        # the fixed statement (its SQL built once). Not one statement: with the id query
+        # inside the prepared one (PageJSON), its window a parameter, PostgreSQL's generic
+        # plan read far more of the index (its CPU per page 2.4 -> 3.7 ms).
         ids = self.queryset.values_list("pk", flat=True)[key]
-        return _read_rows(list(ids), staff=self.staff, using=ids.db)
+        return self._rows(list(ids), using=ids.db)
 
     def __iter__(self):
         return iter(self[:])
@@ -445,7 +447,11 @@ class PageRows:
     def by_ids(self, ids: list) -> list[ProductRow]:
         """The rows of `ids` that the queryset holds, in the order given."""
         visible = set(self.queryset.filter(pk__in=ids).values_list("pk", flat=True))
-        return product_rows_by_id([pk for pk in ids if pk in visible], staff=self.staff)
+        return self._rows([pk for pk in ids if pk in visible], using=router.db_for_read(Product))
+
+    def _rows(self, ids: list, *, using: str) -> list:
+        """The rows of `ids`, in that order, from the database `using`."""
+        return _read_rows(ids, staff=self.staff, using=using)
 
 
 # --- a list page as JSON text written by PostgreSQL --------------------------------------
@@ -659,28 +665,15 @@ class PageJSON(PageRows):
     each item's JSON written by the database (_page_json_sql), to be sent as it is
     (orjson.Fragment) with its stock fields filled in from the levels read with it. The
     Python that turned rows into dicts and dicts into JSON was most of what an uncached
-    list page cost. A page with something only Python writes right is read as ProductRows
-    (`rows_instead`)."""
+    list page cost. A page with something only Python writes right is read as ProductRows."""
 
     def __init__(self, queryset: QuerySet[Product], *, staff: bool, slot: str) -> None:
         super().__init__(queryset, staff=staff)
         self.slot = slot
 
-    def __getitem__(self, key: slice) -> list[JsonItem] | list[ProductRow]:
-        # The ids first (the ORM's id query), then the prepared page statement: the id
-        # query inside it, its window a parameter, got a generic plan that read far more
-        # of the index (PostgreSQL's CPU per page 2.4 -> 3.7 ms).
-        ids = self.queryset.values_list("pk", flat=True)[key]
-        page = list(ids)
-        items = _read_json_items(page, staff=self.staff, slot=self.slot, using=ids.db)
-        return _read_rows(page, staff=self.staff, using=ids.db) if items is None else items
-
-    def by_ids(self, ids: list) -> list[JsonItem] | list[ProductRow]:
-        visible = set(self.queryset.filter(pk__in=ids).values_list("pk", flat=True))
-        shown = [pk for pk in ids if pk in visible]
-        using = router.db_for_read(Product)
-        items = _read_json_items(shown, staff=self.staff, slot=self.slot, using=using)
-        return _read_rows(shown, staff=self.staff, using=using) if items is None else items
+    def _rows(self, ids: list, *, using: str) -> list[JsonItem] | list[ProductRow]:
+        items = _read_json_items(ids, staff=self.staff, slot=self.slot, using=using)
+        return super()._rows(ids, using=using) if items is None else items
 
 
 class RankedProducts:

@@ -135,9 +135,13 @@ def cache_variant(request, *, staff: bool, media_type: str) -> str:
     return f"{'staff' if staff else 'public'}|{settings.CURRENCY}|{media_type}"
 
 
+def query_pairs(request) -> list[tuple[str, str]]:
+    """The request's query parameters as (name, value) pairs, every value of each name."""
+    return [(k, v) for k, values in request.GET.lists() for v in values]
+
+
 def cache_key_for(request, namespace: str, variant: str) -> str:
-    query = [(k, v) for k, values in request.GET.lists() for v in values]
-    return response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query)
+    return response_cache_key(namespace, variant, request.build_absolute_uri(request.path), query_pairs(request))
 
 
 class CachedReadMixin:
@@ -448,8 +452,7 @@ class ProductViewSet(CachedReadMixin, viewsets.ModelViewSet):
         slot = f'"@@{uuid.uuid4().hex}@@"' if json_text and self._sends_json_text(request) else None
         products, rows = selectors.product_list_rows(selectors.product_list(filterset), staff=staff, json_slot=slot)
         audience = "staff" if staff else "public"
-        query = [(k, v) for k, values in request.query_params.lists() for v in values]
-        count_cache = (list_count_key(audience, request.path, query), list_stamp(request.query_params))
+        count_cache = (list_count_key(audience, request.path, query_pairs(request)), list_stamp(request.query_params))
         known = getattr(request, "catalog_count_probe", None)  # read with the page's entry (catalog.middleware)
         if known is not None and known[0] == count_cache[0]:
             count_cache = (*count_cache, known[1])

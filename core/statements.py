@@ -9,9 +9,9 @@ the ORM's own statements are not prepared (Django binds their parameters on the 
 Prepared statements are on unless the database's OPTIONS set `prepare_threshold` to None
 (DB_PREPARED_STATEMENTS=false; Django's own default, which ecommerce.settings overrides):
 PgBouncer in transaction pooling mode before 1.22 (psycopg's DEALLOCATE ALL), or without
-`max_prepared_statements`, cannot keep them; then every run is planned again, as before. psycopg keeps track of what
-each connection has prepared (a connection from Django's pool keeps its statements) and
-forgets it after a DISCARD ALL.
+`max_prepared_statements`, cannot keep them; then every run is planned again, as before.
+psycopg keeps track of what each connection has prepared (a connection from Django's pool
+keeps its statements) and forgets it after a DISCARD ALL.
 """
 
 from __future__ import annotations
