@@ -1,5 +1,7 @@
 """The demo catalog of `make run` (`manage.py load_demo`): a few hundred products in a
-small category tree. Idempotent: it is created once, identified by its SKU prefix."""
+small category tree, and a few garments of a product type with sizes and colours, sold as
+variants with their own SKU, price and stock. Idempotent: it is created once, identified by
+its SKU prefix."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ import random
 from django.db import transaction
 from faker import Faker
 
-from catalog.models import Product
+from catalog.models import AttributeType, Product, ProductStructure, ProductType, StockReason
 from catalog.seeding import (
     build_brands,
     build_categories,
@@ -18,10 +20,18 @@ from catalog.seeding import (
     iter_products,
     save_taxonomy,
 )
-from catalog.services import catalog_changed
+from catalog.services import catalog_changed, product_create, product_type_save, stock_move, variants_create
 
 SKU_PREFIX = "DEMO-"
 PRODUCTS = 300
+# Garments sold in sizes and colours: (name, price, the sizes, the colours) of each parent.
+GARMENTS = [
+    ("Organic cotton T-shirt", "19.00", ["S", "M", "L", "XL"], ["black", "white", "navy"]),
+    ("Merino crew sweater", "79.00", ["S", "M", "L"], ["grey", "navy"]),
+    ("Hooded rain jacket", "129.00", ["M", "L", "XL"], ["yellow", "black"]),
+    ("Linen summer shirt", "45.00", ["S", "M", "L"], ["white", "beige", "blue"]),
+]
+SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 
 
 def load(stdout) -> None:
@@ -40,7 +50,46 @@ def load(stdout) -> None:
             row["attributes"] = json.loads(row["attributes"])
             products.append(Product(**row))
         Product.objects.bulk_create(products)  # the search-vector trigger fills each row
+        parents, variants = _garments(rng, cats, brands)
         # Pictures drawn locally with Pillow (nothing downloaded), thumbnails made at once.
-        images = insert_seed_images(build_seed_images(12), product_ids=[p.id for p in products])
+        images = insert_seed_images(build_seed_images(12), product_ids=[p.id for p in products + parents])
         catalog_changed()
-    stdout.write(f"Demo catalog: {len(cats)} categories, {len(brands)} brands, {PRODUCTS} products, {images} images.")
+    stdout.write(
+        f"Demo catalog: {len(cats)} categories, {len(brands)} brands, {PRODUCTS} products, "
+        f"{len(parents)} garments in {variants} variants (sizes and colours), {images} images."
+    )
+
+
+def _garments(rng: random.Random, cats, brands) -> tuple[list[Product], int]:
+    """The garments: a product type with size and colour as variant axes (and a free-text
+    care note), a parent per garment and a variant per size and colour, each with stock
+    through the stock ledger. Returns (the parents, the number of variants)."""
+    garment = product_type_save(
+        ProductType(name="Garment", slug="demo-garment"),
+        [
+            {"slug": "size", "name": "Size", "type": AttributeType.CHOICE, "values": SIZES, "is_variant_axis": True},
+            {"slug": "color", "name": "Colour", "type": AttributeType.CHOICE,
+             "values": sorted({c for *_, colours in GARMENTS for c in colours}), "is_variant_axis": True},
+            {"slug": "care", "name": "Care", "type": AttributeType.TEXT},
+        ],
+    )  # fmt: skip
+    clothing = next((c for c in cats if c.name == "Clothing"), cats[0])
+    parents, variants = [], 0
+    for n, (name, price, sizes, colours) in enumerate(GARMENTS, start=1):
+        parent = product_create(
+            name=name,
+            sku=f"{SKU_PREFIX}G{n:02d}",
+            description=f"{name}, in {len(sizes)} sizes and {len(colours)} colours.",
+            price=price,
+            category_id=clothing.id,
+            brand_id=rng.choice(brands).id,
+            product_type=garment,
+            structure=ProductStructure.PARENT,
+            attributes={"care": "Machine wash at 30 °C"},
+        )
+        made = variants_create(parent, [{"size": size, "color": colour} for colour in colours for size in sizes])
+        for variant in made:
+            stock_move(variant.pk, set_to=rng.randint(0, 25), reason=StockReason.ADJUSTMENT, note="demo stock")
+        parents.append(parent)
+        variants += len(made)
+    return parents, variants

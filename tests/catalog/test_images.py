@@ -496,6 +496,31 @@ def test_the_demo_catalog_has_pictures_drawn_locally(media_root):
     from catalog.models import Product
 
     demo.load(io.StringIO())
-    assert not Product.objects.filter(images__isnull=True).exists()
+    assert not Product.objects.filter(parent__isnull=True, images__isnull=True).exists()  # every listed product
     assert ProductImage.objects.values("image").distinct().count() == 12
     assert ProductImage.objects.exclude(alt_text="").exists()
+
+
+@pytest.mark.django_db
+def test_the_demo_catalog_sells_garments_as_variants_in_sizes_and_colours(media_root, api_client):
+    """`make run`'s catalog shows what variants are: a garment type with size and colour as
+    axes, parents with a price range, variants with their own SKU and stock from the ledger."""
+    from catalog import demo
+    from catalog.models import Product, ProductStructure, StockMove
+
+    demo.load(io.StringIO())
+    parents = Product.objects.filter(structure=ProductStructure.PARENT, product_type__slug="demo-garment")
+    assert parents.count() == len(demo.GARMENTS)
+    variants = Product.objects.filter(parent__in=parents)
+    assert variants.count() == sum(len(sizes) * len(colours) for _, _, sizes, colours in demo.GARMENTS)
+    assert len(set(variants.values_list("sku", flat=True))) == variants.count()
+    assert all(set(attrs) == {"size", "color"} for attrs in variants.values_list("attributes", flat=True))
+    # Their stock came through the ledger: every level is the last move's.
+    for variant in variants.exclude(stock_quantity=0):
+        assert StockMove.objects.filter(product=variant).latest("id").quantity_after == variant.stock_quantity
+    listed = api_client.get("/api/v1/products/", {"search": "merino"}).json()["results"]
+    [sweater] = [p for p in listed if p["structure"] == "parent"]
+    assert len(sweater["variants"]) == 6 and sweater["price_range"] == {"min": "79.00", "max": "79.00"}
+    assert sweater["images"] and sweater["stock_quantity"] == sum(v["stock_quantity"] for v in sweater["variants"])
+    demo.load(io.StringIO())  # idempotent
+    assert Product.objects.filter(parent__in=parents).count() == variants.count()
