@@ -74,7 +74,8 @@ LIST_DB = os.environ.get("BENCH_LIST_DATABASE_URL", "postgres://postgres@127.0.0
 LIST_PRODUCTS = int(os.environ.get("BENCH_LIST_PRODUCTS", "100000"))
 # django-oscar-api's uncached product list (2 sync gunicorn workers, 100,000 products, wrk,
 # distinct pages): 143-171 req/s where issue 15 was written; the target is twice its best.
-# Measured side by side on another machine, set BENCH_LIST_TARGET to twice what it served.
+# Measured side by side on another machine, set BENCH_LIST_TARGET to twice what it served
+# (BENCH_OSCAR=1 does, and reports the ratio: 189-199 req/s on 2026-12-02's machine).
 LIST_TARGET = float(os.environ.get("BENCH_LIST_TARGET", "342"))
 COMPARE_WITH = os.environ.get("BENCH_COMPARE_WITH", "")
 # BENCH_OSCAR=1: django-oscar-api (bench/oscar) measured in the same rounds, after this tree.
