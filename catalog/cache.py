@@ -71,6 +71,7 @@ import contextlib
 import functools
 import hashlib
 import logging
+import re
 import secrets
 import threading
 import time
@@ -106,6 +107,10 @@ STOCK_SEQUENCE_KEY = "catalog:stock-seq"
 TRACKED_KEYS = frozenset({GENERATION_KEY, IN_STOCK_GENERATION_KEY, PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY})
 
 
+# A UUID as PostgreSQL and str(UUID) write it: what nearly every id here is spelt as.
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def product_stock_key(product_id) -> str:
     """ValueError when `product_id` is not a UUID (in any of its spellings)."""
     return _stock_key(str(product_id))
@@ -113,7 +118,11 @@ def product_stock_key(product_id) -> str:
 
 @functools.lru_cache(maxsize=65536)
 def _stock_key(product_id: str) -> str:
-    # Remembered: a page's 40-odd keys are made on every uncached read and every refill.
+    # Remembered: a page's 40-odd keys are made on every uncached read and every refill. The
+    # canonical spelling is taken as it is (parsing it as a UUID was most of an uncached
+    # page's key making: its ids are mostly new to this process); any other is parsed.
+    if _CANONICAL_UUID.fullmatch(product_id):
+        return f"catalog:stock:{product_id.replace('-', '')}"
     return f"catalog:stock:{uuid.UUID(product_id).hex}"
 
 
@@ -444,15 +453,51 @@ def fill_template(template: Template, levels: dict[str, tuple[int, str]]) -> byt
     segments, slots, ids = template
     parts = [segments[0]]
     for (i, kind), segment in zip(slots, segments[1:], strict=True):
-        quantity, updated_at = levels[ids[i]]
-        if kind == "q":
-            parts.append(b"%d" % quantity)
-        elif kind == "b":
-            parts.append(b"true" if quantity > 0 else b"false")
-        else:
-            parts.append(b'"' + updated_at.encode() + b'"')
+        parts.append(_slot_value(kind, *levels[ids[i]]))
         parts.append(segment)
     return b"".join(parts)
+
+
+# Where an entry's stock fields are in its bytes, so that a refill after a stock move can
+# cut them out of the bytes it already has (no template stored beside the entry, which was
+# a second copy of every page): (the template's slots, the length of each segment before a
+# slot, the product ids). The values between the segments are the ones the entry shows.
+Layout = tuple[tuple[tuple[int, str], ...], tuple[int, ...], tuple[str, ...]]
+
+
+def template_layout(template: Template) -> Layout | None:
+    """The layout of pages filled in from `template` (None: a page with no stock fields)."""
+    segments, slots, ids = template
+    if not ids:
+        return None
+    return tuple(slots), tuple(len(segment) for segment in segments[:-1]), tuple(ids)
+
+
+def _slot_value(kind: str, quantity: int, updated_at: str) -> bytes:
+    if kind == "q":
+        return b"%d" % quantity
+    if kind == "b":
+        return b"true" if quantity > 0 else b"false"
+    return b'"' + updated_at.encode() + b'"'
+
+
+def layout_template(content: bytes, layout: Layout, shown: Sequence[tuple[int, str]]) -> Template | None:
+    """The template of `content`, a page laid out as `layout` showing the levels `shown` (one
+    per product id, in order): its segments are the bytes between the values those levels
+    are written as. None when the bytes do not hold those values where the layout says."""
+    slots, lengths, ids = layout
+    if len(shown) != len(ids) or len(lengths) != len(slots):
+        return None
+    segments, at = [], 0
+    for (i, kind), length in zip(slots, lengths, strict=True):
+        segments.append(content[at : at + length])
+        at += length
+        value = _slot_value(kind, *shown[i])
+        if content[at : at + len(value)] != value:
+            return None
+        at += len(value)
+    segments.append(content[at:])
+    return segments, list(slots), list(ids)
 
 
 def stock_levels(
@@ -537,13 +582,9 @@ class CachedPage(NamedTuple):
 
 # An entry: (stamp, the stock token keys of its products, their tokens and the stock levels
 # as of those tokens, the bytes of the page with those levels in each encoding, headers, the
-# stock sequence read with those tokens). Its template (what a refill after a stock move
-# fills in) is stored beside it under template_key(key): a hit does not fetch it.
-ENTRY_LENGTH = 7
-
-
-def template_key(key: str) -> str:
-    return f"{key}:t"
+# stock sequence read with those tokens, and where its stock fields are in its bytes: the
+# Layout a refill after a stock move cuts the identity bytes with; None without any).
+ENTRY_LENGTH = 8
 
 
 # Entries this process has stored or read, by response key: (entry, size, held until). An
@@ -727,16 +768,17 @@ def cached_page(
         current = _stock_current(key, entry, stock_seq, check=True)
     else:
         current = True
-    _, token_keys, tokens, levels_shown, variants, headers, entry_seq = entry
+    _, token_keys, tokens, levels_shown, variants, headers, entry_seq, layout = entry
     if current:
         if encoding is not None and encoding not in variants:  # first asked for: compressed once, kept
             variants = {**variants, **encoded_variants(variants[""], (encoding,))}
             _write_entry(key, (*entry[:4], variants, *entry[5:]))
         return Lookup(stamp, CachedPage(variants, headers), stock_seq)
-    # A product's stock moved (or its token was evicted): its live level, then the page.
-    template = cache.get(template_key(key))
-    if not (isinstance(template, tuple) and len(template) == 3):
-        return Lookup(stamp, None, stock_seq)  # evicted: rendered again
+    # A product's stock moved (or its token was evicted): its live level, then the page,
+    # cut out of the bytes the entry holds.
+    template = layout_template(variants[""], layout, levels_shown) if layout is not None else None
+    if template is None:
+        return Lookup(stamp, None, stock_seq)  # bytes not laid out as it says (never stored so): rendered again
     live = stock_levels(template[2], stamp[0])
     if live is None:
         return Lookup(stamp, None, stock_seq)
@@ -744,23 +786,22 @@ def cached_page(
     now_shown = tuple(levels[pk] for pk in template[2])
     if now_shown != levels_shown:
         variants = encoded_variants(fill_template(template, levels), (encoding,) if encoding else ())
-    entry = (stamp, token_keys, tokens, now_shown, variants, headers, seq)
+    entry = (stamp, token_keys, tokens, now_shown, variants, headers, seq, layout)
     _write_entry(key, entry)
     return Lookup(stamp, CachedPage(variants, headers), stock_seq)
 
 
-def stock_tokens_since(product_ids: Sequence[str], stock_seq: int | None) -> tuple[str, ...] | None:
-    """The stock tokens of `product_ids`, in order, if no stock move has replaced any token
-    since STOCK_SEQUENCE_KEY read `stock_seq`; else None. A render that read the stock after
-    `stock_seq` was read can then be stored with these tokens as it is, with no second read
-    of the stock: a move that committed after that render read the stock advances the
-    sequence before it replaces its tokens, so either the tokens read here are the old
-    ones (and that move will replace them: the page is filled in on its next hit) or the
-    sequence differs. Missing tokens (first use, eviction) are started only where still
+def stock_tokens_since(token_keys: Sequence[str], stock_seq: int | None) -> tuple[str, ...] | None:
+    """The stock tokens under `token_keys` (product_stock_key of each product), in order,
+    if no stock move has replaced any token since STOCK_SEQUENCE_KEY read `stock_seq`; else
+    None. A render that read the stock after `stock_seq` was read can then be stored with
+    these tokens as it is, with no second read of the stock: a move that committed after
+    that render read the stock advances the sequence before it replaces its tokens, so
+    either the tokens read here are the old ones (and that move will replace them: the page
+    is filled in on its next hit) or the sequence differs. Missing tokens (first use, eviction) are started only where still
     missing, and the sequence is read after that, for the same reason."""
     if stock_seq is None:
         return None
-    token_keys = [product_stock_key(pk) for pk in product_ids]
     values = _tokens_started_and_read(token_keys)
     if values is None or values.get(STOCK_SEQUENCE_KEY) != stock_seq or any(k not in values for k in token_keys):
         return None
@@ -800,10 +841,7 @@ def _tokens_started_and_read(token_keys: list[str]) -> dict | None:
         return None
     base = str(secrets.randbelow(9 * 10**14) + 10**14)
     try:
-        raw = redis_script(redis, START_TOKENS_LUA)(
-            keys=[client.make_key(k) for k in keys],
-            args=[base],
-        )
+        raw = redis_script(redis, START_TOKENS_LUA)(keys=[client.make_key(k) for k in keys], args=[base])
     except Exception:  # the cache is down: nothing vouched, the page is stored the slow way or not at all
         return None
     return {k: client.decode(v) for k, v in zip(keys, raw, strict=True) if v is not None}
@@ -840,25 +878,22 @@ def store_page(
     template = template or plain_template(content)
     ids = template[2]
     stored, token_keys, tokens, shown, seq = variants, (), (), (), None
-    vouched = stock_tokens_since(ids, stock_seq) if ids and levels is not None else None
+    keys = tuple(product_stock_key(pk) for pk in ids)
+    vouched = stock_tokens_since(keys, stock_seq) if ids and levels is not None else None
     if vouched is not None:
-        token_keys = tuple(product_stock_key(pk) for pk in ids)
+        token_keys = keys
         tokens, shown, seq = vouched, tuple(levels[pk] for pk in ids), stock_seq
     elif ids:
         live = stock_levels(ids, stamp[0])
         if live is None:
             return variants
         now, tokens, seq = live
-        token_keys = tuple(product_stock_key(pk) for pk in ids)
+        token_keys = keys
         shown = tuple(now[pk] for pk in ids)
         # The render read the stock before the tokens were read: store what they vouch for.
         if levels is None or shown != tuple(levels[pk] for pk in ids):
             stored = encoded_variants(fill_template(template, now), encodings)
-    entry = (stamp, token_keys, tokens, shown, stored, headers, seq)
-    if ids:  # the template beside the entry: only a refill after a stock move reads it
-        _write_entry(key, entry, **{template_key(key): template})
-    else:
-        _write_entry(key, entry)
+    _write_entry(key, (stamp, token_keys, tokens, shown, stored, headers, seq, template_layout(template)))
     return variants
 
 

@@ -500,3 +500,19 @@ def test_an_anonymous_list_miss_reads_its_count_with_the_page_entry(api_client, 
     assert not [q["sql"] for q in queries if "COUNT(" in q["sql"].upper()]
     listed = get(api_client, "/api/v1/products/?ordering=-name&page_size=1&page=3").json()
     assert listed["count"] == 3
+
+
+def test_a_products_stock_key_is_the_same_whatever_the_spelling_of_its_id():
+    """The canonical spelling (PostgreSQL's, str(UUID)'s) is taken as it is; any other is
+    parsed; what is not a UUID is refused."""
+    import uuid
+
+    from catalog.cache import product_stock_key
+
+    pk = uuid.UUID("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
+    expected = "catalog:stock:0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+    for spelling in (pk, str(pk), str(pk).upper(), pk.hex, "{" + str(pk) + "}", f"urn:uuid:{pk}"):
+        assert product_stock_key(spelling) == expected
+    for bad in ("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f", "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1fg", "x" * 36, ""):
+        with pytest.raises(ValueError):
+            product_stock_key(bad)

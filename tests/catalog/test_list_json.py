@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from catalog import selectors
-from catalog.cache import cut_stock_template, fill_template
+from catalog.cache import cut_stock_template, fill_template, layout_template, template_layout
 from catalog.models import Product, ProductImage
 from catalog.services import bump_catalog_generation
 from core.statements import fetch_prepared
@@ -153,6 +153,26 @@ def test_cutting_a_page_at_its_placeholders():
     # Not three placeholders per product: not cut (the page is then built in Python).
     assert cut_stock_template(content, slot, {"p": levels["p"]}) is None
     assert cut_stock_template(content + slot, slot, levels) is None
+
+
+def test_a_refill_cuts_the_page_out_of_the_bytes_the_entry_holds():
+    """The cache keeps no template beside an entry (a second copy of the page): its layout
+    (catalog.cache.template_layout) and the levels it shows give the template back, and
+    bytes that do not show those levels where the layout says give none."""
+    slot = b'"@@n0nce@@"'
+    content = b'{"a":' + slot + b',"b":' + slot + b',"c":' + slot + b',"v":[' + b",".join([slot] * 3) + b"]}"
+    levels = {"p": (4, "2026-01-01T00:00:00Z"), "v": (0, "2026-01-02T00:00:00.5Z")}
+    filled, template = cut_stock_template(content, slot, levels)
+    layout = template_layout(template)
+    shown = (levels["p"], levels["v"])
+    assert layout_template(filled, layout, shown) == template
+    moved = {**levels, "p": (12, "2026-01-03T00:00:00Z")}
+    refilled = fill_template(template, moved)
+    assert layout_template(refilled, layout, (moved["p"], moved["v"])) == template  # the same layout after a refill
+    assert layout_template(refilled, layout, shown) is None  # not the levels these bytes show
+    assert layout_template(filled[:-1], layout, shown)[0][-1] == b"]"  # the tail is whatever follows the last value
+    assert layout_template(filled, layout, shown[:1]) is None
+    assert template_layout(([b"{}"], [], [])) is None  # no stock fields: nothing to refill
 
 
 @pytest.mark.postgres
