@@ -599,9 +599,9 @@ _local_bytes = [0]
 _local_lock = threading.Lock()
 
 
-def _write_entry(key: str, entry: tuple, **more) -> None:
-    """Store `entry` (and `more` keys beside it) in one step, and hold it here."""
-    cache.set_many({key: entry, **more}, timeout=settings.CATALOG_CACHE_TIMEOUT)
+def _write_entry(key: str, entry: tuple) -> None:
+    """Store `entry` (one SET: no pipeline or transaction for one key), and hold it here."""
+    cache.set(key, entry, timeout=settings.CATALOG_CACHE_TIMEOUT)
     _keep_local(key, entry)
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import orjson
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, connections, router, transaction
@@ -657,7 +658,7 @@ def _read_json_items(ids: list, *, staff: bool, slot: str, using: str) -> list[J
 def json_item_levels(items: Iterable[JsonItem]) -> dict[str, tuple[int, str]]:
     """{product id: (stock_quantity, updated_at as ISO text)} of a page of JsonItems and of
     their variants: what their stock placeholders stand for."""
-    return {pk: (quantity, updated_at) for item in items for pk, quantity, updated_at in json.loads(item.levels)}
+    return {pk: (quantity, updated_at) for item in items for pk, quantity, updated_at in orjson.loads(item.levels)}
 
 
 class PageJSON(PageRows):
