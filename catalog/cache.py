@@ -333,7 +333,7 @@ def response_cache_key(namespace: str, variant: str, path: str, query: Iterable[
     filter, `brand=x&search=y` two; joining them unescaped let the first poison the second)."""
     canonical = "\n".join([path, variant, urlencode(sorted(query))])
     digest = hashlib.blake2b(canonical.encode(), digest_size=16).hexdigest()
-    return f"catalog:r:{namespace}:{digest}"
+    return f"catalog:r{ENTRY_FORMAT}:{namespace}:{digest}"
 
 
 # --- list counts ---------------------------------------------------------------------------
@@ -585,6 +585,10 @@ class CachedPage(NamedTuple):
 # stock sequence read with those tokens, and where its stock fields are in its bytes: the
 # Layout a refill after a stock move cuts the identity bytes with; None without any).
 ENTRY_LENGTH = 8
+# In every response key: entries of another format (ENTRY_LENGTH and what its fields hold)
+# live under other keys, so while a deploy rolls, old and new processes keep their own
+# entries instead of taking each other's for misses and overwriting them on every read.
+ENTRY_FORMAT = 2
 
 
 # Entries this process has stored or read, by response key: (entry, size, held until). An
@@ -777,8 +781,9 @@ def cached_page(
     # A product's stock moved (or its token was evicted): its live level, then the page,
     # cut out of the bytes the entry holds.
     template = layout_template(variants[""], layout, levels_shown) if layout is not None else None
-    if template is None:
-        return Lookup(stamp, None, stock_seq)  # bytes not laid out as it says (never stored so): rendered again
+    if template is None:  # never stored so: rendered again, and said (a silent miss would hide a bug)
+        logger.warning("catalog cache: entry %s has stock moves but no usable layout; rendering it again", key)
+        return Lookup(stamp, None, stock_seq)
     live = stock_levels(template[2], stamp[0])
     if live is None:
         return Lookup(stamp, None, stock_seq)

@@ -11,7 +11,7 @@ import random
 from django.db import transaction
 from faker import Faker
 
-from catalog.models import AttributeType, Product, ProductStructure, ProductType, StockReason
+from catalog.models import AttributeType, Brand, Category, Product, ProductStructure, ProductType, StockReason
 from catalog.seeding import (
     build_brands,
     build_categories,
@@ -36,6 +36,7 @@ SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 
 def load(stdout) -> None:
     if Product.objects.filter(sku__startswith=SKU_PREFIX).exists():
+        _add_garments_to_an_older_demo(stdout)
         stdout.write("Demo catalog already loaded.")
         return
     rng = random.Random(2026)
@@ -50,7 +51,8 @@ def load(stdout) -> None:
             row["attributes"] = json.loads(row["attributes"])
             products.append(Product(**row))
         Product.objects.bulk_create(products)  # the search-vector trigger fills each row
-        parents, variants = _garments(rng, cats, brands)
+        clothing = next((c for c in cats if c.name == "Clothing"), cats[0])
+        parents, variants = _garments(rng, clothing.id, [b.id for b in brands])
         # Pictures drawn locally with Pillow (nothing downloaded), thumbnails made at once.
         images = insert_seed_images(build_seed_images(12), product_ids=[p.id for p in products + parents])
         catalog_changed()
@@ -60,11 +62,28 @@ def load(stdout) -> None:
     )
 
 
-def _garments(rng: random.Random, cats, brands) -> tuple[list[Product], int]:
+def _add_garments_to_an_older_demo(stdout) -> None:
+    """A demo catalog loaded before it had garments gets them (once)."""
+    if Product.objects.filter(sku__startswith=f"{SKU_PREFIX}G", structure=ProductStructure.PARENT).exists():
+        return
+    demo_categories = Category.objects.filter(slug__startswith="demo-")
+    category = demo_categories.filter(name="Clothing").first() or demo_categories.order_by("path").first()
+    brands = list(Brand.objects.filter(slug__startswith="demo-").values_list("id", flat=True))
+    if category is None:
+        return
+    with transaction.atomic():
+        parents, variants = _garments(random.Random(2026), category.id, brands or [None])
+        insert_seed_images(build_seed_images(12), product_ids=[p.id for p in parents])
+        catalog_changed()
+    stdout.write(f"Demo catalog: added {len(parents)} garments in {variants} variants (sizes and colours).")
+
+
+def _garments(rng: random.Random, category_id, brand_ids: list) -> tuple[list[Product], int]:
     """The garments: a product type with size and colour as variant axes (and a free-text
-    care note), a parent per garment and a variant per size and colour, each with stock
-    through the stock ledger. Returns (the parents, the number of variants)."""
-    garment = product_type_save(
+    care note; the one already there if a demo made it), a parent per garment and a variant
+    per size and colour, each with stock through the stock ledger. Returns (the parents,
+    the number of variants)."""
+    garment = ProductType.objects.filter(slug="demo-garment").first() or product_type_save(
         ProductType(name="Garment", slug="demo-garment"),
         [
             {"slug": "size", "name": "Size", "type": AttributeType.CHOICE, "values": SIZES, "is_variant_axis": True},
@@ -73,7 +92,6 @@ def _garments(rng: random.Random, cats, brands) -> tuple[list[Product], int]:
             {"slug": "care", "name": "Care", "type": AttributeType.TEXT},
         ],
     )  # fmt: skip
-    clothing = next((c for c in cats if c.name == "Clothing"), cats[0])
     parents, variants = [], 0
     for n, (name, price, sizes, colours) in enumerate(GARMENTS, start=1):
         parent = product_create(
@@ -81,8 +99,8 @@ def _garments(rng: random.Random, cats, brands) -> tuple[list[Product], int]:
             sku=f"{SKU_PREFIX}G{n:02d}",
             description=f"{name}, in {len(sizes)} sizes and {len(colours)} colours.",
             price=price,
-            category_id=clothing.id,
-            brand_id=rng.choice(brands).id,
+            category_id=category_id,
+            brand_id=rng.choice(brand_ids),
             product_type=garment,
             structure=ProductStructure.PARENT,
             attributes={"care": "Machine wash at 30 °C"},

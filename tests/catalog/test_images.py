@@ -524,3 +524,21 @@ def test_the_demo_catalog_sells_garments_as_variants_in_sizes_and_colours(media_
     assert sweater["images"] and sweater["stock_quantity"] == sum(v["stock_quantity"] for v in sweater["variants"])
     demo.load(io.StringIO())  # idempotent
     assert Product.objects.filter(parent__in=parents).count() == variants.count()
+
+
+@pytest.mark.django_db
+def test_a_demo_loaded_before_it_had_garments_gets_them_once(media_root):
+    from catalog import demo
+    from catalog.models import Product, ProductStructure
+
+    demo.load(io.StringIO())
+    garments = Product.objects.filter(sku__startswith="DEMO-G")
+    Product.objects.filter(parent__in=garments.filter(structure=ProductStructure.PARENT)).delete()
+    garments.delete()  # as the demo was before it had garments (their type stays)
+    out = io.StringIO()
+    demo.load(out)
+    assert "added 4 garments in 33 variants" in out.getvalue()
+    assert Product.objects.filter(sku__startswith="DEMO-G", structure=ProductStructure.PARENT).count() == 4
+    assert Product.objects.filter(sku__startswith="DEMO-G", parent__isnull=False).count() == 33
+    demo.load(io.StringIO())
+    assert Product.objects.filter(sku__startswith="DEMO-G").count() == 37
