@@ -33,6 +33,7 @@ from django.utils import timezone
 
 from carts.errors import CartStoreUnavailable
 from carts.models import Cart, CartItem
+from core.caching import redis_client, redis_script
 
 logger = logging.getLogger(__name__)
 
@@ -238,14 +239,12 @@ class RedisCartStore:
 
     @staticmethod
     def _conn():
-        from django_redis import get_redis_connection
-
-        return get_redis_connection("default")
+        # The default cache's own client (core.caching), as every other Redis user here.
+        return redis_client()
 
     def _run(self, script: str, *args):
         with _redis_errors():
-            conn = self._conn()
-            return conn.register_script(script)(keys=[self.key], args=list(args))
+            return redis_script(self._conn(), script)(keys=[self.key], args=list(args))
 
     def exists(self) -> bool:
         with _redis_errors():
