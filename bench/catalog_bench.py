@@ -19,7 +19,8 @@ Rows produced:
   ordering and at page sizes 18-22, shuffled), so every one is a cache miss (checked: the script counts the
   X-Cache headers). Reported: req/s against the target (2 x Oscar's best), and the CPU the
   server spent per request (its workers' and their PostgreSQL backends' CPU time divided by
-  the requests), which a busy machine disturbs far less than req/s. BENCH_COMPARE_WITH=<an
+  the requests, and the local Redis server's apart), which a busy machine disturbs far less
+  than req/s. BENCH_COMPARE_WITH=<an
   other checkout> (e.g. /work/main) measures that code too, in the same run, interleaved.
   BENCH_OSCAR=1 measures django-oscar-api too (bench/oscar: django-oscar 4.2.1 and
   django-oscar-api 3.3.0 in a venv of their own, installed from PyPI on first use, and
@@ -391,6 +392,18 @@ def _db_backends(database_url: str) -> list[int]:
     return [int(line) for line in out.split()]
 
 
+def _redis_pid() -> list[int]:
+    """The bench Redis's server process, when it runs on this machine (its CPU is part of
+    what an uncached page costs the server: the cache's store and stock tokens)."""
+    import redis
+
+    with contextlib.suppress(Exception):
+        pid = int(redis.Redis.from_url(REDIS).info("server")["process_id"])
+        if Path(f"/proc/{pid}/stat").exists():
+            return [pid]
+    return []
+
+
 def _forget_keys(prefix: str) -> None:
     """Delete what a run stored (some 100 MB of pages): left behind, runs filled the bench's
     Redis with millions of keys, and a Redis that large answered a 60-key MGET in 107 us
@@ -418,8 +431,8 @@ def _uncached_list_run(root: Path, script: str, warm: list[str], tag: str) -> di
             status, headers, body, _ = _get(LIST_PORT, path)
             assert status == 200 and headers.get("X-Cache") == "MISS", (status, headers, body[:300])
         _conns.pop(LIST_PORT, None)
-        workers, backends = _children(server.pid), _db_backends(LIST_DB)
-        before = (_cpu_ticks(workers), _cpu_ticks(backends))
+        workers, backends, redis_server = _children(server.pid), _db_backends(LIST_DB), _redis_pid()
+        before = (_cpu_ticks(workers), _cpu_ticks(backends), _cpu_ticks(redis_server))
         out = subprocess.run(
             ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{DURATION}s", "-s", script,
              f"http://127.0.0.1:{LIST_PORT}/"],
@@ -428,7 +441,7 @@ def _uncached_list_run(root: Path, script: str, warm: list[str], tag: str) -> di
         # A backend that connected during the run (a worker the warm-up did not reach) is
         # counted whole: its CPU time is all the run's. Missing it halved the figure.
         joined = [pid for pid in _db_backends(LIST_DB) if pid not in backends]
-        after = (_cpu_ticks(workers), _cpu_ticks(backends) + _cpu_ticks(joined))
+        after = (_cpu_ticks(workers), _cpu_ticks(backends) + _cpu_ticks(joined), _cpu_ticks(redis_server))
     _forget_keys(prefix)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
     cache = re.search(r"X-Cache: MISS=(\d+) HIT=(\d+) non-200=(\d+)", out)
@@ -440,6 +453,7 @@ def _uncached_list_run(root: Path, script: str, warm: list[str], tag: str) -> di
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "python_ms": 1000 * (after[0] - before[0]) / ticks_per_s / max(requests, 1),
         "postgres_ms": 1000 * (after[1] - before[1]) / ticks_per_s / max(requests, 1),
+        "redis_ms": 1000 * (after[2] - before[2]) / ticks_per_s / max(requests, 1) if redis_server else None,
         "misses": misses,
         "hits": hits,
         "others": others,
@@ -516,6 +530,8 @@ def uncached_list_rows() -> list[dict]:
                 f"{r['python_ms']:.2f} + {r['postgres_ms']:.2f} = {r['python_ms'] + r['postgres_ms']:.2f} ms",
             )
         )
+        if r.get("redis_ms") is not None:  # Oscar's list uses no Redis; this tree's cache does
+            rows.append(_row(f"uncached list ({label}): Redis server CPU per request", f"{r['redis_ms']:.2f} ms"))
         rows.append(
             _row(
                 f"uncached list ({label}): X-Cache of the responses",
