@@ -83,6 +83,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.core.cache import cache
+from django.urls.converters import UUIDConverter
 
 from catalog.selectors import product_stock_levels
 from core.caching import redis_client, redis_script, tracked
@@ -107,8 +108,9 @@ STOCK_SEQUENCE_KEY = "catalog:stock-seq"
 TRACKED_KEYS = frozenset({GENERATION_KEY, IN_STOCK_GENERATION_KEY, PRICE_BOUNDARY_KEY, STOCK_SEQUENCE_KEY})
 
 
-# A UUID as PostgreSQL and str(UUID) write it: what nearly every id here is spelt as.
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# A UUID as PostgreSQL and str(UUID) write it (Django's <uuid:> path converter's pattern):
+# what nearly every id here is spelt as.
+_CANONICAL_UUID = re.compile(UUIDConverter.regex)
 
 
 def product_stock_key(product_id) -> str:
@@ -803,8 +805,9 @@ def stock_tokens_since(token_keys: Sequence[str], stock_seq: int | None) -> tupl
     these tokens as it is, with no second read of the stock: a move that committed after
     that render read the stock advances the sequence before it replaces its tokens, so
     either the tokens read here are the old ones (and that move will replace them: the page
-    is filled in on its next hit) or the sequence differs. Missing tokens (first use, eviction) are started only where still
-    missing, and the sequence is read after that, for the same reason."""
+    is filled in on its next hit) or the sequence differs. Missing tokens (first use,
+    eviction) are started only where still missing, and the sequence is read after that,
+    for the same reason."""
     if stock_seq is None:
         return None
     values = _tokens_started_and_read(token_keys)
@@ -882,18 +885,16 @@ def store_page(
         return variants
     template = template or plain_template(content)
     ids = template[2]
-    stored, token_keys, tokens, shown, seq = variants, (), (), (), None
-    keys = tuple(product_stock_key(pk) for pk in ids)
-    vouched = stock_tokens_since(keys, stock_seq) if ids and levels is not None else None
+    token_keys = tuple(product_stock_key(pk) for pk in ids)
+    stored, tokens, shown, seq = variants, (), (), None
+    vouched = stock_tokens_since(token_keys, stock_seq) if ids and levels is not None else None
     if vouched is not None:
-        token_keys = keys
         tokens, shown, seq = vouched, tuple(levels[pk] for pk in ids), stock_seq
     elif ids:
         live = stock_levels(ids, stamp[0])
         if live is None:
             return variants
         now, tokens, seq = live
-        token_keys = keys
         shown = tuple(now[pk] for pk in ids)
         # The render read the stock before the tokens were read: store what they vouch for.
         if levels is None or shown != tuple(levels[pk] for pk in ids):

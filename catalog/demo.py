@@ -13,6 +13,7 @@ from faker import Faker
 
 from catalog.models import AttributeType, Brand, Category, Product, ProductStructure, ProductType, StockReason
 from catalog.seeding import (
+    SIZES,
     build_brands,
     build_categories,
     build_seed_images,
@@ -31,7 +32,6 @@ GARMENTS = [
     ("Hooded rain jacket", "129.00", ["M", "L", "XL"], ["yellow", "black"]),
     ("Linen summer shirt", "45.00", ["S", "M", "L"], ["white", "beige", "blue"]),
 ]
-SIZES = ["XS", "S", "M", "L", "XL", "XXL"]
 
 
 def load(stdout) -> None:
