@@ -33,6 +33,8 @@ BENCH_THREADS (4, the gthread server of the latency rows), BENCH_DURATION (10 s 
 BENCH_ROUNDS (2 interleaved wrk runs per side, best kept), BENCH_SAMPLES (40 per latency
 row); for the uncached list BENCH_LIST_DATABASE_URL (.../ecommerce_bench_list),
 BENCH_LIST_PRODUCTS (100000), BENCH_LIST_TARGET (342 req/s), BENCH_COMPARE_WITH (unset),
+BENCH_COMPARE_DATABASE_URL (unset: the other checkout reads the same list database; set, it
+gets one of its own, migrated and seeded by its own code, for a tree of an older schema),
 BENCH_OSCAR (unset).
 BENCH_ONLY=list (or seed, throughput, latency; comma-separated) runs only those parts.
 """
@@ -61,7 +63,6 @@ if str(ROOT) not in sys.path:  # run directly: python bench/catalog_bench.py
 from bench.common import ensure_database  # noqa: E402
 
 PY = str(ROOT / ".venv" / "bin" / "python")
-GUNICORN = str(ROOT / ".venv" / "bin" / "gunicorn")
 DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ecommerce_bench")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "1000000"))
@@ -79,6 +80,11 @@ LIST_PRODUCTS = int(os.environ.get("BENCH_LIST_PRODUCTS", "100000"))
 # (BENCH_OSCAR=1 does, and reports the ratio: 189-199 req/s on 2026-12-02's machine).
 LIST_TARGET = float(os.environ.get("BENCH_LIST_TARGET", "342"))
 COMPARE_WITH = os.environ.get("BENCH_COMPARE_WITH", "")
+# BENCH_COMPARE_DATABASE_URL: the other checkout's own database, migrated and seeded by its
+# own code (same product count and seed), for a tree from before a schema change (issue 15's
+# "today", before variants and images), which cannot read this tree's; unset, both share
+# BENCH_LIST_DATABASE_URL.
+COMPARE_DB = os.environ.get("BENCH_COMPARE_DATABASE_URL", "")
 # BENCH_OSCAR=1: django-oscar-api (bench/oscar) measured in the same rounds, after this tree.
 OSCAR = os.environ.get("BENCH_OSCAR") == "1"
 ONLY = {part for part in os.environ.get("BENCH_ONLY", "").split(",") if part}
@@ -105,14 +111,22 @@ def _row(metric, value, target="-", ok=None):
     return {"bench": "catalog", "metric": metric, "value": value, "target": target, "ok": ok}
 
 
-def _manage(*args, **env) -> subprocess.CompletedProcess:
+def _manage(*args, root: Path = ROOT, **env) -> subprocess.CompletedProcess:
+    """`manage.py` of `root`'s code (another checkout's with its own venv, if it has one)."""
     return subprocess.run(
-        [PY, "manage.py", *args], cwd=ROOT, env=_env(**env), capture_output=True, text=True, check=True
-    )
+        [_venv_bin(root, "python"), "manage.py", *args], cwd=root, env=_env(PYTHONPATH=str(root), **env),
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
 
 
-def _product_count(**env) -> int:
-    out = _manage("shell", "-c", "from catalog.models import Product; print(Product.objects.count())", **env)
+def _venv_bin(root: Path, name: str) -> str:
+    """A program of `root`'s own venv, else of this tree's (a checkout that has none)."""
+    own = root / ".venv" / "bin" / name
+    return str(own if own.exists() else ROOT / ".venv" / "bin" / name)
+
+
+def _product_count(root: Path = ROOT, **env) -> int:
+    out = _manage("shell", "-c", "from catalog.models import Product; print(Product.objects.count())", root=root, **env)
     return int(out.stdout.strip().splitlines()[-1])
 
 
@@ -143,7 +157,7 @@ def gunicorn(port: int, *, worker_class: str = "gthread", root: Path = ROOT, **e
     # Metrics as under gunicorn.conf.py: every worker writes to a directory of its own.
     metrics_dir = tempfile.mkdtemp(prefix="bench-metrics-")
     proc = subprocess.Popen(
-        [GUNICORN, "ecommerce.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", WORKERS,
+        [_venv_bin(root, "gunicorn"), "ecommerce.wsgi:application", "--bind", f"127.0.0.1:{port}", "--workers", WORKERS,
          *threads, "--worker-class", worker_class, "--log-level", "warning",
          "--preload"],  # as in the image: every worker is ready when the first request comes
         cwd=root, env=_env(PROMETHEUS_MULTIPROC_DIR=metrics_dir, PYTHONPATH=str(root), **env), start_new_session=True,
@@ -421,17 +435,17 @@ def _forget_keys(prefix: str) -> None:
         client.unlink(*batch)
 
 
-def _uncached_list_run(root: Path, script: str, warm: list[str], tag: str) -> dict:
+def _uncached_list_run(root: Path, db: str, script: str, warm: list[str], tag: str) -> dict:
     """One wrk run against a fresh server (its own cache key prefix: nothing cached yet)."""
     ticks_per_s = os.sysconf("SC_CLK_TCK")
     prefix = f"bench-list-{tag}-{time.monotonic_ns()}"
-    with gunicorn(LIST_PORT, worker_class="sync", root=root, DATABASE_URL=LIST_DB, CACHE_KEY_PREFIX=prefix) as server:
+    with gunicorn(LIST_PORT, worker_class="sync", root=root, DATABASE_URL=db, CACHE_KEY_PREFIX=prefix) as server:
         for path in warm:  # both workers connect to PostgreSQL and load their code paths
             _conns.pop(LIST_PORT, None)
             status, headers, body, _ = _get(LIST_PORT, path)
             assert status == 200 and headers.get("X-Cache") == "MISS", (status, headers, body[:300])
         _conns.pop(LIST_PORT, None)
-        workers, backends, redis_server = _children(server.pid), _db_backends(LIST_DB), _redis_pid()
+        workers, backends, redis_server = _children(server.pid), _db_backends(db), _redis_pid()
         before = (_cpu_ticks(workers), _cpu_ticks(backends), _cpu_ticks(redis_server))
         out = subprocess.run(
             ["wrk", f"-t{WRK_THREADS}", f"-c{WRK_CONNECTIONS}", f"-d{DURATION}s", "-s", script,
@@ -440,7 +454,7 @@ def _uncached_list_run(root: Path, script: str, warm: list[str], tag: str) -> di
         ).stdout  # fmt: skip
         # A backend that connected during the run (a worker the warm-up did not reach) is
         # counted whole: its CPU time is all the run's. Missing it halved the figure.
-        joined = [pid for pid in _db_backends(LIST_DB) if pid not in backends]
+        joined = [pid for pid in _db_backends(db) if pid not in backends]
         after = (_cpu_ticks(workers), _cpu_ticks(backends) + _cpu_ticks(joined), _cpu_ticks(redis_server))
     _forget_keys(prefix)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
@@ -483,25 +497,35 @@ def _oscar_run() -> dict:
     return {"rps": float(rps), "python_ms": float(python_ms), "postgres_ms": float(postgres_ms)}
 
 
+def _list_database(root: Path, db: str) -> None:
+    """`db` migrated and seeded with the list's products by `root`'s own code."""
+    ensure_database(db)
+    _manage("migrate", "--noinput", root=root, DATABASE_URL=db)
+    if _product_count(root, DATABASE_URL=db) < LIST_PRODUCTS:
+        seed = ("seed_catalog", "--products", str(LIST_PRODUCTS), "--seed", "1", "-v", "0")
+        _manage(*seed, root=root, DATABASE_URL=db)
+
+
 def uncached_list_rows() -> list[dict]:
-    ensure_database(LIST_DB)
-    _manage("migrate", "--noinput", DATABASE_URL=LIST_DB)
-    if _product_count(DATABASE_URL=LIST_DB) < LIST_PRODUCTS:
-        _manage("seed_catalog", "--products", str(LIST_PRODUCTS), "--seed", "1", "-v", "0", DATABASE_URL=LIST_DB)
+    _list_database(ROOT, LIST_DB)
+    if COMPARE_WITH and COMPARE_DB:
+        _list_database(Path(COMPARE_WITH), COMPARE_DB)
     paths = _distinct_list_paths()
     warm, paths = paths[:8], paths[8:]
     import tempfile
 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as lua:
         lua.write(WRK_SCRIPT % {"paths": ",".join(json.dumps(p) for p in paths), "threads": WRK_THREADS})
-    trees = [("this tree", ROOT)] + ([(f"{COMPARE_WITH}", Path(COMPARE_WITH))] if COMPARE_WITH else [])
+    trees = [("this tree", ROOT, LIST_DB)]
+    if COMPARE_WITH:
+        trees.append((COMPARE_WITH, Path(COMPARE_WITH), COMPARE_DB or LIST_DB))
     best: dict[str, dict] = {}
     oscar: list[dict] = []
     pairs: list[float] = []
     try:
         for round_ in range(ROUNDS):  # interleaved: each side sees the same background load
-            for label, root in trees:
-                result = _uncached_list_run(root, lua.name, warm, f"{round_}-{len(best)}")
+            for label, root, db in trees:
+                result = _uncached_list_run(root, db, lua.name, warm, f"{round_}-{len(best)}")
                 print(f"uncached list, {label}, round {round_ + 1}: {result}", file=sys.stderr, flush=True)
                 if label not in best or result["rps"] > best[label]["rps"]:
                     best[label] = result
@@ -516,7 +540,7 @@ def uncached_list_rows() -> list[dict]:
         os.unlink(lua.name)
     setup = f"2 sync workers, {LIST_PRODUCTS:,} products, wrk -t{WRK_THREADS} -c{WRK_CONNECTIONS} {DURATION}s"
     rows = []
-    for label, _ in trees:
+    for label, _, _ in trees:
         r = best[label]
         all_missed = r["hits"] == 0 and r["others"] == 0
         name = f"uncached list throughput ({label}; {setup}; every request a distinct page)"
