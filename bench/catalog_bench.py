@@ -62,7 +62,6 @@ if str(ROOT) not in sys.path:  # run directly: python bench/catalog_bench.py
 
 from bench.common import ensure_database  # noqa: E402
 
-PY = str(ROOT / ".venv" / "bin" / "python")
 DB = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/ecommerce_bench")
 REDIS = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2")
 PRODUCTS = int(os.environ.get("BENCH_PRODUCTS", "1000000"))
@@ -136,7 +135,7 @@ def seed_rows() -> list[dict]:
     time_bin = shutil.which("time") or "/usr/bin/time"
     started = time.monotonic()
     proc = subprocess.run(
-        [time_bin, "-v", PY, "manage.py", "seed_catalog", "--products", str(PRODUCTS), "--seed", "1", "-v", "0"],
+        [time_bin, "-v", _venv_bin(ROOT, "python"), "manage.py", "seed_catalog", "--products", str(PRODUCTS), "--seed", "1", "-v", "0"],
         cwd=ROOT, env=_env(), capture_output=True, text=True, check=True,
     )  # fmt: skip
     elapsed = time.monotonic() - started
